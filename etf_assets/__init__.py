@@ -1,0 +1,1 @@
+"""etf_assets: a Dagster warehouse of every ETF listed on the Korea Exchange."""

@@ -1,0 +1,120 @@
+"""Exception types, one module like requests' `exceptions`: named for what happened.
+
+Messages say what went wrong and what to do about it. They never contain secrets: no
+passwords, app secrets, auth keys or tokens, only the screen, date and a short body excerpt.
+"""
+
+from __future__ import annotations
+
+
+class EtfAssetsError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class UpstreamError(EtfAssetsError):
+    """An upstream service (KRX data service, KRX Open API, KIS) answered something unusable."""
+
+    def __init__(
+        self,
+        service: str,
+        message: str,
+        *,
+        screen: str | None = None,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+    ) -> None:
+        self.service = service
+        self.screen = screen
+        self.status = status
+        self.body_excerpt = body_excerpt
+        where = f"{service} {screen}" if screen else service
+        detail = f" (HTTP {status})" if status is not None else ""
+        excerpt = f" Body starts: {body_excerpt[:160]!r}" if body_excerpt else ""
+        super().__init__(f"{where}: {message}{detail}.{excerpt}")
+
+
+class KRXError(UpstreamError):
+    """The KRX data service or Open API failed."""
+
+
+class KRXLoginRequired(KRXError):
+    """KRX answered `LOGOUT` and no member credentials are configured."""
+
+
+class KRXLoginFailed(KRXError):
+    """The 3-step KRX member login was refused (wrong id/password, password change due)."""
+
+
+class KRXMaintenance(KRXError):
+    """KRX served its HTML 'service unavailable' page instead of JSON."""
+
+
+class KRXBadResponse(KRXError):
+    """The body is not the JSON envelope the screen promises (missing key, not JSON)."""
+
+
+class KRXAuthKeyRejected(KRXError):
+    """The Open API answered 401: the AUTH_KEY is wrong or the service is not approved."""
+
+
+class KRXNotYetPublished(KRXError):
+    """The date has no data yet (Open API is T+1; today's session closes at 15:30 KST).
+
+    Retryable: run again later. Distinct from a past closure, which is an empty partition.
+    """
+
+
+class KISError(UpstreamError):
+    """KIS answered `rt_cd != "0"`; carries KIS's own `msg_cd` and `msg1`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        msg_cd: str | None = None,
+        msg1: str | None = None,
+        screen: str | None = None,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+    ) -> None:
+        self.msg_cd = msg_cd
+        self.msg1 = msg1
+        codes = f" [{msg_cd}]" if msg_cd else ""
+        if msg_cd and msg1:
+            codes += f" {msg1.strip()}"
+        super().__init__(
+            "kis",
+            f"{message}{codes}",
+            screen=screen,
+            status=status,
+            body_excerpt=body_excerpt,
+        )
+
+
+class KISRateLimited(KISError):
+    """EGW00201: more than the app key's requests per second."""
+
+
+class KISTokenExpired(KISError):
+    """EGW00123: the access token is expired or invalid."""
+
+
+class KISTokenIssueThrottled(KISError):
+    """EGW00133: a token was issued less than a minute ago; wait, do not loop."""
+
+
+class KISPaperUnsupported(KISError):
+    """90000000: the ETF TRs are not offered to paper-trading (모의투자) app keys."""
+
+
+class ParseError(EtfAssetsError):
+    """A wire value could not be turned into its typed column."""
+
+    def __init__(
+        self, message: str, *, field: str, ticker: str | None = None, value: object = None
+    ) -> None:
+        self.field = field
+        self.ticker = ticker
+        self.value = value
+        who = f" for ticker {ticker}" if ticker else ""
+        super().__init__(f"{message}: field {field}{who}, value {value!r}")

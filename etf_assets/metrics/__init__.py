@@ -1,0 +1,1 @@
+"""Pure metric definitions (SQL text and small pandas helpers); no Dagster, no HTTP."""

@@ -1,0 +1,79 @@
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from etf_assets.resources.storage import (
+    TABLES,
+    SchemaMismatch,
+    ensure_schema,
+    replace_partition,
+    replace_partitions,
+)
+
+D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
+
+
+def _rows(trade_date: date, tickers: list[str], close: float = 100.0) -> pd.DataFrame:
+    frame = pd.DataFrame({c: [None] * len(tickers) for c in TABLES["etf_daily_prices"].column_names})
+    frame["trade_date"] = trade_date
+    frame["ticker"] = tickers
+    frame["close"] = close
+    return frame
+
+
+@pytest.fixture
+def conn() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    return connection
+
+
+def test_rewrite_is_idempotent_and_leaves_other_partitions(conn: duckdb.DuckDBPyConnection) -> None:
+    replace_partition(conn, "etf_daily_prices", D1, _rows(D1, ["069500", "0000D0"]))
+    replace_partition(conn, "etf_daily_prices", D2, _rows(D2, ["069500"]))
+    replace_partition(conn, "etf_daily_prices", D2, _rows(D2, ["069500"], close=101))
+    rows = conn.execute("SELECT trade_date, ticker, close FROM etf_daily_prices ORDER BY 1, 2")
+    assert rows.fetchall() == [
+        (D1, "0000D0", 100.0),
+        (D1, "069500", 100.0),
+        (D2, "069500", 101.0),
+    ]
+    latest = conn.execute("SELECT DISTINCT trade_date FROM etf_daily_prices_latest").fetchall()
+    assert latest == [(D2,)]
+
+
+def test_failed_insert_keeps_previous_rows(conn: duckdb.DuckDBPyConnection) -> None:
+    replace_partition(conn, "etf_daily_prices", D1, _rows(D1, ["069500"]))
+    bad = _rows(D1, ["069500"])
+    bad["volume"] = "not a number"
+    with pytest.raises(duckdb.Error):
+        replace_partition(conn, "etf_daily_prices", D1, bad)
+    assert conn.execute("SELECT count(*) FROM etf_daily_prices").fetchone() == (1,)
+
+
+def test_rows_outside_the_partitions_are_refused(conn: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(SchemaMismatch, match="not written"):
+        replace_partitions(conn, "etf_daily_prices", [D1], _rows(D2, ["069500"]))
+
+
+def test_missing_columns_are_named(conn: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(SchemaMismatch, match="close"):
+        replace_partition(conn, "etf_daily_prices", D1, _rows(D1, ["x"]).drop(columns="close"))
+
+
+def test_empty_partition_is_logged_with_its_note(conn: duckdb.DuckDBPyConnection) -> None:
+    replace_partition(conn, "etf_daily_prices", D1, _rows(D1, ["069500"]))
+    replace_partition(conn, "etf_daily_prices", D1, _rows(D1, [])[:0], note="closure")
+    assert conn.execute("SELECT count(*) FROM etf_daily_prices").fetchone() == (0,)
+    log = conn.execute("SELECT row_count, note FROM etf_partition_log_latest").fetchall()
+    assert log == [(0, "closure")]
+
+
+def test_raw_table_keeps_unknown_upstream_fields(conn: duckdb.DuckDBPyConnection) -> None:
+    table = TABLES["krx_etf_list"]
+    frame = pd.DataFrame([{c: "x" for c in table.column_names} | {"NEW_KRX_FIELD": "kept"}])
+    frame["trade_date"], frame["snapshot_date"], frame["fetched_at"] = D1, D1, pd.Timestamp(D1)
+    replace_partition(conn, "krx_etf_list", D1, frame)
+    assert conn.execute('SELECT "NEW_KRX_FIELD" FROM krx_etf_list').fetchone() == ("kept",)
