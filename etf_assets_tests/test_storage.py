@@ -16,7 +16,9 @@ D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
 
 
 def _rows(trade_date: date, tickers: list[str], close: float = 100.0) -> pd.DataFrame:
-    frame = pd.DataFrame({c: [None] * len(tickers) for c in TABLES["etf_daily_prices"].column_names})
+    frame = pd.DataFrame(
+        {c: [None] * len(tickers) for c in TABLES["etf_daily_prices"].column_names}
+    )
     frame["trade_date"] = trade_date
     frame["ticker"] = tickers
     frame["close"] = close
