@@ -32,9 +32,9 @@ def test_is_session(day: date, expected: bool) -> None:
 
 def test_partition_keys_are_sessions_only() -> None:
     keys = p.session_partitions().get_partition_keys(current_time=datetime(2026, 11, 25, 12))
-    assert keys[0] == "2020-01-02" and keys[-1] == "2026-11-24"
+    assert keys[0] == "2020-01-02" and keys[-1] == "2026-11-25"  # today exists for 16:00 runs
     assert "2026-06-03" not in keys and "2026-11-21" not in keys
-    assert len(keys) == len(p.sessions_between(date(2020, 1, 2), date(2026, 11, 24)))
+    assert len(keys) == len(p.sessions_between(date(2020, 1, 2), date(2026, 11, 25)))
 
 
 def test_weekly_keys_are_each_weeks_last_session() -> None:

@@ -1,0 +1,41 @@
+# Two commands set up everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SANDBOX_PORT ?= 8765
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test test-all lint dev sandbox bench health clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(PY) -m etf_assets.demo
+
+lint: install
+	$(PY) -m ruff check .
+
+test: install lint
+	$(PY) -m pytest -n 2 -q
+
+dev: install
+	$(PY) -m etf_assets.dev --port $(SANDBOX_PORT)
+
+sandbox: install
+	$(PY) -m etf_assets.sandbox --port $(SANDBOX_PORT)
+
+bench: install
+	$(PY) -m bench
+
+health: install
+	$(PY) -m etf_assets.health
+
+clean:
+	rm -rf $(VENV) .dagster_home data *.egg-info

@@ -1,0 +1,86 @@
+"""Holdings group: every ETF's constituents (KRX PDF, MDCSTAT05001) per weekly snapshot.
+
+O(N) per-ETF requests, run concurrently under the KRX rate limiter. Cash, futures and foreign
+lines are kept with their `kind`, codes whole. Per-ETF failures up to 5 % are tolerated and
+listed in the metadata; above that the asset fails and writes nothing.
+"""
+
+
+import time
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from etf_assets.assets import HOLDINGS
+from etf_assets.assets.listing import etf_details
+from etf_assets.assets.utils import markdown_table
+from etf_assets.parsing.krx import holdings_frame
+from etf_assets.partitions import weekly_partitions
+from etf_assets.resources.http import fan_out
+from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.storage import TABLES, replace_partition, warehouse
+
+FAILURE_TOLERANCE = 0.05
+
+
+@dg.asset(
+    group_name=HOLDINGS,
+    partitions_def=weekly_partitions(),
+    deps=[etf_details],
+    kinds={"duckdb"},
+    description="Constituents per ETF per week (KRX PDF), keyed by the week's last session.",
+)
+def etf_holdings(
+    context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    as_of = date.fromisoformat(context.partition_key)
+    with warehouse(duckdb) as conn:
+        universe = conn.execute(
+            "SELECT ticker, isin FROM etf_details WHERE trade_date = "
+            "(SELECT max(trade_date) FROM etf_details WHERE trade_date <= ?) ORDER BY ticker",
+            [as_of],
+        ).fetchall()
+    if not universe:
+        raise dg.Failure(f"etf_details has no rows on or before {as_of}: materialize it first")
+    started = time.monotonic()
+    result = fan_out(
+        lambda item: holdings_frame(krx.fetch_pdf(as_of, item[1]), item[0], as_of),
+        universe,
+        max_workers=krx.max_workers,
+        log=context.log,
+        label="etf_holdings PDFs",
+    )
+    failed = sorted(ticker for ticker, _ in result.failures)
+    if len(failed) > FAILURE_TOLERANCE * len(universe):
+        first = next(iter(result.failures.values()))
+        raise dg.Failure(
+            f"PDF failed for {len(failed)} of {len(universe)} ETFs (> 5 %); first error: {first}",
+            metadata={"failed_tickers": dg.MetadataValue.json(failed[:50])},
+        )
+    frames = [f for f in result.results.values() if not f.empty]
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=list(TABLES["etf_holdings"].column_names))
+    )
+    with warehouse(duckdb) as conn:
+        written = replace_partition(conn, "etf_holdings", as_of, frame)
+    wall_s = time.monotonic() - started
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "etfs": len(universe),
+            "etfs_with_holdings": int(frame["etf_ticker"].nunique()) if written else 0,
+            "failed_tickers": dg.MetadataValue.json(failed[:20]),
+            "failed_count": len(failed),
+            "lines_by_kind": dg.MetadataValue.json(frame["kind"].value_counts().to_dict()),
+            "krx_requests": krx.request_count,
+            "wall_s": round(wall_s, 2),
+            "effective_req_per_s": round(len(universe) / wall_s, 1) if wall_s else None,
+            "preview": markdown_table(
+                frame[["etf_ticker", "constituent_code", "constituent_name", "kind", "weight_pct"]]
+            ),
+        }
+    )

@@ -1,0 +1,287 @@
+"""Metrics group: AUM, 52-week high/low and tracking error, computed in DuckDB SQL.
+
+Each asset reads its inputs from the warehouse, runs one statement from `etf_assets.metrics`
+(no per-ETF Python loop), writes its partition and reports the figures people look at.
+"""
+
+
+import hashlib
+import time
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from etf_assets.assets import METRICS
+from etf_assets.assets.holdings import etf_holdings
+from etf_assets.assets.listing import etf_details
+from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.assets.utils import markdown_table
+from etf_assets.metrics.aum import aum_frame
+from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
+from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
+from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
+from etf_assets.partitions import (
+    KST,
+    last_completed_session,
+    max_sessions_in_calendar_days,
+    session_partitions,
+    sessions_back,
+    sessions_between,
+    weekly_partitions,
+)
+from etf_assets.resources.http import fan_out
+from etf_assets.resources.kis import KISClient
+from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.storage import replace_partition, warehouse
+
+KIS_FAILURE_TOLERANCE = 0.05
+
+
+def _kis_snapshot(
+    context: dg.AssetExecutionContext, kis: KISClient, tickers: list[str]
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """KIS inquire-price for every ticker, as the `_kis` columns of etf_aum."""
+    results, failures, stats = kis.fetch_many("inquire_price", tickers)
+    if len(failures) > KIS_FAILURE_TOLERANCE * max(len(tickers), 1):
+        raise dg.Failure(
+            f"KIS failed for {len(failures)} of {len(tickers)} ETFs (> 5 %): "
+            f"first {next(iter(failures.items()))}",
+            metadata={"failed_tickers": dg.MetadataValue.json(sorted(failures)[:50])},
+        )
+    frame = pd.DataFrame(
+        [
+            {
+                "ticker": ticker,
+                "aum_krw_kis": quote.get("net_assets_krw"),
+                "nav_kis": quote.get("nav"),
+                "close_kis": quote.get("close"),
+                "listed_shares_kis": quote.get("listed_shares"),
+            }
+            for ticker, quote in results.items()
+        ],
+        columns=["ticker", "aum_krw_kis", "nav_kis", "close_kis", "listed_shares_kis"],
+    )
+    info: dict[str, object] = {
+        "kis_requests": stats.get("requests"),
+        "kis_effective_req_per_s": round(float(stats.get("effective_rps") or 0), 2),
+        "kis_failed_tickers": dg.MetadataValue.json(sorted(failures)[:20]),
+    }
+    context.log.info(f"KIS: {len(results)} quotes, {len(failures)} failures")
+    return frame, info
+
+
+@dg.asset(
+    group_name=METRICS,
+    partitions_def=session_partitions(),
+    deps=[etf_details, etf_daily_prices],
+    kinds={"duckdb"},
+    description="AUM = net assets (순자산총액), never market cap; KIS figures beside it when set.",
+)
+def etf_aum(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, kis: KISClient
+) -> dg.MaterializeResult:
+    trade_date = date.fromisoformat(context.partition_key)
+    kis_frame: pd.DataFrame | None = None
+    kis_info: dict[str, object] = {}
+    with warehouse(duckdb) as conn:
+        tickers = [
+            r[0]
+            for r in conn.execute(
+                "SELECT ticker FROM etf_daily_prices WHERE trade_date = ? ORDER BY ticker",
+                [trade_date],
+            ).fetchall()
+        ]
+    if not kis.is_configured:
+        kis_info["kis"] = "not configured (KIS_APP_KEY/KIS_APP_SECRET unset): KRX figures only"
+    elif trade_date != last_completed_session(datetime.now(KST)):
+        kis_info["kis"] = f"skipped: KIS quotes are live snapshots, {trade_date} is not the newest"
+    elif tickers:
+        kis_frame, kis_info = _kis_snapshot(context, kis, tickers)
+    with warehouse(duckdb) as conn:
+        frame = aum_frame(conn, trade_date, kis_frame)
+        written = replace_partition(conn, "etf_aum", trade_date, frame)
+    top = frame.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "total_aum_krw": float(frame["aum_krw"].sum()),
+            "total_aum_trillion_krw": round(float(frame["aum_krw"].sum()) / 1e12, 3),
+            "aum_coverage_pct": round(100 * frame["aum_krw"].notna().mean(), 2) if written else 0,
+            "aum_source_counts": dg.MetadataValue.json(
+                frame["aum_source"].fillna("missing").value_counts().to_dict()
+            ),
+            "top_10": markdown_table(top),
+            **kis_info,
+        }
+    )
+
+
+@dg.asset(
+    group_name=METRICS,
+    partitions_def=session_partitions(),
+    deps=[
+        etf_details,
+        dg.AssetDep(
+            etf_daily_prices,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=1 - max_sessions_in_calendar_days(WINDOW_DAYS)
+            ),
+        ),
+    ],
+    kinds={"duckdb"},
+    description="52-week high/low from daily highs and lows over 365 calendar days, with dates.",
+)
+def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    trade_date = date.fromisoformat(context.partition_key)
+    started = time.perf_counter()
+    window = sessions_between(trade_date - timedelta(days=WINDOW_DAYS - 1), trade_date)
+    with warehouse(duckdb) as conn:
+        closed = {
+            r[0]
+            for r in conn.execute(
+                "SELECT partition_date FROM etf_partition_log_latest WHERE table_name = "
+                "'etf_daily_prices' AND row_count = 0 AND partition_date BETWEEN ? AND ?",
+                [window[0], trade_date],
+            ).fetchall()
+        }
+        present = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT trade_date FROM etf_daily_prices WHERE trade_date BETWEEN ? AND ?",
+                [window[0], trade_date],
+            ).fetchall()
+        }
+        missing = sorted(set(window) - present - closed)
+        expected = len(window) - len(closed)
+        frame = conn.execute(
+            WEEK52_SQL, {"trade_date": trade_date, "expected_sessions": expected}
+        ).df()
+        written = replace_partition(conn, "etf_52w", trade_date, frame)
+    compute_s = time.perf_counter() - started
+    partial = frame[~frame["has_full_year"]]
+    at_high = frame[frame["high_52w_date"].dt.date == trade_date] if written else frame
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "sessions_in_window_expected": expected,
+            "missing_price_sessions": dg.MetadataValue.json([str(d) for d in missing[:50]]),
+            "missing_price_sessions_count": len(missing),
+            "etfs_without_full_year": len(partial),
+            "without_full_year_sample": markdown_table(
+                partial[["ticker", "sessions_in_window"]], max_rows=20
+            ),
+            "etfs_at_new_52w_high": len(at_high),
+            "compute_s": round(compute_s, 3),
+            "preview": markdown_table(
+                frame[["ticker", "close", "high_52w", "high_52w_date", "low_52w", "pct_below_high"]]
+            ),
+        }
+    )
+
+
+KRX_TRACKING_SAMPLE_SIZE = 20
+HISTORY_SESSIONS = max(WINDOWS) + 1  # N returns need N + 1 prices
+
+
+def krx_tracking_sample(tickers: list[str], as_of: date, size: int) -> list[str]:
+    """A deterministic, week-varying sample of ETFs whose KRX-published figure we fetch."""
+    def rank(ticker: str) -> str:
+        return hashlib.sha256(f"{ticker}|{as_of.isoformat()}".encode()).hexdigest()
+
+    return sorted(tickers, key=rank)[:size]
+
+
+def _krx_published_tracking_error(
+    context: dg.AssetExecutionContext, krx: KRXClient, etfs: pd.DataFrame, as_of: date
+) -> pd.DataFrame:
+    """KRX's own 추적오차율 (MDCSTAT05901) for a sample, for the cross-check."""
+    chosen = krx_tracking_sample(list(etfs["ticker"]), as_of, KRX_TRACKING_SAMPLE_SIZE)
+    sample = etfs[etfs["ticker"].isin(chosen)]
+    start = sessions_back(as_of, 5)[0]
+
+    def published(item: tuple[str, str]) -> float | None:
+        rows = parse_tracking_error_rows(krx.fetch_tracking_error(item[1], start, as_of))
+        return None if rows.empty else rows["tracking_error_pct"].iloc[-1]
+
+    result = fan_out(
+        published,
+        list(sample[["ticker", "isin"]].itertuples(index=False, name=None)),
+        max_workers=krx.max_workers,
+        log=context.log,
+        label="KRX 05901",
+    )
+    return pd.DataFrame(
+        [(t, v) for (t, _), v in result.results.items()],
+        columns=["ticker", "krx_tracking_error_pct"],
+    )
+
+
+@dg.asset(
+    group_name=METRICS,
+    partitions_def=weekly_partitions(),
+    deps=[
+        etf_details,
+        etf_holdings,
+        dg.AssetDep(
+            etf_daily_prices,
+            partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-51),
+        ),
+    ],
+    kinds={"duckdb"},
+    description="Premium/discount (괴리율) and true tracking error (추적오차율), 20/60/120/250d.",
+)
+def etf_tracking_error(
+    context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    as_of = date.fromisoformat(context.partition_key)
+    started = time.perf_counter()
+    with warehouse(duckdb) as conn:
+        frame = conn.execute(
+            TRACKING_SQL,
+            {"as_of_date": as_of, "history_start": sessions_back(as_of, HISTORY_SESSIONS)[0]},
+        ).df()
+        etfs = conn.execute(
+            "SELECT ticker, isin FROM etf_details WHERE trade_date = "
+            "(SELECT max(trade_date) FROM etf_details WHERE trade_date <= ?)",
+            [as_of],
+        ).df()
+    compute_s = time.perf_counter() - started
+    published = _krx_published_tracking_error(context, krx, etfs, as_of)
+    frame = frame.merge(published, on="ticker", how="left")
+    with warehouse(duckdb) as conn:
+        written = replace_partition(conn, "etf_tracking_error", as_of, frame)
+    nulls = {
+        f"null_{kind}_{n}d": int(frame[f"{kind}_{n}d_pct"].isna().sum())
+        for kind in ("premium_discount", "tracking_error")
+        for n in WINDOWS
+    }
+    compared = frame.dropna(subset=["krx_tracking_error_pct", "tracking_error_250d_pct"])
+    widest = frame.reindex(
+        frame["premium_discount_20d_pct"].abs().sort_values(ascending=False).index
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "compute_s": round(compute_s, 3),
+            **nulls,
+            "krx_published_compared": len(compared),
+            "krx_vs_ours_median_abs_diff_pctpt": (
+                round(
+                    float(
+                        (compared["krx_tracking_error_pct"] - compared["tracking_error_250d_pct"])
+                        .abs()
+                        .median()
+                    ),
+                    4,
+                )
+                if len(compared)
+                else None
+            ),
+            "widest_premium_discount_20d": markdown_table(
+                widest[["ticker", "premium_discount_20d_pct", "tracking_error_250d_pct"]],
+                max_rows=20,
+            ),
+        }
+    )

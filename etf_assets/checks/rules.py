@@ -1,0 +1,258 @@
+"""What the checks measure, as plain functions over a DuckDB connection (fast to test).
+
+Each rule returns a `RuleOutcome`: passed, a one-line description, and the numbers with up to
+20 offenders. The Dagster wrappers in this package only decide severity and blocking.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import duckdb
+
+from etf_assets.partitions import (
+    KST,
+    is_session,
+    sessions_back,
+    sessions_between,
+    week_last_session,
+)
+from etf_assets.resources.storage import TABLES
+
+MAX_OFFENDERS = 20
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    passed: bool
+    description: str
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """`table` must hold `min_ratio` of the tickers of `universe_sql` for the same date."""
+
+    universe_sql: str  # selects `ticker` for parameter $d
+    min_ratio: float
+    ticker_column: str = "ticker"
+
+
+_PRICE_UNIVERSE = "SELECT ticker FROM etf_daily_prices WHERE trade_date = $d"
+_NEAREST_PRICE_UNIVERSE = (
+    "SELECT ticker FROM etf_daily_prices WHERE trade_date = "
+    "(SELECT max(trade_date) FROM etf_daily_prices WHERE trade_date <= $d)"
+)
+_DETAILS_UNIVERSE = (
+    "SELECT ticker FROM etf_details WHERE trade_date = "
+    "(SELECT max(trade_date) FROM etf_details WHERE trade_date <= $d)"
+)
+
+COMPLETENESS: dict[str, Completeness] = {
+    # A past master lacks funds delisted since; 95 % of the nearest priced universe.
+    "krx_etf_list": Completeness(_NEAREST_PRICE_UNIVERSE, 0.95),
+    "etf_details": Completeness("SELECT ticker FROM krx_etf_list WHERE trade_date = $d", 1.0),
+    "etf_daily_prices": Completeness("SELECT ticker FROM krx_etf_list WHERE trade_date = $d", 0.99),
+    "etf_holdings": Completeness(_DETAILS_UNIVERSE, 0.95, ticker_column="etf_ticker"),
+    "etf_aum": Completeness(_PRICE_UNIVERSE, 1.0),
+    "etf_52w": Completeness(_PRICE_UNIVERSE, 1.0),
+    "etf_tracking_error": Completeness(_PRICE_UNIVERSE, 1.0),
+}
+
+# Columns people rely on, with the share of rows that must be non-NULL.
+COVERAGE: dict[str, dict[str, float]] = {
+    "krx_etf_list": {"ISU_CD": 1.0, "COM_ABBRV": 1.0, "ETF_TOT_FEE": 1.0},
+    "etf_details": {"isin": 1.0, "issuer": 1.0, "expense_ratio_pct": 0.99, "listing_date": 1.0},
+    "etf_daily_prices": {"close": 1.0, "nav": 0.99, "listed_shares": 0.99, "index_close": 0.9},
+    "etf_holdings": {"constituent_name": 0.99, "kind": 1.0},
+    "etf_aum": {"aum_krw": 0.99, "market_cap_krw": 0.99},
+    "etf_52w": {"high_52w": 0.99, "low_52w": 0.99},
+    "etf_tracking_error": {"premium_discount_20d_pct": 0.95, "tracking_error_20d_pct": 0.9},
+}
+
+# Predicates every row must satisfy (NULLs pass: coverage watches those).
+RANGES: dict[str, dict[str, str]] = {
+    "etf_details": {
+        "expense_ratio_pct between 0 and 3": "expense_ratio_pct BETWEEN 0 AND 3",
+        "leverage_factor in ±1, ±2, ±3": "abs(leverage_factor) IN (1, 2, 3)",
+    },
+    "etf_daily_prices": {
+        "nav > 0": "nav > 0",
+        "low <= close <= high": "low <= close AND close <= high",
+        "volume >= 0": "volume >= 0",
+    },
+    "etf_holdings": {"weight_pct between -100 and 100": "weight_pct BETWEEN -100 AND 100"},
+    "etf_aum": {"aum_krw >= 0": "aum_krw >= 0", "nav > 0": "nav > 0"},
+    "etf_52w": {
+        "low_52w <= close <= high_52w": "low_52w <= close AND close <= high_52w",
+        "pct_below_high between 0 and 100": "pct_below_high BETWEEN 0 AND 100",
+    },
+    "etf_tracking_error": {
+        "tracking_error >= 0": "tracking_error_20d_pct >= 0 AND tracking_error_250d_pct >= 0",
+        "|premium/discount 20d| < 30 %": "abs(premium_discount_20d_pct) < 30",
+    },
+}
+
+
+def _key(table: str) -> str:
+    return TABLES[table].key_column
+
+
+def _empty_with_note(conn: duckdb.DuckDBPyConnection, table: str, d: date) -> str | None:
+    row = conn.execute(
+        "SELECT note FROM etf_partition_log_latest WHERE table_name = ? AND partition_date = ? "
+        "AND row_count = 0",
+        [table, d],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def completeness(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    rule = COMPLETENESS[table]
+    worst: tuple[float, date, int, int, list[str]] | None = None
+    notes: dict[str, str] = {}
+    for d in dates:
+        universe = {r[0] for r in conn.execute(rule.universe_sql, {"d": d}).fetchall()}
+        present = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT {rule.ticker_column} FROM {table} WHERE {_key(table)} = ?", [d]
+            ).fetchall()
+        }
+        if not present and (note := _empty_with_note(conn, table, d)):
+            notes[str(d)] = note  # an unscheduled closure, recorded as such
+            continue
+        if not universe:
+            if not present:
+                worst = (0.0, d, 0, 0, []) if worst is None else worst
+            continue
+        ratio = len(universe & present) / len(universe)
+        missing = sorted(universe - present)
+        if worst is None or ratio < worst[0]:
+            worst = (ratio, d, len(present), len(universe), missing)
+    if worst is None:
+        return RuleOutcome(True, "every partition is an empty closure", {"closures": notes})
+    ratio, d, rows, universe_size, missing = worst
+    passed = universe_size > 0 and ratio >= rule.min_ratio
+    return RuleOutcome(
+        passed,
+        f"{table} {d}: {rows} ETFs of a universe of {universe_size} "
+        f"({ratio:.1%}, needs {rule.min_ratio:.0%})",
+        {
+            "worst_partition": str(d),
+            "etfs": rows,
+            "universe": universe_size,
+            "ratio_pct": round(100 * ratio, 2),
+            "missing_count": len(missing),
+            "missing_sample": missing[:MAX_OFFENDERS],
+            "closures": notes,
+        },
+    )
+
+
+def uniqueness(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    keys = ", ".join(TABLES[table].id_columns)
+    duplicates = conn.execute(
+        f"SELECT {keys}, count(*) AS n FROM {table} "
+        f"WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) GROUP BY ALL HAVING n > 1 "
+        f"ORDER BY n DESC LIMIT {MAX_OFFENDERS}",
+        [list(dates)],
+    ).fetchall()
+    total = conn.execute(
+        f"SELECT count(*) FROM (SELECT {keys} FROM {table} WHERE {_key(table)} IN "
+        f"(SELECT unnest(?::DATE[])) GROUP BY ALL HAVING count(*) > 1)",
+        [list(dates)],
+    ).fetchone()[0]
+    return RuleOutcome(
+        total == 0,
+        f"{table}: {total} duplicated keys ({keys})",
+        {"duplicated_keys": total, "offenders": [" / ".join(map(str, r[:-1])) for r in duplicates]},
+    )
+
+
+def coverage(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    thresholds = COVERAGE[table]
+    select = ", ".join(f'avg(("{c}" IS NOT NULL)::INT) AS "{c}"' for c in thresholds)
+    row = conn.execute(
+        f"SELECT count(*), {select} FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[]))",
+        [list(dates)],
+    ).fetchone()
+    if not row[0]:
+        return RuleOutcome(True, f"{table}: no rows to measure", {"rows": 0})
+    shares = dict(zip(thresholds, row[1:], strict=True))
+    short = {c: round(100 * s, 2) for c, s in shares.items() if s < thresholds[c]}
+    return RuleOutcome(
+        not short,
+        f"{table}: coverage below threshold for {sorted(short)}" if short else f"{table}: covered",
+        {
+            "rows": row[0],
+            "coverage_pct": {c: round(100 * s, 2) for c, s in shares.items()},
+            "thresholds_pct": {c: 100 * t for c, t in thresholds.items()},
+            "below_threshold": short,
+        },
+    )
+
+
+def ranges(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    ticker = "etf_ticker" if table == "etf_holdings" else "ticker"
+    failures: dict[str, object] = {}
+    for label, predicate in RANGES[table].items():
+        rows = conn.execute(
+            f"SELECT {ticker} FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) "
+            f"AND NOT coalesce({predicate}, TRUE) ORDER BY 1",
+            [list(dates)],
+        ).fetchall()
+        if rows:
+            failures[label] = {
+                "count": len(rows),
+                "offenders": sorted({r[0] for r in rows})[:MAX_OFFENDERS],
+            }
+    return RuleOutcome(
+        not failures,
+        f"{table}: out of range: {sorted(failures)}" if failures else f"{table}: all in range",
+        {"violations": failures, "rules": list(RANGES[table])},
+    )
+
+
+# Phase of each table: the hour (KST) its schedule runs, plus a grace period for the run.
+PHASE_HOUR = {
+    "krx_etf_list": 9,
+    "etf_details": 9,
+    "etf_daily_prices": 16,
+    "etf_aum": 16,
+    "etf_52w": 17,
+}
+WEEKLY_TABLES = {"etf_holdings", "etf_tracking_error"}
+GRACE = timedelta(hours=2)
+
+
+def expected_newest(table: str, now: datetime) -> date:
+    """The newest partition `table` should have at `now`, in sessions (weekends never count)."""
+    local = now.astimezone(KST)
+    if table in WEEKLY_TABLES:
+        # The Sunday 21:00 phase covers the week just ended.
+        due = local - GRACE - timedelta(hours=21)
+        sunday = due.date() - timedelta(days=(due.date().weekday() + 1) % 7)
+        for back in range(0, 8 * 7, 7):
+            last = week_last_session(sunday - timedelta(days=back))
+            if last:
+                return last
+        raise ValueError(f"no session in the 8 weeks before {sunday}")
+    shifted = (local - GRACE - timedelta(hours=PHASE_HOUR[table])).date()
+    return shifted if is_session(shifted) else sessions_back(shifted, 1)[0]
+
+
+def freshness(conn: duckdb.DuckDBPyConnection, table: str, now: datetime) -> RuleOutcome:
+    """Fresh when the newest partition written (an empty closure counts) is the expected one."""
+    newest = conn.execute(
+        "SELECT max(partition_date) FROM etf_partition_log WHERE table_name = ?", [table]
+    ).fetchone()[0]
+    expected = expected_newest(table, now)
+    if newest is None:
+        return RuleOutcome(False, f"{table}: never written", {"expected": str(expected)})
+    lag = len(sessions_between(newest + timedelta(days=1), expected))
+    return RuleOutcome(
+        lag == 0,
+        f"{table}: newest {newest}, expected {expected} ({lag} sessions behind)",
+        {"newest": str(newest), "expected": str(expected), "sessions_behind": lag},
+    )

@@ -1,0 +1,76 @@
+"""The one `dg.Definitions` of etf_assets (workspace.yaml and `-m etf_assets.definitions`).
+
+Configuration comes from the environment (names fixed in DESIGN.md). Secrets pass through
+`dg.EnvVar` only, so their values never appear in the UI, run config or logs; an unset optional
+secret means "this source is not configured", which assets report in their metadata.
+"""
+
+import os
+import warnings
+
+import dagster as dg
+
+# `backfill_policy` is beta and warns on every load; we use it deliberately (single-run
+# backfills), so exactly that warning is filtered, before the asset modules are imported.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+
+from dagster_duckdb import DuckDBResource  # noqa: E402
+
+from etf_assets.assets import holdings, listing, metrics, prices  # noqa: E402
+from etf_assets.checks import ALL_CHECKS  # noqa: E402
+from etf_assets.resources.kis import KISClient  # noqa: E402
+from etf_assets.resources.krx import KRXClient  # noqa: E402
+from etf_assets.schedules import (  # noqa: E402
+    PHASE_JOBS,
+    PHASE_SCHEDULES,
+    monitoring_job,
+    monitoring_schedule,
+)
+
+KRX_DATA_URL_DEFAULT = "https://data.krx.co.kr"
+KRX_OPENAPI_URL_DEFAULT = "https://data-dbg.krx.co.kr"
+KIS_BASE_URL_DEFAULT = {
+    "real": "https://openapi.koreainvestment.com:9443",
+    "paper": "https://openapivts.koreainvestment.com:29443",
+}
+
+
+def _secret(name: str) -> dg.EnvVar | None:
+    """`dg.EnvVar(name)` when set, else None (the optional source is not configured)."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def build_resources() -> dict[str, object]:
+    kis_env = os.environ.get("KIS_ENV", "real")
+    krx_rate = os.environ.get("KRX_REQUESTS_PER_SECOND")
+    return {
+        "krx": KRXClient(
+            data_url=os.environ.get("KRX_DATA_URL", KRX_DATA_URL_DEFAULT),
+            openapi_url=os.environ.get("KRX_OPENAPI_URL", KRX_OPENAPI_URL_DEFAULT),
+            krx_id=_secret("KRX_ID"),
+            krx_pw=_secret("KRX_PW"),
+            auth_key=_secret("KRX_AUTH_KEY"),
+            **({"requests_per_second": float(krx_rate)} if krx_rate else {}),
+        ),
+        "kis": KISClient(
+            app_key=_secret("KIS_APP_KEY"),
+            app_secret=_secret("KIS_APP_SECRET"),
+            env=kis_env,
+            base_url=os.environ.get("KIS_BASE_URL", KIS_BASE_URL_DEFAULT.get(kis_env, "")),
+        ),
+        "duckdb": DuckDBResource(
+            database=os.environ.get("ETF_ASSETS_DUCKDB", "data/etf.duckdb")
+        ),
+    }
+
+
+all_assets = dg.load_assets_from_modules([listing, prices, holdings, metrics])
+
+defs = dg.Definitions(
+    assets=all_assets,
+    asset_checks=ALL_CHECKS,
+    jobs=[*PHASE_JOBS, monitoring_job],
+    schedules=[*PHASE_SCHEDULES, monitoring_schedule],
+    resources=build_resources(),
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,73 @@
+"""Run the project locally against the sandbox: shared by `make demo`, `make dev` and bench.
+
+The sandbox runs as its own process (like the real services would be elsewhere) and the
+project is pointed at it purely through the documented environment variables.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from etf_assets.sandbox.server import SandboxConfig
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sandbox_env(url: str, *, with_kis: bool = True, with_openapi: bool = False) -> dict[str, str]:
+    """The environment that points every upstream at the sandbox, with its demo accounts."""
+    config = SandboxConfig()
+    krx_id, krx_pw = next(iter(config.krx_accounts.items()))
+    env = {
+        "KRX_DATA_URL": url,
+        "KRX_OPENAPI_URL": url,
+        "KIS_BASE_URL": url,
+        "KRX_ID": krx_id,
+        "KRX_PW": krx_pw,
+        "KRX_REQUESTS_PER_SECOND": "40",
+    }
+    if with_openapi:
+        env["KRX_AUTH_KEY"] = config.openapi_keys[0]
+    if with_kis:
+        app_key = next(k for k, (_, kind) in config.kis_apps.items() if kind == "real")
+        env |= {"KIS_APP_KEY": app_key, "KIS_APP_SECRET": config.kis_apps[app_key][0]}
+        env["KIS_ENV"] = "real"
+    return env
+
+
+def prepare_dagster_home(home: Path) -> Path:
+    """A DAGSTER_HOME holding the project's instance settings (one run at a time)."""
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+@contextmanager
+def sandbox_process(port: int = 0, *args: str) -> Iterator[str]:
+    """Start `python -m etf_assets.sandbox` and yield its URL; stop it on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etf_assets.sandbox", "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        url = ""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("sandbox listening on "):
+                url = line.split()[-1]
+                break
+        if not url:
+            raise RuntimeError(f"sandbox did not start (exit code {proc.poll()})")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,110 @@
+"""Shared fixtures: the sandbox over real HTTP on 127.0.0.1, and warehouses built from it.
+
+The sandbox runs on the real clock, so every session up to the last completed one is
+published; tests use fixed past sessions (AS_OF and earlier) so their answers never change.
+"""
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from etf_assets.assets.holdings import etf_holdings
+from etf_assets.assets.listing import etf_details, krx_etf_list
+from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
+from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.partitions import sessions_back
+from etf_assets.resources.kis import KISClient
+from etf_assets.resources.krx import KRXClient
+from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
+
+AS_OF = date(2026, 11, 20)  # a Friday: a session and its week's last session
+HISTORY_START = sessions_back(AS_OF, 300)[0]  # enough for 52w (365 days) and 250 returns
+
+ALL_ASSETS = [
+    krx_etf_list,
+    etf_details,
+    etf_daily_prices,
+    etf_holdings,
+    etf_aum,
+    etf_52w,
+    etf_tracking_error,
+]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    with start_sandbox(SandboxConfig()) as server:
+        yield server
+
+
+def krx_client(sandbox: Sandbox, **overrides: object) -> KRXClient:
+    config: dict[str, object] = {
+        "data_url": sandbox.url,
+        "openapi_url": sandbox.url,
+        "requests_per_second": 500.0,
+    }
+    config.update(overrides)
+    return KRXClient(**config)
+
+
+def unconfigured_kis() -> KISClient:
+    return KISClient(app_key=None, app_secret=None)
+
+
+def resources(sandbox: Sandbox, db_path: Path, **overrides: object) -> dict[str, object]:
+    return {
+        "krx": krx_client(sandbox),
+        "kis": unconfigured_kis(),
+        "duckdb": DuckDBResource(database=str(db_path)),
+        **overrides,
+    }
+
+
+def materialize(
+    assets: list,
+    res: dict[str, object],
+    partition: str | None = None,
+    *,
+    span: tuple[date, date] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Materialize `assets` (plus the others as sources) for one key or one single-run range."""
+    tags = (
+        {
+            "dagster/asset_partition_range_start": span[0].isoformat(),
+            "dagster/asset_partition_range_end": span[1].isoformat(),
+        }
+        if span
+        else None
+    )
+    selection = [a.key for a in assets]
+    return dg.materialize(
+        ALL_ASSETS,
+        selection=selection,
+        resources=res,
+        partition_key=partition,
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse with listing, 300 sessions of prices, holdings and every metric for AS_OF.
+
+    Built once per test session; tests must only read it (write tests use their own file).
+    """
+    db = tmp_path_factory.mktemp("warehouse") / "etf.duckdb"
+    res = resources(sandbox, db)
+    steps = [
+        materialize([krx_etf_list, etf_details], res, AS_OF.isoformat()),
+        materialize([etf_daily_prices], res, span=(HISTORY_START, AS_OF)),
+        materialize([etf_aum, etf_52w], res, AS_OF.isoformat()),
+        materialize([etf_holdings, etf_tracking_error], res, AS_OF.isoformat()),
+    ]
+    for result in steps:
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return db

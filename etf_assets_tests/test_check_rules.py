@@ -1,0 +1,189 @@
+"""Each rule passes on good data and fails on data made bad on purpose; frozen clocks."""
+
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+import pytest
+
+from etf_assets.checks import rules
+from etf_assets.partitions import KST
+from etf_assets.resources.storage import TABLES, ensure_schema, replace_partition
+
+D = date(2026, 11, 20)
+TICKERS = ["069500", "102110", "0000D0", "114800"]
+
+
+def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in TABLES[table].column_names:
+        if column not in frame:
+            frame[column] = None
+    return frame[list(TABLES[table].column_names)]
+
+
+@pytest.fixture
+def conn() -> duckdb.DuckDBPyConnection:
+    """A good warehouse for D: listing, details and prices for four ETFs."""
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    listing = _frame(
+        "krx_etf_list",
+        [
+            dict(trade_date=D, ticker=t, ISU_CD=f"KR7{t}00", COM_ABBRV="x", ETF_TOT_FEE="0.1")
+            for t in TICKERS
+        ],
+    )
+    replace_partition(connection, "krx_etf_list", D, listing)
+    details = _frame(
+        "etf_details",
+        [
+            dict(
+                trade_date=D,
+                ticker=t,
+                isin="KR7",
+                issuer="삼성자산운용",
+                expense_ratio_pct=0.15,
+                listing_date=date(2020, 1, 2),
+                leverage_factor=1.0,
+            )
+            for t in TICKERS
+        ],
+    )
+    replace_partition(connection, "etf_details", D, details)
+    prices = _frame(
+        "etf_daily_prices",
+        [
+            dict(
+                trade_date=D,
+                ticker=t,
+                close=100.0,
+                high=101.0,
+                low=99.0,
+                nav=100.1,
+                listed_shares=10,
+                index_close=1.0,
+                volume=5,
+            )
+            for t in TICKERS
+        ],
+    )
+    replace_partition(connection, "etf_daily_prices", D, prices)
+    return connection
+
+
+@pytest.mark.parametrize("table", ["krx_etf_list", "etf_details", "etf_daily_prices"])
+@pytest.mark.parametrize("rule", [rules.completeness, rules.uniqueness, rules.coverage])
+def test_good_data_passes(conn: duckdb.DuckDBPyConnection, table: str, rule) -> None:
+    outcome = rule(conn, table, [D])
+    assert outcome.passed, outcome.description
+
+
+def test_ranges_pass_on_good_data(conn: duckdb.DuckDBPyConnection) -> None:
+    for table in ("etf_details", "etf_daily_prices"):
+        assert rules.ranges(conn, table, [D]).passed
+
+
+def test_missing_rows_fail_completeness_naming_offenders(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("DELETE FROM etf_daily_prices WHERE ticker = '0000D0'")
+    outcome = rules.completeness(conn, "etf_daily_prices", [D])
+    assert not outcome.passed
+    assert outcome.metadata["missing_sample"] == ["0000D0"]
+    assert outcome.metadata["universe"] == 4 and outcome.metadata["etfs"] == 3
+
+
+def test_empty_closure_partition_is_complete(conn: duckdb.DuckDBPyConnection) -> None:
+    closed = date(2026, 11, 19)
+    replace_partition(
+        conn,
+        "etf_daily_prices",
+        closed,
+        _frame("etf_daily_prices", []),
+        note="KRX answered no data: closure",
+    )
+    assert rules.completeness(conn, "etf_daily_prices", [closed]).passed
+
+
+def test_duplicated_keys_fail_uniqueness(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("INSERT INTO etf_details SELECT * FROM etf_details WHERE ticker = '102110'")
+    outcome = rules.uniqueness(conn, "etf_details", [D])
+    assert not outcome.passed and outcome.metadata["duplicated_keys"] == 1
+    assert outcome.metadata["offenders"] == ["2026-11-20 / 102110"]
+
+
+def test_missing_values_fail_coverage(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("UPDATE etf_details SET issuer = NULL WHERE ticker = '069500'")
+    outcome = rules.coverage(conn, "etf_details", [D])
+    assert not outcome.passed and outcome.metadata["below_threshold"] == {"issuer": 75.0}
+
+
+def test_out_of_range_fee_and_prices_fail_ranges(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("UPDATE etf_details SET expense_ratio_pct = 5 WHERE ticker = '114800'")
+    conn.execute("UPDATE etf_daily_prices SET low = 150 WHERE ticker = '0000D0'")
+    fee = rules.ranges(conn, "etf_details", [D])
+    assert not fee.passed
+    assert fee.metadata["violations"]["expense_ratio_pct between 0 and 3"]["offenders"] == [
+        "114800"
+    ]
+    prices = rules.ranges(conn, "etf_daily_prices", [D])
+    assert prices.metadata["violations"]["low <= close <= high"]["offenders"] == ["0000D0"]
+
+
+@pytest.mark.parametrize(
+    ("now", "table", "fresh"),
+    [
+        (datetime(2026, 11, 21, 12, tzinfo=KST), "etf_daily_prices", True),  # Saturday
+        (datetime(2026, 11, 23, 8, tzinfo=KST), "etf_daily_prices", True),  # Monday morning
+        (datetime(2026, 11, 23, 19, tzinfo=KST), "etf_daily_prices", False),  # Monday's missing
+        (datetime(2026, 11, 24, 19, tzinfo=KST), "etf_daily_prices", False),  # stale Tuesday
+        (datetime(2026, 11, 23, 11, 30, tzinfo=KST), "krx_etf_list", False),  # 09:00 + 2 h grace
+        (datetime(2026, 11, 23, 8, tzinfo=KST), "krx_etf_list", True),
+    ],
+)
+def test_freshness_counts_sessions(
+    conn: duckdb.DuckDBPyConnection, now: datetime, table: str, fresh: bool
+) -> None:
+    outcome = rules.freshness(conn, table, now)
+    assert outcome.passed is fresh, outcome.description
+
+
+def test_freshness_after_chuseok_does_not_alarm() -> None:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    last_before = date(2026, 9, 23)
+    replace_partition(
+        connection,
+        "etf_daily_prices",
+        last_before,
+        _frame("etf_daily_prices", [dict(trade_date=last_before, ticker="069500", close=1.0)]),
+    )
+    # Monday 28 Sept, morning after the Chuseok break (24–25 Sept closed, then the weekend).
+    assert rules.freshness(
+        connection, "etf_daily_prices", datetime(2026, 9, 28, 9, tzinfo=KST)
+    ).passed
+    stale = rules.freshness(connection, "etf_daily_prices", datetime(2026, 9, 29, 19, tzinfo=KST))
+    assert not stale.passed and stale.metadata["sessions_behind"] == 2
+
+
+def test_freshness_of_weekly_tables() -> None:
+    assert rules.expected_newest("etf_tracking_error", datetime(2026, 11, 23, 9, tzinfo=KST)) == D
+    # Sunday 22 Nov 20:00: this week's phase has not run yet, so last week's is expected.
+    assert rules.expected_newest("etf_holdings", datetime(2026, 11, 22, 20, tzinfo=KST)) == date(
+        2026, 11, 13
+    )
+
+
+def test_unscheduled_closure_recorded_as_empty_partition_is_fresh() -> None:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    closure = date(2026, 11, 20)
+    replace_partition(
+        connection,
+        "etf_daily_prices",
+        closure,
+        _frame("etf_daily_prices", []),
+        note="no data: closure",
+    )
+    assert rules.freshness(
+        connection, "etf_daily_prices", datetime(2026, 11, 21, 9, tzinfo=KST)
+    ).passed
