@@ -1,0 +1,416 @@
+"""KRX routes of the sandbox: data service (getJsonData.cmd), member login, Open API.
+
+Wire formats follow /work/shared/wire/krx.md and the captured samples exactly. Where the real
+behaviour is unknown the sandbox makes a documented choice:
+- unknown or missing `bld` → HTTP 400 with a short HTML error page (not JSON, not `LOGOUT`);
+  malformed/missing date or ISIN parameters → `{"output": []}`.
+- 04301 for a non-session date, a future date, or today's session before 15:30 KST → every
+  ETF listed on the newest published session with all values `-` (the Sunday sample's shape);
+  dates before 2023-01-02 → `{"output": []}`. INVSTASST_NETASST_TOTAMT is `0` on the listing
+  day and for today's session before 18:00 KST.
+- 05001/05901/06001 only answer for published sessions; 06001 is oldest-first (as the
+  docstring output), 05901 newest-first.
+- login: wrong id or password → `{"_error_code": "CD002", ...}` (a guess); sessions live 1 h
+  from login; a session kicked by a `skipDup=Y` login or expired gets 400 `LOGOUT` on its next
+  data call (even without require_login); anonymous calls are served unless require_login.
+- Open API: over `openapi_daily_limit` requests per key per KST day → HTTP 429
+  `{"respMsg":"Exceeded Daily Limit","respCode":"429"}` (a guess: undocumented). The key is
+  read from the `AUTH_KEY` header (or an `AUTH_KEY` query parameter, as some clients send it).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import secrets
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+
+from etf_assets.sandbox.market import START, Market
+from etf_assets.sandbox.server import (
+    KRX_DATA_PATH,
+    SandboxRequest,
+    SandboxResponse,
+    SandboxState,
+    html_response,
+    json_response,
+)
+
+DATA_PATH = KRX_DATA_PATH
+LOGIN_PAGE_PATH = "/contents/MDC/COMS/client/MDCCOMS001.cmd"
+LOGIN_JSP_PATH = "/contents/MDC/COMS/client/view/login.jsp"
+LOGIN_POST_PATH = "/contents/MDC/COMS/client/MDCCOMS001D1.cmd"
+OPENAPI_PATH = "/svc/apis/etp/etf_bydd_trd"
+BLD_PREFIX = "dbms/MDC/STAT/standard/"
+HTML = "text/html; charset=utf-8"
+SESSION_TTL = timedelta(hours=1)
+DATA_CLOSE = time(15, 30)  # the data service has today's rows after the close
+NET_ASSETS_FINAL = time(18, 0)  # before this, today's 순자산총액 is "0"
+OPENAPI_PUBLISH = time(8, 0)  # T+1: a date is published at 08:00 KST the next day
+STATE_KEY = "krx_routes"
+
+FIELDS_04301 = [
+    "ISU_SRT_CD", "ISU_CD", "SECUGRP_ID", "ISU_ABBRV", "TDD_CLSPRC", "CMPPREVDD_PRC",
+    "FLUC_TP_CD", "FLUC_RT", "NAV", "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC", "ACC_TRDVOL",
+    "ACC_TRDVAL", "MKTCAP", "INVSTASST_NETASST_TOTAMT", "LIST_SHRS", "IDX_IND_NM",
+    "OBJ_STKPRC_IDX", "CMPPREVDD_IDX", "FLUC_TP_CD1", "FLUC_RT1",
+]  # fmt: skip
+
+
+# ---- formatting (data.krx: thousands commas, "-" for missing; Open API: no commas) ----------
+
+def _int(v: float | int) -> str:
+    return f"{int(v):,}"
+
+
+def _dec(v: float, commas: bool = True) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    v = round(float(v), 2) + 0.0  # no "-0.00"
+    return f"{v:,.2f}" if commas else f"{v:.2f}"
+
+
+def _pct(change: float, base: float) -> float:
+    return round(change / base * 100, 2) + 0.0 if base else 0.0
+
+
+def _updown(change: float) -> str:
+    return "1" if change > 0 else "2" if change < 0 else "3"
+
+
+def _ymd(text: str | None) -> date | None:
+    try:
+        return datetime.strptime(text or "", "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _slash(d: date) -> str:
+    return d.strftime("%Y/%m/%d")
+
+
+def current_datetime(now: datetime) -> str:
+    """KRX's envelope clock, e.g. `2026.11.25 PM 08:24:51` (KST)."""
+    return f"{now:%Y.%m.%d} {'AM' if now.hour < 12 else 'PM'} {now:%I:%M:%S}"
+
+
+def _output(state: SandboxState, rows: list[dict[str, str]]) -> SandboxResponse:
+    return json_response(
+        {"output": rows, "CURRENT_DATETIME": current_datetime(state.now())}, content_type=HTML
+    )
+
+
+# ---- publication clock ----------------------------------------------------------------------
+
+def last_data_session(market: Market, now: datetime) -> date | None:
+    """Newest session whose data-service rows exist as of now (today's only after 15:30 KST)."""
+    today = now.date()
+    cutoff = today if now.time() >= DATA_CLOSE else today - timedelta(days=1)
+    i = bisect.bisect_right(market.sessions, cutoff)
+    return market.sessions[i - 1] if i else None
+
+
+def openapi_published(d: date, now: datetime) -> bool:
+    return now >= datetime.combine(d + timedelta(days=1), OPENAPI_PUBLISH, tzinfo=now.tzinfo)
+
+
+# ---- login sessions -------------------------------------------------------------------------
+
+def _sessions(state: SandboxState) -> dict[str, dict[str, Any]]:
+    return state.extra.setdefault(STATE_KEY, {}).setdefault("sessions", {})
+
+
+def _new_session(state: SandboxState) -> str:
+    jsid = secrets.token_hex(16).upper() + ".sandbox"
+    with state.lock:
+        _sessions(state)[jsid] = {"account": None, "login_at": None, "kicked": False}
+    return jsid
+
+
+def _cookie(jsid: str) -> dict[str, str]:
+    return {"Set-Cookie": f"JSESSIONID={jsid}; Path=/; HttpOnly"}
+
+
+def _alive(s: dict[str, Any], now: datetime) -> bool:
+    return s["account"] is not None and not s["kicked"] and now - s["login_at"] < SESSION_TTL
+
+
+def session_status(req: SandboxRequest, state: SandboxState) -> str:
+    """"live", "dead" (kicked or expired login) or "anonymous"."""
+    with state.lock:
+        s = _sessions(state).get(req.cookies.get("JSESSIONID", ""))
+        if s is None or s["account"] is None:
+            return "anonymous"
+        return "live" if _alive(s, state.now()) else "dead"
+
+
+def login_page(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
+    """Steps 1 and 2: HTML pages that hand out a JSESSIONID when the client has none."""
+    resp = html_response("<!DOCTYPE html><html><head><title>KRX Data Marketplace</title></head>"
+                         "<body><form id=\"loginForm\"></form></body></html>")  # fmt: skip
+    with state.lock:
+        known = req.cookies.get("JSESSIONID", "") in _sessions(state)
+    if not known:
+        resp.headers.update(_cookie(_new_session(state)))
+    return resp
+
+
+def login(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
+    """Step 3: CD001 ok, CD011 duplicate login (unless skipDup=Y, which kicks the other)."""
+    jsid = req.cookies.get("JSESSIONID", "")
+    headers: dict[str, str] = {}
+    with state.lock:
+        if jsid not in _sessions(state):
+            jsid = _new_session(state)
+            headers = _cookie(jsid)
+        member, pw = req.form.get("mbrId", ""), req.form.get("pw", "")
+        now = state.now()
+        if not member or state.config.krx_accounts.get(member) != pw:
+            code, msg = "CD002", "아이디 또는 비밀번호가 일치하지 않습니다."
+        else:
+            others = [s for k, s in _sessions(state).items()
+                      if k != jsid and s["account"] == member and _alive(s, now)]  # fmt: skip
+            if others and req.form.get("skipDup") != "Y":
+                code, msg = "CD011", "이미 로그인된 세션이 있습니다. 기존 세션을 종료할까요?"
+            else:
+                for s in others:
+                    s["kicked"] = True
+                _sessions(state)[jsid] = {"account": member, "login_at": now, "kicked": False}
+                code, msg = "CD001", "정상 처리되었습니다."
+    resp = json_response({"_error_code": code, "_error_message": msg})
+    resp.headers.update(headers)
+    return resp
+
+
+# ---- data service screens -------------------------------------------------------------------
+
+def _master(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT04601: today's snapshot of listed ETFs (no date parameter)."""
+    m = state.market
+    i = bisect.bisect_right(m.sessions, state.now().date())
+    if not i:
+        return []
+    ref = m.sessions[i - 1]
+    cols = m.listed_on(ref)
+    shares = m.shares[m.session_row(ref), cols]
+    e = m.etfs.iloc[cols]
+    rows = []
+    for r, sh in zip(e.itertuples(index=False), shares, strict=True):
+        rows.append({
+            "ISU_CD": r.isin, "ISU_SRT_CD": r.ticker, "ISU_NM": r.name_full,
+            "ISU_ABBRV": r.name, "ISU_ENG_NM": r.name_eng, "LIST_DD": _slash(r.listing_date),
+            "ETF_OBJ_IDX_NM": r.tracking_index, "IDX_CALC_INST_NM1": r.index_provider,
+            "IDX_CALC_INST_NM2": r.leverage_label, "ETF_REPLICA_METHD_TP_CD": r.replication,
+            "IDX_MKT_CLSS_NM": r.market_region, "IDX_ASST_CLSS_NM": r.asset_class,
+            "LIST_SHRS": _int(sh), "COM_ABBRV": r.issuer, "CU_QTY": _int(r.cu_shares),
+            "ETF_TOT_FEE": f"{r.expense_ratio_pct:.6f}", "TAX_TP_CD": r.tax_type,
+        })  # fmt: skip
+    return rows
+
+
+def _dash_rows(m: Market, ref: date) -> list[dict[str, str]]:
+    """The non-trading-day answer: every listed ETF, all values "-" (LIST_SHRS of `ref`)."""
+    cols = m.listed_on(ref)
+    shares = m.shares[m.session_row(ref), cols]
+    e = m.etfs.iloc[cols]
+    rows = []
+    for t, isin, name, idx, sh in zip(e["ticker"], e["isin"], e["name"], e["tracking_index"],
+                                      shares, strict=True):  # fmt: skip
+        row = dict.fromkeys(FIELDS_04301, "-")
+        row.update(ISU_SRT_CD=t, ISU_CD=isin, SECUGRP_ID="EF", ISU_ABBRV=name, FLUC_TP_CD="0",
+                   LIST_SHRS=_int(sh), IDX_IND_NM=idx, FLUC_TP_CD1="0")  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def _index_fields(close: float, change: float, pct: float, commas: bool) -> tuple[str, ...]:
+    if math.isnan(close):
+        return "-", "-", "-", "-"
+    return _dec(close, commas), _dec(change, commas), _updown(change), _dec(pct, False)
+
+
+def _prices(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT04301: all ETFs for one trdDd."""
+    m, now = state.market, state.now()
+    d = _ymd(req.form.get("trdDd"))
+    if d is None or d < START:
+        return []
+    published = last_data_session(m, now)
+    if published is None:
+        return []
+    daily = m.daily(d) if d <= published else None
+    if daily is None:
+        ref = bisect.bisect_right(m.sessions, min(d, published))
+        return _dash_rows(m, m.sessions[ref - 1])
+    provisional = d == now.date() and now.time() < NET_ASSETS_FINAL
+    rows = []
+    for r in daily.itertuples(index=False):
+        change = r.close - r.prev_close
+        traded = r.open > 0
+        rows.append(dict(zip(FIELDS_04301, (
+            r.ticker, r.isin, "EF", r.name, _int(r.close), _int(change), _updown(change),
+            _dec(_pct(change, r.prev_close), False), _dec(r.nav),
+            _int(r.open if traded else 0), _int(r.high if traded else 0),
+            _int(r.low if traded else 0), _int(r.volume), _int(r.traded_value),
+            _int(r.market_cap), "0" if provisional else _int(r.net_assets),
+            _int(r.listed_shares), r.index_name,
+            *_index_fields(r.index_close, r.index_change, r.index_change_pct, True),
+        ), strict=True)))  # fmt: skip
+    return rows
+
+
+def _etf_by_isin(m: Market, isin: str | None) -> str | None:
+    hit = m.etfs.loc[m.etfs["isin"] == (isin or ""), "ticker"]
+    return str(hit.iloc[0]) if len(hit) else None
+
+
+def _pdf(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT05001: constituents per CU of one ETF (isuCd = ISIN) on trdDd."""
+    m = state.market
+    d, ticker = _ymd(req.form.get("trdDd")), _etf_by_isin(m, req.form.get("isuCd"))
+    published = last_data_session(m, state.now())
+    if d is None or ticker is None or published is None or d > published:
+        return []
+    h = m.holdings(ticker, d)
+    rows = []
+    for r in h.itertuples(index=False):
+        shares_ok = r.shares_per_cu is not None and not math.isnan(r.shares_per_cu)
+        rows.append({
+            "COMPST_ISU_CD": r.code, "COMPST_ISU_CD2": r.isin, "MKT_ID": r.mkt_id,
+            "SECUGRP_ID": r.secugrp, "COMPST_ISU_NM": r.name,
+            "COMPST_ISU_CU1_SHRS": _dec(r.shares_per_cu) if shares_ok else "-",
+            "VALU_AMT": "-" if r.value_krw is None else _int(r.value_krw),
+            "COMPST_AMT": _int(r.amount_krw),
+            "COMPST_RTO": "-" if r.weight_pct is None else _dec(r.weight_pct, False),
+        })  # fmt: skip
+    return rows
+
+
+def _range(req: SandboxRequest, state: SandboxState) -> tuple[str, pd.DataFrame] | None:
+    m = state.market
+    start, end = _ymd(req.form.get("strtDd")), _ymd(req.form.get("endDd"))
+    ticker = _etf_by_isin(m, req.form.get("isuCd"))
+    published = last_data_session(m, state.now())
+    if start is None or end is None or ticker is None or published is None:
+        return None
+    return ticker, m.history(ticker, start, min(end, published))
+
+
+def _tracking(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT05901: NAV vs index per day, newest first; TRACE_ERR_RT repeated on each row."""
+    found = _range(req, state)
+    if found is None or found[1].empty:
+        return []
+    ticker, h = found
+    m = state.market
+    factor = float(m.etfs.at[m.position(ticker), "leverage_factor"])
+    te = m.published_tracking_error(ticker, h["date"].iloc[-1])
+    te_text = "-" if math.isnan(te) else _dec(te, False)
+    rows = []
+    for r in h.iloc[::-1].itertuples(index=False):
+        no_index = math.isnan(r.index_close)
+        rows.append({
+            "TRD_DD": _slash(r.date), "LST_NAV": _dec(r.nav),
+            "NAV_CHG_RT": _dec(_pct(r.nav - r.nav_prev, r.nav_prev), False),
+            "OBJ_STKPRC_IDX": _dec(r.index_close),
+            "IDX_CHG_RTO": "-" if no_index or math.isnan(r.index_prev)
+            else _dec(_pct(r.index_close - r.index_prev, r.index_prev), False),
+            "TRACE_YD_MULT": f"{factor:.1f}", "TRACE_ERR_RT": te_text,
+        })  # fmt: skip
+    return rows
+
+
+def _deviation(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT06001: 괴리율 = (close − NAV) / NAV × 100 per day, oldest first."""
+    found = _range(req, state)
+    if found is None:
+        return []
+    return [
+        {"TRD_DD": _slash(r.date), "FLUC_TP_CD": _updown(r.close - r.prev_close),
+         "CLSPRC": _int(r.close), "LST_NAV": _dec(r.nav),
+         "DIVRG_RT": _dec(_pct(r.close - r.nav, r.nav), False)}
+        for r in found[1].itertuples(index=False)
+    ]  # fmt: skip
+
+
+SCREENS: dict[str, Callable[[SandboxRequest, SandboxState], list[dict[str, str]]]] = {
+    "MDCSTAT04601": _master,
+    "MDCSTAT04301": _prices,
+    "MDCSTAT05001": _pdf,
+    "MDCSTAT05901": _tracking,
+    "MDCSTAT06001": _deviation,
+}
+
+
+def data(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
+    """POST getJsonData.cmd: login check, then the screen named by `bld`."""
+    status = session_status(req, state)
+    if status == "dead" or (status == "anonymous" and state.config.require_login):
+        return html_response("LOGOUT", 400)
+    bld = req.form.get("bld", "")
+    screen = SCREENS.get(bld.removeprefix(BLD_PREFIX)) if bld.startswith(BLD_PREFIX) else None
+    if screen is None:
+        return html_response("<html><body><h1>잘못된 요청입니다.</h1></body></html>", 400)
+    return _output(state, screen(req, state))
+
+
+# ---- Open API -------------------------------------------------------------------------------
+
+def _openapi_rows(m: Market, d: date) -> list[dict[str, str]]:
+    daily = m.daily(d)
+    if daily is None:
+        return []
+    bas = d.strftime("%Y%m%d")
+    rows = []
+    for r in daily.itertuples(index=False):
+        change = r.close - r.prev_close
+        idx_close, idx_change, _, idx_pct = _index_fields(
+            r.index_close, r.index_change, r.index_change_pct, False
+        )
+        rows.append({
+            "ACC_TRDVAL": str(r.traded_value), "ACC_TRDVOL": str(r.volume), "BAS_DD": bas,
+            "CMPPREVDD_IDX": idx_change, "CMPPREVDD_PRC": str(change),
+            "FLUC_RT": _dec(_pct(change, r.prev_close), False), "FLUC_RT_IDX": idx_pct,
+            "IDX_IND_NM": r.index_name, "INVSTASST_NETASST_TOTAMT": str(r.net_assets),
+            "ISU_CD": r.ticker, "ISU_NM": r.name, "LIST_SHRS": str(r.listed_shares),
+            "MKTCAP": str(r.market_cap), "NAV": _dec(r.nav, False), "OBJ_STKPRC_IDX": idx_close,
+            "TDD_CLSPRC": str(r.close), "TDD_HGPRC": str(r.high), "TDD_LWPRC": str(r.low),
+            "TDD_OPNPRC": str(r.open),
+        })  # fmt: skip
+    return rows
+
+
+def openapi(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
+    """etf_bydd_trd: AUTH_KEY, daily quota, T+1 publication, `{"OutBlock_1": [...]}`."""
+    key = req.headers.get("auth_key") or req.query.get("AUTH_KEY", "")
+    if key not in state.config.openapi_keys:
+        return json_response({"respMsg": "Unauthorized Key", "respCode": "401"}, 401)
+    now = state.now()
+    with state.lock:
+        quota = state.extra.setdefault(STATE_KEY, {}).setdefault("openapi_quota", {})
+        used = quota[(key, now.date())] = quota.get((key, now.date()), 0) + 1
+    if used > state.config.openapi_daily_limit:
+        return json_response({"respMsg": "Exceeded Daily Limit", "respCode": "429"}, 429)
+    if req.method == "POST":
+        if "application/json" not in req.headers.get("content-type", ""):
+            return json_response({"OutBlock_1": []})
+        bas = req.json.get("basDd") if isinstance(req.json, dict) else None
+    else:
+        bas = req.query.get("basDd")
+    d = _ymd(bas if isinstance(bas, str) else None)
+    if d is None or d < START or not openapi_published(d, now):
+        return json_response({"OutBlock_1": []})
+    return json_response({"OutBlock_1": _openapi_rows(state.market, d)})
+
+
+ROUTES: dict[tuple[str, str], Callable[[SandboxRequest, SandboxState], SandboxResponse]] = {
+    ("POST", DATA_PATH): data,
+    ("GET", LOGIN_PAGE_PATH): login_page,
+    ("GET", LOGIN_JSP_PATH): login_page,
+    ("POST", LOGIN_POST_PATH): login,
+    ("GET", OPENAPI_PATH): openapi,
+    ("POST", OPENAPI_PATH): openapi,
+}

@@ -1,0 +1,1213 @@
+"""A deterministic generated Korean ETF market for the sandbox.
+
+Why generated: tests, the demo and the benchmarks need ≥ 1,000 ETFs with years of daily data and
+known ground truth (e.g. a fund built with exactly 0.5 % tracking error), offline and
+reproducible. Everything derives from `numpy.random.default_rng(seed)`; paths are built with
+whole-array operations (arrays are sessions × ETFs) so the build stays well under 3 s.
+
+Conventions (documented because the wire depends on them):
+- `ANCHOR` (2026-11-20) is the reference session: `n_etfs` ETFs are listed on it, ~3 % more
+  were delisted before it (they only exist in past daily data), and ~9 % per year are listed
+  after it (visible once the sandbox clock passes their listing date).
+- close = NAV × (1 + premium) rounded to KRX's ETF tick (1 KRW below 2,000, else 5 KRW); the
+  `te_0_5` fund is quoted on a 1-KRW grid so its premium is +0.3 % to within 0.5 / NAV.
+- `published_tracking_error` is KRX's figure as the sandbox defines it (see its docstring).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from etf_assets.partitions import xkrx_sessions
+
+START = date(2023, 1, 2)
+END = date(2027, 12, 30)
+ANCHOR = date(2026, 11, 20)
+ALNUM_FROM = date(2024, 12, 17)
+ALNUM_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"  # KRX: no I, O, U
+ANNUAL = 250
+
+DAILY_COLUMNS = [
+    "ticker", "isin", "name", "open", "high", "low", "close", "prev_close", "volume",
+    "traded_value", "market_cap", "nav", "net_assets", "listed_shares", "index_name",
+    "index_close", "index_change", "index_change_pct",
+]  # fmt: skip
+HOLDING_COLUMNS = [
+    "code", "isin", "name", "mkt_id", "secugrp", "shares_per_cu", "value_krw", "amount_krw",
+    "weight_pct",
+]  # fmt: skip
+
+# issuer | brand | prefix of ISU_NM | prefix of ISU_ENG_NM | relative count (04601, 2026-01-25)
+ISSUERS = [
+    row.split("|")
+    for row in """삼성자산운용|KODEX|삼성|SAMSUNG|228
+미래에셋자산운용|TIGER|미래에셋|MIRAE ASSET|221
+케이비자산운용|RISE|KB|KB|134
+한국투자신탁운용|ACE|한국투자|KIM|105
+한화자산운용|PLUS|한화|HANWHA|75
+신한자산운용|SOL|신한|SHINHAN|70
+키움투자자산운용|KIWOOM|키움|KIWOOM|64
+엔에이치아문디자산운용|HANARO|NH-Amundi|NH-Amundi|46
+타임폴리오자산운용|TIMEFOLIO|타임폴리오|TIMEFOLIO|24
+하나자산운용|1Q|하나|Hana|16
+비엔케이자산운용|BNK|BNK|BNK|14
+우리자산운용|WON|우리|WOORI|14
+삼성액티브자산운용|KoAct|삼성액티브|Samsung Active|12
+교보악사자산운용|파워|교보악사|KYOBO AXA|10
+디비자산운용|마이티|DB|DB|9
+대신자산운용|대신343|대신|DAISHIN|6
+흥국자산운용|HK|흥국|HEUNGKUK|6
+유리자산운용|TREX|유리|YURIE|5
+마이다스에셋자산운용|마이다스|마이다스|MIDAS|4
+트러스톤자산운용|TRUSTON|트러스톤|TRUSTON|4
+에셋플러스자산운용|에셋플러스|에셋플러스|ASSETPLUS|3
+현대자산운용|UNICORN|현대|HYUNDAI|3
+브이아이자산운용|VITA|브이아이|VI|2""".splitlines()
+]
+
+# name part | index | provider | region | asset class | English | weight
+THEMES = [
+    row.split("|")
+    for row in """200|코스피 200|KRX|국내|주식|200|10
+200TR|코스피 200 TR|KRX|국내|주식|200 TR|3
+코스닥150|코스닥 150|KRX|국내|주식|KOSDAQ150|4
+KRX300|KRX 300|KRX|국내|주식|KRX300|2
+코스피|코스피|KRX|국내|주식|KOSPI|2
+200동일가중|코스피 200 동일가중지수|KRX|국내|주식|200 Equal Weight|1
+반도체|KRX 반도체|KRX|국내|주식|Semicon|4
+2차전지산업|KRX 2차전지 K-뉴딜지수|KRX|국내|주식|Secondary Battery|4
+은행|KRX 은행|KRX|국내|주식|Banks|2
+증권|KRX 증권|KRX|국내|주식|Securities|1
+자동차|KRX 자동차|KRX|국내|주식|Auto|2
+헬스케어|KRX 헬스케어|KRX|국내|주식|Healthcare|2
+바이오TOP10|KRX 바이오 TOP 10 지수|KRX|국내|주식|Bio TOP10|2
+조선TOP10|FnGuide 조선 TOP10 지수|FnGuide|국내|주식|Shipbuilding TOP10|2
+K방산|FnGuide K-방위산업 지수|FnGuide|국내|주식|K-Defense|2
+고배당|FnGuide 고배당 포커스 지수|FnGuide|국내|주식|High Dividend|3
+배당성장|코스피 배당성장 50|KRX|국내|주식|Dividend Growth|2
+코리아밸류업|코리아 밸류업 지수|KRX|국내|주식|Korea Value-up|3
+게임TOP10|FnGuide 게임 TOP10 지수|FnGuide|국내|주식|Game TOP10|1
+원자력|iSelect 원자력 지수|NH투자증권|국내|주식|Nuclear|1
+AI반도체TOP3플러스|FnGuide AI반도체 TOP3 플러스 지수|FnGuide|국내|주식|AI Semicon TOP3 Plus|2
+K로봇|FnGuide K-로봇 지수|FnGuide|국내|주식|K-Robot|1
+삼성그룹|FnGuide 삼성그룹 지수|FnGuide|국내|주식|Samsung Group|1
+현대차그룹|FnGuide 현대차그룹+ 지수|FnGuide|국내|주식|Hyundai Motor Group|1
+인터넷TOP10|FnGuide 인터넷 TOP10 지수|FnGuide|국내|주식|Internet TOP10|1
+화장품|FnGuide 화장품 지수|FnGuide|국내|주식|Cosmetics|1
+전력인프라|FnGuide 전력인프라 지수|FnGuide|국내|주식|Power Infra|1
+MSCI Korea|MSCI Korea Index|MSCI|국내|주식|MSCI Korea|1
+우량주|WISE 우량주 지수|WISEfn|국내|주식|Blue Chip|1
+중소형|코스피 중소형주|KRX|국내|주식|Mid-Small Cap|1
+미국S&P500|S&P 500|S&P|해외|주식|S&P500|8
+미국나스닥100|NASDAQ 100|NASDAQ|해외|주식|NASDAQ100|7
+미국배당다우존스|Dow Jones U.S. Dividend 100 Index|S&P|해외|주식|US Dividend Dow Jones|3
+미국테크TOP10|Indxx US Tech Top 10 Index|Indxx|해외|주식|US Tech TOP10|2
+미국필라델피아반도체|PHLX Semiconductor Sector Index|NASDAQ|해외|주식|US Philadelphia Semicon|3
+미국빅테크TOP7|Solactive US Big Tech Top 7 Index|Solactive|해외|주식|US Big Tech TOP7|2
+글로벌AI|Solactive Global Artificial Intelligence Index|Solactive|해외|주식|Global AI|2
+미국AI전력인프라|Solactive US AI Power Infrastructure Index|Solactive|해외|주식|US AI Power Infra|2
+글로벌휴머노이드로봇|Solactive Global Humanoid Robotics Index|Solactive|해외|주식|Global Humanoid Robot|1
+인도Nifty50|Nifty 50 Index|NSE Indices|해외|주식|India Nifty50|2
+일본니케이225|Nikkei 225|Nikkei|해외|주식|Japan Nikkei225|2
+차이나CSI300|CSI 300 Index|CSI|해외|주식|China CSI300|2
+차이나항셍테크|Hang Seng TECH Index|Hang Seng|해외|주식|China Hang Seng TECH|2
+베트남VN30|VN30 Index|HOSE|해외|주식|Vietnam VN30|1
+유로스탁스50|EURO STOXX 50|STOXX|해외|주식|EURO STOXX50|1
+미국S&P500헬스케어|S&P 500 Health Care|S&P|해외|주식|US S&P500 Healthcare|1
+글로벌리튬&2차전지|Solactive Global Lithium Index|Solactive|해외|주식|Global Lithium & Battery|1
+MSCI선진국|MSCI World Index|MSCI|해외|주식|MSCI World|1
+한미반도체|iSelect 한미반도체 지수|NH투자증권|국내&해외|주식|Korea US Semicon|2
+한미AI빅테크|FnGuide 한미AI빅테크 지수|FnGuide|국내&해외|주식|Korea US AI Big Tech|2
+국고채3년|KIS 국고채 3년 지수|KIS자산평가|국내|채권|KTB 3Y|3
+국고채10년|KAP 국고채 10년 지수|한국자산평가(KAP)|국내|채권|KTB 10Y|3
+국고채30년|KIS 국고채 30년 Enhanced 지수|KIS자산평가|국내|채권|KTB 30Y|2
+단기채권|KIS 단기채권 지수|KIS자산평가|국내|채권|Short Term Bond|2
+종합채권(AA-이상)|KAP 종합채권 지수(AA-이상)|한국자산평가(KAP)|국내|채권|Aggregate Bond(AA- or higher)|3
+회사채(AA-이상)|KIS 크레딧 지수(AA-이상)|KIS자산평가|국내|채권|Corporate Bond(AA- or higher)|2
+26-12 회사채(AA-이상)|KIS 26-12 회사채 총수익 지수(AA-이상)|KIS자산평가|국내|채권|26-12 Corporate Bond|2
+27-12 회사채(AA-이상)|KIS 27-12 회사채 총수익 지수(AA-이상)|KIS자산평가|국내|채권|27-12 Corporate Bond|1
+26-06 특수채(AAA이상)|KAP 26-06 특수채 총수익 지수(AAA이상)|한국자산평가(KAP)|국내|채권|26-06 Public Finance Bond|1
+국채선물3년|국채선물지수|KRX|국내|채권|KTB Futures 3Y|1
+미국채10년선물|S&P 10-Year U.S. Treasury Note Futures Index|S&P|해외|채권|US Treasury 10Y Futures|2
+미국30년국채|ICE U.S. Treasury 20+ Year Index|ICE|해외|채권|US Treasury 30Y|2
+미국투자등급회사채|Bloomberg US Corporate Index|Bloomberg|해외|채권|US IG Corporate Bond|1
+CD금리|FnGuide CD금리투자 지수(총수익)|FnGuide|국내|기타|CD Rate|3
+KOFR금리|KOFR 지수|한국예탁결제원|국내|기타|KOFR|2
+머니마켓|KAP 머니마켓 지수|한국자산평가(KAP)|국내|기타|Money Market|1
+골드선물(H)|S&P GSCI Gold Index(TR)|S&P|해외|원자재|Gold Futures(H)|3
+KRX금현물|KRX 금현물지수|KRX|국내|원자재|KRX Gold Spot|1
+WTI원유선물(H)|S&P GSCI Crude Oil Index Excess Return|S&P|해외|원자재|WTI Futures(H)|2
+은선물(H)|S&P GSCI Silver Index(TR)|S&P|해외|원자재|Silver Futures(H)|1
+구리실물|Solactive Copper Spot Index|Solactive|해외|원자재|Copper|1
+미국달러선물|미국달러선물지수|KRX|국내|통화|USD Futures|3
+미국달러단기채권액티브|KAP 달러 단기채권 지수|한국자산평가(KAP)|해외|통화|USD Short Term Bond|1
+리츠부동산인프라|FnGuide 리츠부동산인프라 지수|FnGuide|국내|부동산|REITs Real Estate Infra|2
+미국MSCI리츠|MSCI US REIT Index|MSCI|해외|부동산|US MSCI REITs|1
+글로벌데이터센터리츠|Kelly Data Center & Tech Infrastructure Net Total Return Index|SYNTAX|해외|부동산|Global Data Center REITs|1
+TDF2030|KIS TDF 2030 지수|KIS자산평가|국내&해외|혼합자산|TDF2030|1
+TDF2050|KIS TDF 2050 지수|KIS자산평가|국내&해외|혼합자산|TDF2050|1
+미국나스닥100채권혼합|KEDI 미국나스닥100채권혼합지수|한국경제신문|해외|혼합자산|US NASDAQ100 Bond Mixed|2
+미국배당커버드콜채권혼합|KEDI 미국배당커버드콜채권혼합지수|한국경제신문|해외|혼합자산|US Dividend Covered Call Bond Mixed|2
+삼성전자채권혼합|FnGuide 삼성전자채권혼합 지수|FnGuide|국내|혼합자산|Samsung Elec Bond Mixed|1""".splitlines()  # noqa: E501 (data rows)
+]
+
+# name part | index | provider | region | asset class | English (leveraged/inverse funds)
+LEVERAGE_THEMES = [
+    row.split("|")
+    for row in """200선물|코스피 200 선물지수|KRX|국내|주식|200 Futures
+코스닥150선물|코스닥 150 선물지수|KRX|국내|주식|KOSDAQ150 Futures
+미국나스닥100|NASDAQ 100|NASDAQ|해외|주식|NASDAQ100
+미국S&P500선물|S&P 500 Futures Index(ER)|S&P|해외|주식|S&P500 Futures
+2차전지TOP10|iSelect 2차전지 TOP10 지수(PR)|NH투자증권|국내|주식|Secondary Cell TOP10
+반도체|KRX 반도체|KRX|국내|주식|Semicon
+미국달러선물|미국달러선물지수|KRX|국내|통화|USD Futures
+국채선물10년|10년국채선물지수|KRX|국내|채권|KTB Futures 10Y
+골드선물|S&P GSCI Gold Index Excess Return|S&P|해외|원자재|Gold Futures
+WTI원유선물|S&P GSCI Crude Oil Index Excess Return|S&P|해외|원자재|WTI Futures""".splitlines()
+]
+
+# Name modifiers that make a distinct fund (and a distinct variant index) within a theme.
+MODIFIERS = {
+    "주식": ["", "TOP10", "TR", "(H)", "플러스", "커버드콜", "밸류", "성장", "고배당", "ESG",
+             "TOP5", "타겟커버드콜", "모멘텀", "퀄리티", "로우볼", "핵심", "선택", "동일가중"],
+    "채권": ["", "(AA-이상)", "TR", "(H)", "플러스", "KIS", "롤링", "듀얼", "만기매칭", "혼합"],
+    "기타": ["", "플러스", "TR", "KIS", "듀얼"],
+}  # fmt: skip
+ENG_MODIFIERS = {"TOP10": "TOP10", "TR": "TR", "(H)": "(H)", "커버드콜": "Covered Call",
+                 "고배당": "High Dividend", "타겟커버드콜": "Target Covered Call"}  # fmt: skip
+
+# ticker | ISU_ABBRV | issuer | listing | index | provider | leverage label | replication
+#   | region | class | CU | fee | tax | ISU_NM | ISU_ENG_NM
+FAMOUS = [
+    row.split("|")
+    for row in """069500|KODEX 200|삼성자산운용|2002-10-14|코스피 200|KRX|일반|실물(패시브)|국내|주식|50000|0.15|비과세|삼성 KODEX200 증권상장지수투자신탁[주식]|SAMSUNG KODEX200 ETF
+102110|TIGER 200|미래에셋자산운용|2008-04-03|코스피 200|KRX|일반|실물(패시브)|국내|주식|50000|0.05|비과세|미래에셋 TIGER 200 증권상장지수투자신탁(주식)|MIRAE ASSET TIGER 200 ETF
+105190|ACE 200|한국투자신탁운용|2008-09-25|코스피 200|KRX|일반|실물(패시브)|국내|주식|50000|0.09|비과세|한국투자 ACE 200 증권상장지수투자신탁(주식)|KIM ACE 200 ETF
+152100|PLUS 200|한화자산운용|2012-01-10|코스피 200|KRX|일반|실물(패시브)|국내|주식|50000|0.017|비과세|한화 PLUS 200 증권상장지수투자신탁(주식)|HANWHA PLUS 200 ETF[EQUITY]
+114800|KODEX 인버스|삼성자산운용|2009-09-16|코스피 200 선물지수|KRX|1X 인버스|실물(패시브)|국내|주식|100000|0.64|배당소득세(보유기간과세)|삼성 KODEX 인버스 증권상장지수투자신탁[주식-파생형]|SAMSUNG KODEX INVERSE ETF
+122630|KODEX 레버리지|삼성자산운용|2010-02-22|코스피 200|KRX|2X 레버리지|실물(패시브)|국내|주식|100000|0.64|배당소득세(보유기간과세)|삼성 KODEX 레버리지 증권상장지수투자신탁[주식-파생형]|SAMSUNG KODEX LEVERAGE ETF
+252670|KODEX 200선물인버스2X|삼성자산운용|2016-09-22|코스피 200 선물지수|KRX|2X 인버스|실물(패시브)|국내|주식|100000|0.64|배당소득세(보유기간과세)|삼성 KODEX 200선물인버스2X증권상장지수투자신탁[주식-파생형]|SAMSUNG KODEX 200 Futures Inverse 2X ETF
+252400|RISE 200선물레버리지|케이비자산운용|2016-09-12|코스피 200 선물지수|KRX|2X 레버리지|실물(패시브)|국내|주식|100000|0.6|배당소득세(보유기간과세)|KB RISE 200선물레버리지증권상장지수투자신탁(주식-파생형)|KB RISE 200 Futures Leverage ETF
+252410|RISE 200선물인버스|케이비자산운용|2016-09-12|코스피 200 선물지수|KRX|1X 인버스|실물(패시브)|국내|주식|100000|0.6|배당소득세(보유기간과세)|KB RISE 200선물인버스증권상장지수투자신탁(주식-파생형)|KB RISE 200 Futures Inverse ETF
+252420|RISE 200선물인버스2X|케이비자산운용|2016-09-22|코스피 200 선물지수|KRX|2X 인버스|실물(패시브)|국내|주식|100000|0.6|배당소득세(보유기간과세)|KB RISE 200선물인버스2X증권상장지수투자신탁(주식-파생형)|KB RISE 200 Futures Inverse 2X ETF
+133690|TIGER 미국나스닥100|미래에셋자산운용|2010-10-18|NASDAQ 100|NASDAQ|일반|실물(패시브)|해외|주식|50000|0.07|배당소득세(보유기간과세)|미래에셋 TIGER 미국나스닥100증권상장지수투자신탁(주식)|MIRAE ASSET TIGER NASDAQ100 ETF
+360750|TIGER 미국S&P500|미래에셋자산운용|2020-08-07|S&P 500|S&P|일반|실물(패시브)|해외|주식|50000|0.006|배당소득세(보유기간과세)|미래에셋 TIGER 미국S&P500증권상장지수투자신탁(주식)|MIRAE ASSET TIGER S&P500 ETF
+334700|RISE 팔라듐선물인버스(H)|케이비자산운용|2019-09-24|S&P GSCI Palladium Excess Return Index|S&P|1X 인버스|실물(패시브)|해외|원자재|50000|0.6|배당소득세(보유기간과세)|KB RISE 팔라듐선물인버스특별자산상장지수투자신탁(파생형)(H)|KB RISE Palladium futures inverse ETF(H)
+375270|RISE 글로벌데이터센터리츠(합성)|케이비자산운용|2021-01-14|Kelly Data Center & Tech Infrastructure Net Total Return Index|SYNTAX|일반|합성(패시브)|해외|부동산|50000|0.4|배당소득세(분리과세부동산ETF)|KB RISE 글로벌데이터센터리츠부동산상장지수투자신탁(파생형)(합성)|KB RISE Global Data Center REITs ETF(SYNTH)
+469530|RISE 미국달러선물인버스|케이비자산운용|2023-11-09|미국달러선물지수|KRX|1X 인버스|실물(패시브)|국내|통화|10000|0.05|배당소득세(보유기간과세)|KB RISE 미국달러선물인버스특별자산상장지수투자신탁(미국달러-파생형)|KB RISE USD Futures Inverse ETF
+465350|RISE 2차전지TOP10인버스(합성)|케이비자산운용|2023-09-12|iSelect 2차전지 TOP10 지수(PR)|NH투자증권|1X 인버스|합성(패시브)|국내|주식|25000|0.49|배당소득세(보유기간과세)|KB RISE 2차전지TOP10인버스iSelect증권상장지수투자신탁(주식-파생형)(합성)|KB RISE Secondary Cell TOP10 Inverse ETF(SYNTH)
+477080|RISE CD금리액티브(합성)|케이비자산운용|2024-03-26|FnGuide CD금리투자 지수(총수익)|FnGuide|일반|합성(액티브)|국내|기타|1000|0.02|배당소득세(보유기간과세)|KB RISE CD금리액티브특별자산상장지수투자신탁(금리-파생형)(합성)|KB RISE CD Rate Active(SYNTH) ETF
+479520|RISE KOFR금리액티브(합성)|케이비자산운용|2024-04-30|KOFR 지수|한국예탁결제원|일반|합성(액티브)|국내|기타|1000|0.02|배당소득세(보유기간과세)|KB RISE KOFR금리액티브증권상장지수투자신탁(채권혼합-파생형)(합성)|KB RISE KOFR Active(SYNTH) ETF
+495710|BNK 26-06 특수채(AAA이상)액티브|비엔케이자산운용|2024-12-03|KAP 26-06 특수채 총수익 지수(AAA이상)|한국자산평가(KAP)|일반|실물(액티브)|국내|채권|2000|0.1|배당소득세(보유기간과세)|BNK BNK 26-06 특수채(AAA이상)액티브증권상장지수투자신탁(채권)|BNK BNK 26-06 Public Finance Bond(AAA or higher) Active ETF
+0000D0|TIGER 엔비디아미국채커버드콜밸런스(합성)|미래에셋자산운용|2024-12-17|KEDI 엔비디아미국채30년타겟커버드콜혼합지수(TR)|한국경제신문|일반|합성(패시브)|해외|혼합자산|50000|0.39|배당소득세(보유기간과세)|미래에셋 TIGER NVDA-UST커버드콜증권상장지수투자신탁(채권혼합-파생재간접형)(합성)|MIRAE ASSET TIGER SYNTH-NVIDIA US Treasury Covered Call Balanced ETF
+0013R0|RISE 테슬라미국채타겟커버드콜혼합(합성)|케이비자산운용|2025-02-18|KEDI 테슬라미국30년국채15%타겟프리미엄 혼합지수(TR)|한국경제신문|일반|합성(패시브)|해외|혼합자산|50000|0.25|배당소득세(보유기간과세)|KB RISE TSLA-UST타겟커버드콜증권상장지수투자신탁(채권혼합-파생재간접형)(합성)|KB RISE Tesla UST30Y 15% Target Cvd Call Balanced ETF(SYNTH)
+0043Y0|TIMEFOLIO 차이나AI테크액티브|타임폴리오자산운용|2025-05-13|Hang Seng TECH Index|Hang Seng|일반|실물(액티브)|해외|주식|50000|0.8|배당소득세(보유기간과세)|타임폴리오 TIMEFOLIO 차이나AI테크액티브증권상장지수투자신탁(주식)|TIMEFOLIO China AI Tech Active ETF
+0069M0|1Q 미국나스닥100|하나자산운용|2025-06-24|NASDAQ 100|NASDAQ|일반|실물(패시브)|해외|주식|100000|0.005|배당소득세(보유기간과세)|하나 1Q 미국나스닥100증권상장지수투자신탁(주식)|Hana 1Q NASDAQ100 ETF
+0112X0|마이티 200TR|디비자산운용|2025-10-28|코스피 200 TR|KRX|일반|실물(패시브)|국내|주식|50000|0.05|배당소득세(보유기간과세)|DB 마이티 200 Total Return증권상장지수투자신탁[주식]|DB Mighty 200 Total Return ETF""".splitlines()  # noqa: E501 (verbatim master rows)
+]
+
+LEVERAGE_LABELS = {1.0: "일반", 2.0: "2X 레버리지", -1.0: "1X 인버스", -2.0: "2X 인버스"}
+# annual index volatility and drift by asset class, and the factor group of each class
+CLASS_VOL = {"주식": 0.19, "채권": 0.04, "기타": 0.003, "원자재": 0.22, "통화": 0.08,
+             "부동산": 0.16, "혼합자산": 0.08}  # fmt: skip
+CLASS_DRIFT = {"주식": 0.07, "채권": 0.03, "기타": 0.03, "원자재": 0.04, "통화": 0.0,
+               "부동산": 0.04, "혼합자산": 0.05}  # fmt: skip
+CLASS_SHARE = {"주식": 0.725, "채권": 0.148, "혼합자산": 0.058, "기타": 0.024, "원자재": 0.021,
+               "부동산": 0.012, "통화": 0.012}  # fmt: skip
+
+
+def isin_check_digit(body: str) -> str:
+    """ISIN mod-10 check digit of the first 11 characters (letters → 10..35, then Luhn)."""
+    digits = "".join(str(int(c, 36)) for c in body)
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch) * (2 if i % 2 == 0 else 1)
+        total += n // 10 + n % 10
+    return str((10 - total % 10) % 10)
+
+
+def etf_isin(ticker: str) -> str:
+    """KRX ETF ISIN: "KR7" + short code + "00" + check digit (verified on 1,066 real codes)."""
+    body = f"KR7{ticker}00"
+    return body + isin_check_digit(body)
+
+
+def tick_round(x: np.ndarray, how: str = "round") -> np.ndarray:
+    """Round prices to the KRX ETF tick: 1 KRW below 2,000 KRW, 5 KRW from 2,000 KRW."""
+    op = {"round": np.round, "ceil": np.ceil, "floor": np.floor}[how]
+    return np.where(x >= 2000, op(x / 5) * 5, op(x))
+
+
+def _stable_seed(*parts: object) -> int:
+    return zlib.crc32("|".join(str(p) for p in parts).encode("utf-8"))
+
+
+
+
+# ---- the universe (static attributes) ------------------------------------------------------
+
+# Survivors at ANCHOR by listing period (real growth: 467 ETFs in 2021-03, 812 in 2024-01,
+# 1,066 in 2026-01); the last period (alphanumeric codes) holds ~17 % of them.
+_YEAR_WEIGHTS = [3, 2, 2, 3, 3, 4, 8, 10, 14, 16, 18, 18, 20, 24, 30, 40, 50, 55, 80]  # 2002..2020
+_PERIODS: list[tuple[date, date, int]] = [
+    (date(2002, 10, 14), date(2002, 12, 31), _YEAR_WEIGHTS[0]),
+    *((date(2002 + i, 1, 1), date(2002 + i, 12, 31), w)
+      for i, w in enumerate(_YEAR_WEIGHTS) if i),
+    (date(2021, 1, 1), date(2021, 12, 31), 95),
+    (date(2022, 1, 1), date(2022, 12, 31), 105),
+    (date(2023, 1, 1), date(2023, 12, 31), 125),
+    (date(2024, 1, 1), ALNUM_FROM - timedelta(days=1), 163),
+    (ALNUM_FROM, ANCHOR, 182),
+]
+DELISTED_SHARE = 0.03
+NEW_PER_YEAR_SHARE = 0.09
+
+
+def _trading_days(a: date, b: date, sessions: frozenset[date], cal_start: date) -> list[date]:
+    """Sessions in [a, b] (weekdays before the cached calendar starts)."""
+    days = (a + timedelta(days=i) for i in range((b - a).days + 1))
+    return [d for d in days if (d in sessions if d >= cal_start else d.weekday() < 5)] or [a]
+
+
+def _largest_remainder(weights: list[float], total: int) -> list[int]:
+    raw = np.array(weights, dtype=float) / sum(weights) * total
+    counts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - counts))[: total - counts.sum()]:
+        counts[i] += 1
+    return counts.tolist()
+
+
+def _numeric_code(listing: date, rng: np.random.Generator) -> int:
+    """Numeric ETF codes grew with time (069500 in 2002 … 495710 in 2024-12)."""
+    xs = [date(2002, 10, 1), date(2008, 4, 1), date(2012, 1, 1), date(2016, 9, 1),
+          date(2020, 8, 1), date(2023, 9, 1), date(2024, 12, 16)]  # fmt: skip
+    ys = [69_000, 102_000, 152_000, 252_000, 360_000, 465_000, 497_000]
+    x = np.interp(listing.toordinal(), [d.toordinal() for d in xs], ys)
+    return int(x + rng.integers(-2_000, 2_000)) // 10 * 10
+
+
+def _assign_codes(listings: list[date], fixed: set[str], rng: np.random.Generator) -> list[str]:
+    """Unique codes: numeric before ALNUM_FROM, else 4 digits + letter + digit in time order."""
+    used = set(fixed)
+    codes: list[str] = []
+    alnum_days = 0.36  # codes per day seen in 2025 (0000D0 on 2024-12-17 … 0112X0 on 2025-10-28)
+    for d in listings:
+        if d < ALNUM_FROM:
+            n = _numeric_code(d, rng)
+            while f"{n:06d}" in used:
+                n += 10
+            code = f"{n:06d}"
+        else:
+            base = int((d - ALNUM_FROM).days * alnum_days)
+            while True:
+                code = f"{base:04d}{ALNUM_LETTERS[rng.integers(len(ALNUM_LETTERS))]}0"
+                if code not in used:
+                    break
+                base += 1
+        used.add(code)
+        codes.append(code)
+    return codes
+
+
+def _fund_kind(asset_class: str, factor: float, synthetic: bool) -> str:
+    """The trailing legal-form text of ISU_NM."""
+    derived = factor != 1.0 or synthetic
+    kinds = {
+        "주식": "증권상장지수투자신탁(주식-파생형)" if derived else "증권상장지수투자신탁(주식)",
+        "채권": "증권상장지수투자신탁(채권-파생형)" if derived else "증권상장지수투자신탁(채권)",
+        "혼합자산": "증권상장지수투자신탁(채권혼합)",
+        "기타": "특별자산상장지수투자신탁(금리-파생형)",
+        "원자재": "특별자산상장지수투자신탁(일반상품-파생형)",
+        "통화": "특별자산상장지수투자신탁(미국달러-파생형)",
+        "부동산": "부동산상장지수투자신탁(재간접형)",
+    }
+    return kinds[asset_class] + ("(합성)" if synthetic else "")
+
+
+def _tax_type(region: str, asset_class: str, factor: float, synthetic: bool, u: float) -> str:
+    if asset_class == "부동산":
+        return "비과세(분리과세부동산ETF)" if region == "국내" and u < 0.25 else (
+            "배당소득세(분리과세부동산ETF)")
+    if asset_class == "주식" and region == "국내" and factor == 1.0 and not synthetic:
+        return "비과세"
+    if asset_class == "주식" and region == "해외" and u < 0.06:
+        return "배당소득세(해외주식투자전용ETF)"
+    return "배당소득세(보유기간과세)"
+
+
+@dataclass
+class _Draft:
+    """One generated fund's static attributes before codes are assigned."""
+
+    name: str
+    issuer: str
+    brand: str
+    prefix: str
+    eng_prefix: str
+    theme: str
+    eng: str
+    index: str
+    provider: str
+    region: str
+    asset_class: str
+    factor: float
+    replication: str
+    listing: date
+    delisting: date | None = None
+
+
+def _draft_funds(
+    rng: np.random.Generator, listings: list[tuple[date, date | None]], taken: set[str]
+) -> list[_Draft]:
+    """Issuer, theme, leverage, replication and a unique display name for each listing."""
+    issuer_w = np.array([float(r[4]) for r in ISSUERS])
+    issuer_w /= issuer_w.sum()
+    classes = list(CLASS_SHARE)
+    class_w = np.array(list(CLASS_SHARE.values()))
+    class_w /= class_w.sum()
+    region_p = {"주식": {"국내": 0.5, "해외": 0.44, "국내&해외": 0.06},
+                "채권": {"국내": 0.75, "해외": 0.25}, "혼합자산": {"국내": 0.2, "해외": 0.5,
+                "국내&해외": 0.3}, "기타": {"국내": 1.0}, "원자재": {"국내": 0.15, "해외": 0.85},
+                "통화": {"국내": 0.8, "해외": 0.2},
+                "부동산": {"국내": 0.5, "해외": 0.5}}  # fmt: skip
+    drafts: list[_Draft] = []
+    for listing, delisting in listings:
+        issuer, brand, prefix, eng_prefix, _ = ISSUERS[rng.choice(len(ISSUERS), p=issuer_w)]
+        u = rng.random()
+        factor = 2.0 if u < 0.045 else -1.0 if u < 0.075 else -2.0 if u < 0.083 else 1.0
+        r = rng.random()
+        active = 0.65 <= r < 0.902 or r >= 0.983
+        synthetic = r >= 0.902
+        for _attempt in range(60):
+            if factor != 1.0:
+                theme, index, provider, region, aclass, eng = LEVERAGE_THEMES[
+                    rng.integers(len(LEVERAGE_THEMES))
+                ]
+                suffix = {2.0: "레버리지", -1.0: "인버스", -2.0: "인버스2X"}[factor]
+                eng_suffix = {2.0: " Leverage", -1.0: " Inverse", -2.0: " Inverse 2X"}[factor]
+                name = f"{brand} {theme}{suffix}" + ("(합성)" if synthetic else "")
+                eng = eng + eng_suffix
+                active_here = False
+            else:
+                aclass = classes[rng.choice(len(classes), p=class_w)]
+                regions = region_p[aclass]
+                region = list(regions)[rng.choice(len(regions), p=list(regions.values()))]
+                pool = [t for t in THEMES if t[4] == aclass and t[3] == region] or [
+                    t for t in THEMES if t[4] == aclass
+                ]
+                w = np.array([float(t[6]) for t in pool])
+                theme, index, provider, region, aclass, eng, _ = pool[
+                    rng.choice(len(pool), p=w / w.sum())
+                ]
+                mods = MODIFIERS.get(aclass, MODIFIERS["기타"])
+                mod = mods[rng.integers(len(mods))] if _attempt else ""
+                mod = "" if mod in theme else mod
+                if mod and mod not in ("(H)", "플러스", "핵심", "선택"):
+                    index = f"{index} {mod}"
+                active_here = active
+                name = f"{brand} {theme}{mod}" + ("액티브" if active else "") + (
+                    "(합성)" if synthetic else "")
+                eng = f"{eng} {ENG_MODIFIERS.get(mod, '')}".strip() + (
+                    " Active" if active else "")
+            if name not in taken:
+                break
+        else:
+            name = f"{name} {len(drafts)}"
+        taken.add(name)
+        style = "(액티브)" if active_here else "(패시브)"
+        replication = ("합성" if synthetic else "실물") + style
+        drafts.append(_Draft(name, issuer, brand, prefix, eng_prefix, theme, eng, index, provider,
+                             region, aclass, factor, replication, listing, delisting))  # fmt: skip
+    return drafts
+
+
+def _listing_plan(
+    rng: np.random.Generator, n_etfs: int, sessions: tuple[date, ...], famous: list[date]
+) -> list[tuple[date, date | None]]:
+    """(listing, delisting) of every generated fund: survivors, delisted and future listings."""
+    sset = frozenset(xkrx_sessions())
+    cal_start = xkrx_sessions()[0]
+    counts = _largest_remainder([p[2] for p in _PERIODS], n_etfs)
+    for d in famous:
+        p = next(i for i, (a, b, _) in enumerate(_PERIODS) if a <= d <= b)
+        counts[p] = max(0, counts[p] - 1)
+    plan: list[tuple[date, date | None]] = []
+    for (a, b, _), k in zip(_PERIODS, counts, strict=True):
+        days = _trading_days(a, b, sset, cal_start)
+        plan += [(days[i], None) for i in rng.integers(0, len(days), k)]
+    delist_days = [d for d in sessions if date(2023, 3, 2) <= d <= date(2026, 10, 30)]
+    old_days = _trading_days(date(2008, 1, 1), date(2022, 12, 31), sset, cal_start)
+    for _ in range(round(DELISTED_SHARE * n_etfs)):
+        dl = delist_days[rng.integers(len(delist_days))]
+        plan.append((old_days[rng.integers(len(old_days))], dl))
+    future = [d for d in sessions if d > ANCHOR]
+    years = (sessions[-1] - ANCHOR).days / 365
+    plan += [(future[i], None) for i in rng.integers(0, len(future),
+                                                     round(NEW_PER_YEAR_SHARE * n_etfs * years))]
+    plan.sort(key=lambda x: x[0])
+    return plan
+
+
+def _build_universe(
+    rng: np.random.Generator, n_etfs: int, sessions: tuple[date, ...]
+) -> pd.DataFrame:
+    """The static table `Market.etfs` (famous funds verbatim, then generated ones)."""
+    brands = {r[0]: r[1] for r in ISSUERS}
+    fam_dates = [date.fromisoformat(r[3]) for r in FAMOUS]
+    plan = _listing_plan(rng, n_etfs, sessions, fam_dates)
+    taken = {r[1] for r in FAMOUS}
+    drafts = _draft_funds(rng, plan, taken)
+    codes = _assign_codes([d.listing for d in drafts], {r[0] for r in FAMOUS}, rng)
+    rows: list[dict] = []
+    for r in FAMOUS:
+        ticker, name, issuer, listing, index, provider, lev, repl, region, aclass = r[:10]
+        factor = next(k for k, v in LEVERAGE_LABELS.items() if v == lev)
+        rows.append(dict(ticker=ticker, name=name, name_full=r[13], name_eng=r[14],
+                         issuer=issuer, brand=brands[issuer], tracking_index=index,
+                         index_provider=provider, leverage_label=lev, leverage_factor=factor,
+                         replication=repl, market_region=region, asset_class=aclass,
+                         listing_date=date.fromisoformat(listing), delisting_date=None,
+                         cu_shares=int(r[10]), expense_ratio_pct=float(r[11]),
+                         tax_type=r[12]))  # fmt: skip
+    cu_choices = np.array([1_000, 2_000, 10_000, 20_000, 25_000, 50_000, 100_000])
+    cu_p = np.array([0.03, 0.04, 0.12, 0.06, 0.03, 0.6, 0.12])
+    for code, d in zip(codes, drafts, strict=True):
+        synthetic = d.replication.startswith("합성")
+        body = d.name.removeprefix(d.brand + " ").replace("(합성)", "")
+        if d.factor != 1.0:
+            fee = float(rng.choice([0.45, 0.5, 0.6, 0.64]))
+        else:
+            fee = float(np.clip(np.exp(rng.normal(np.log(0.22), 0.9)), 0.0099, 0.99))
+            fee = round(fee, 4 if fee < 0.1 else 3)
+        kind = _fund_kind(d.asset_class, d.factor, synthetic)
+        rows.append(dict(
+            ticker=code, name=d.name, name_full=f"{d.prefix} {d.brand} {body}{kind}",
+            name_eng=f"{d.eng_prefix} {d.brand} {d.eng} ETF" + ("(SYNTH)" if synthetic else ""),
+            issuer=d.issuer, brand=d.brand, tracking_index=d.index, index_provider=d.provider,
+            leverage_label=LEVERAGE_LABELS[d.factor], leverage_factor=d.factor,
+            replication=d.replication, market_region=d.region, asset_class=d.asset_class,
+            listing_date=d.listing, delisting_date=d.delisting,
+            cu_shares=int(rng.choice(cu_choices, p=cu_p)), expense_ratio_pct=fee,
+            tax_type=_tax_type(d.region, d.asset_class, d.factor, synthetic, rng.random()),
+        ))  # fmt: skip
+    etfs = pd.DataFrame(rows)
+    etfs.insert(1, "isin", [etf_isin(t) for t in etfs["ticker"]])
+    return etfs
+
+
+# ---- the paths ------------------------------------------------------------------------------
+
+_INDEX_LEVEL0 = {"코스피 200": 340.0, "코스피 200 선물지수": 1720.0, "코스피 200 TR": 2350.0,
+                 "NASDAQ 100": 11_000.0, "S&P 500": 3_850.0, "코스닥 150": 1_150.0}  # fmt: skip
+_FACTOR_GROUP = {"주식": 0, "채권": 2, "기타": 2, "원자재": 3, "통화": 3, "부동산": 4,
+                 "혼합자산": 4}  # fmt: skip
+_FAMOUS_NAV0 = {"069500": 34_400.0, "102110": 34_480.0, "105190": 34_800.0, "152100": 35_050.0,
+                "122630": 15_200.0, "114800": 4_480.0, "252670": 2_560.0, "252400": 13_900.0,
+                "252410": 5_450.0, "252420": 2_480.0, "133690": 65_500.0, "360750": 12_100.0}
+_FAMOUS_AUM = {"069500": 6.5e12, "102110": 2.1e12, "105190": 0.43e12, "152100": 0.64e12,
+               "122630": 2.0e12, "114800": 0.6e12, "252670": 1.5e12, "360750": 5.0e12}
+
+
+def _index_paths(
+    rng: np.random.Generator, etfs: pd.DataFrame, n_rows: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """GBM levels [row, index] of every distinct index (correlated through factor groups)."""
+    names = list(dict.fromkeys(etfs["tracking_index"]))
+    first = etfs.drop_duplicates("tracking_index").set_index("tracking_index")
+    aclass = first.loc[names, "asset_class"].to_numpy()
+    region = first.loc[names, "market_region"].to_numpy()
+    k = len(names)
+    vol = np.array([CLASS_VOL[c] for c in aclass]) * rng.uniform(0.8, 1.4, k)
+    mu = np.array([CLASS_DRIFT[c] for c in aclass])
+    group = np.array([_FACTOR_GROUP[c] + (1 if c == "주식" and r != "국내" else 0)
+                      for c, r in zip(aclass, region, strict=True)])  # fmt: skip
+    rho = np.where(group <= 1, 0.8, 0.6)
+    factors = rng.standard_normal((n_rows, 5))
+    z = rng.standard_normal((n_rows, k))
+    r = mu / ANNUAL + vol / np.sqrt(ANNUAL) * (rho * factors[:, group] + np.sqrt(1 - rho**2) * z)
+    pos = {n: i for i, n in enumerate(names)}
+    if "코스피 200" in pos and "코스피 200 선물지수" in pos:  # futures follow the spot index
+        r[:, pos["코스피 200 선물지수"]] = r[:, pos["코스피 200"]] + rng.normal(0, 2e-4, n_rows)
+    r[0] = 0.0
+    level0 = np.where(
+        np.isin(aclass, ["채권", "기타"]),
+        rng.uniform(100, 300, k),
+        np.exp(rng.uniform(np.log(300), np.log(5000), k)),
+    )
+    for n, lv in _INDEX_LEVEL0.items():
+        if n in pos:
+            level0[pos[n]] = lv
+    levels = level0 * np.cumprod(1 + r, axis=0)
+    return levels, r, names
+
+
+def _choose_specials(
+    rng: np.random.Generator, etfs: pd.DataFrame, sessions: tuple[date, ...]
+) -> dict[str, str]:
+    """Pick (and where needed adjust) the funds whose ground truth tests rely on."""
+    famous = {r[0] for r in FAMOUS}
+    plain = etfs[
+        ~etfs["ticker"].isin(famous)
+        & etfs["delisting_date"].isna()
+        & (etfs["listing_date"] < date(2022, 1, 1))
+    ]
+    te_fund = plain[
+        (plain["leverage_factor"] == 1.0)
+        & (plain["asset_class"] == "주식")
+        & (plain["market_region"] == "국내")
+    ].iloc[0]["ticker"]
+    anchor_row = bisect.bisect_right(sessions, ANCHOR) - 1
+    new_day = sessions[anchor_row - 100]
+    recent = etfs[
+        ~etfs["ticker"].isin(famous)
+        & (etfs["listing_date"] >= ALNUM_FROM)
+        & (etfs["listing_date"] <= ANCHOR)
+    ]
+    gap = recent["listing_date"].map(lambda d: abs((d - new_day).days))
+    new_fund = recent.loc[gap.idxmin(), "ticker"]
+    etfs.loc[etfs["ticker"] == new_fund, "listing_date"] = new_day
+    others = plain[~plain["ticker"].isin([te_fund])]
+    return {
+        "te_0_5": te_fund,
+        "leveraged_2x": "122630",
+        "inverse_1x": "114800",
+        "inverse_2x": "252670",
+        "new_listing": new_fund,
+        "no_trade_day": others.iloc[1]["ticker"],
+        "delisted": etfs[etfs["delisting_date"].notna()].iloc[0]["ticker"],
+        "no_index": others.iloc[2]["ticker"],
+        "kodex200": "069500",
+        "alnum": "0000D0",
+    }
+
+
+def _rows_of(dates: pd.Series, sessions: tuple[date, ...], missing: int) -> np.ndarray:
+    """Path row (1-based session position) of each date on or after it; `missing` for None."""
+    return np.array(
+        [missing if d is None or pd.isna(d) else bisect.bisect_left(sessions, d) + 1
+         for d in dates],
+        dtype=np.int64,
+    )  # fmt: skip
+
+
+def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
+    """Generate the universe, the index/NAV/price paths and the ground truth."""
+    rng = np.random.default_rng(seed)
+    etfs = _build_universe(rng, n_etfs, sessions)
+    special = _choose_specials(rng, etfs, sessions)
+    n, t_rows = len(etfs), len(sessions) + 1
+    pos = {t: i for i, t in enumerate(etfs["ticker"])}
+    sp = {k: pos[v] for k, v in special.items()}
+
+    levels, idx_r, names = _index_paths(rng, etfs, t_rows)
+    k_of = np.array([names.index(x) for x in etfs["tracking_index"]])
+    factor = etfs["leverage_factor"].to_numpy(dtype=float)
+    fee = etfs["expense_ratio_pct"].to_numpy(dtype=float)
+    aclass = etfs["asset_class"].to_numpy()
+    region = etfs["market_region"].to_numpy()
+    domestic_eq = (aclass == "주식") & (region == "국내")
+
+    # per-ETF parameters, then the ground-truth overrides
+    te = np.clip(np.exp(rng.normal(np.log(0.3), 0.8, n)), 0.05, 2.0)
+    te[etfs["replication"].str.contains("액티브").to_numpy()] *= 2.0
+    te = np.clip(te, 0.05, 2.0)
+    prem_mu = rng.normal(0.0, 0.05, n) + np.where(domestic_eq, 0.0, rng.normal(0.05, 0.15, n))
+    prem_sd = np.where(domestic_eq, rng.uniform(0.03, 0.12, n), rng.uniform(0.08, 0.4, n))
+    liquidity = np.exp(rng.normal(np.log(15_000), 2.0, n))
+    p_no_trade = np.where(liquidity < np.quantile(liquidity, 0.3), rng.uniform(0.002, 0.04, n), 0)
+    has_index = rng.random(n) >= np.where(region == "해외", 0.05, 0.015)
+    for key, e in sp.items():
+        if key not in ("no_trade_day", "no_index", "delisted"):
+            p_no_trade[e], has_index[e] = 0.0, True
+    te[sp["te_0_5"]], prem_mu[sp["te_0_5"]], prem_sd[sp["te_0_5"]] = 0.5, 0.3, 0.0
+    for key, value in (("leveraged_2x", 0.8), ("inverse_1x", 0.6), ("inverse_2x", 1.1)):
+        te[sp[key]] = value
+    has_index[sp["no_index"]] = False
+    p_no_trade[sp["no_trade_day"]] = 0.01
+    if levels[0, k_of[sp["te_0_5"]]] < 1000:  # keep 2-dp index rounding negligible
+        levels[:, k_of[sp["te_0_5"]]] *= 1000 / levels[0, k_of[sp["te_0_5"]]]
+
+    listing = etfs["listing_date"]
+    first_idx = np.maximum(_rows_of(listing, sessions, 1), 1)
+    end_idx = _rows_of(etfs["delisting_date"], sessions, t_rows)
+    pre_start = (listing < sessions[0]).to_numpy()
+    anchor_row = np.where(pre_start, 0, first_idx - 1)
+
+    # NAV: NAV_t = NAV_{t-1} × (1 + L r_t − fee/250/100 + eps_t)
+    eps = rng.standard_normal((t_rows, n)) * (te / 100 / np.sqrt(ANNUAL))
+    growth = 1 + factor * idx_r[:, k_of] - fee / 100 / ANNUAL + eps
+    growth[0] = 1.0
+    cum = np.cumprod(np.maximum(growth, 0.05), axis=0)
+    years = np.array([(sessions[0] - d).days / 365 for d in listing])
+    drift = np.where(factor > 0, 0.05 * factor, -0.12 * np.abs(factor))
+    nav0 = np.clip(10_000 * np.exp(drift * np.maximum(years, 0) + rng.normal(0, 0.35, n)),
+                   1_200, 150_000)  # fmt: skip
+    bondish = np.isin(aclass, ["채권", "기타"])
+    new_base = np.where(bondish & (rng.random(n) < 0.5), 100_000.0, 10_000.0)
+    base_nav = np.where(pre_start, nav0, new_base)
+    for ticker, v in _FAMOUS_NAV0.items():
+        base_nav[pos[ticker]] = v
+    nav = np.round(base_nav * cum / cum[anchor_row, np.arange(n)], 2)
+
+    # close = NAV × (1 + premium), KRX tick; no-trade days carry the previous close
+    prem = prem_mu + prem_sd * rng.standard_normal((t_rows, n))
+    close = tick_round(nav * (1 + prem / 100))
+    e5 = sp["te_0_5"]
+    close[:, e5] = np.round(nav[:, e5] * 1.003)
+    rows = np.arange(t_rows)[:, None]
+    no_trade = rng.random((t_rows, n)) < p_no_trade
+    no_trade &= rows > first_idx
+    ntd_row = bisect.bisect_right(sessions, ANCHOR) - 37
+    no_trade[ntd_row, sp["no_trade_day"]] = True
+    close = pd.DataFrame(np.where(no_trade, np.nan, close)).ffill().fillna(0).to_numpy()
+    base_price = tick_round(base_nav).astype(np.int64)
+    prev_close = np.vstack([close[:1], close[:-1]])
+    prev_close = np.where(rows == first_idx, base_price, prev_close)
+
+    dv = np.maximum(np.abs(factor) * np.array([CLASS_VOL[c] for c in aclass]) / 16, 0.002)
+    opn = tick_round(prev_close * (1 + rng.normal(0, 0.35, (t_rows, n)) * dv))
+    spread = np.abs(rng.normal(0, 0.5, (2, t_rows, n))) * dv
+    high = np.maximum(tick_round(np.maximum(opn, close) * (1 + spread[0]), "ceil"),
+                      np.maximum(opn, close))  # fmt: skip
+    low = np.maximum(np.minimum(tick_round(np.minimum(opn, close) * (1 - spread[1]), "floor"),
+                                np.minimum(opn, close)), 1)  # fmt: skip
+    opn, high, low = (np.where(no_trade, 0, a).astype(np.int32) for a in (opn, high, low))
+    volume = np.where(no_trade, 0, np.maximum(
+        np.round(liquidity * np.exp(rng.normal(0, 0.7, (t_rows, n)))), 1)).astype(np.int64)
+    traded_value = np.round(volume * (opn + high + low + close) / 4).astype(np.int64)
+
+    # listed shares: creations/redemptions in CU multiples
+    cu = etfs["cu_shares"].to_numpy(dtype=np.int64)
+    aum = np.exp(rng.normal(np.log(np.where(pre_start, 4e10, 1.2e10)), 1.5, n))
+    for ticker, v in _FAMOUS_AUM.items():
+        aum[pos[ticker]] = v
+    ref_nav = nav[np.maximum(first_idx, 1), np.arange(n)]
+    units0 = np.maximum(np.round(aum / ref_nav / cu), 2).astype(np.int64)
+    flow_scale = np.maximum(units0 * 0.01, 1.0)
+    flows = np.round(rng.normal(0.05, 1.0, (t_rows, n)) * flow_scale).astype(np.int64)
+    flows *= (rng.random((t_rows, n)) < 0.12) & (rows > np.maximum(first_idx, 1))
+    shares = np.maximum(units0 + np.cumsum(flows, axis=0), 1) * cu
+
+    index_level = np.round(levels[:, k_of], 2)
+    index_level[:, ~has_index] = np.nan
+    anchor_session = bisect.bisect_right(sessions, ANCHOR)
+    now_row = np.clip(np.minimum(np.maximum(first_idx, anchor_session), end_idx - 1), 0, t_rows - 1)
+    etfs["listed_shares_now"] = shares[now_row, np.arange(n)]
+
+    market = Market(
+        seed=seed, sessions=sessions, etfs=etfs, special=special, ground_truth={},
+        first_idx=first_idx, end_idx=end_idx, opn=opn, high=high, low=low,
+        close=close.astype(np.int32), nav=nav, volume=volume, traded_value=traded_value,
+        shares=shares, index_level=index_level, base_price=base_price, base_nav=base_nav,
+        name_order=np.array(sorted(range(n), key=lambda i: etfs.at[i, "name"])),
+        pools=_build_pools(np.random.default_rng(seed + 1), sessions),
+    )  # fmt: skip
+    market.ground_truth = _ground_truth(market, te, prem_mu, prem_sd, no_trade)
+    return market
+
+
+def _ground_truth(
+    m: Market, te: np.ndarray, mu: np.ndarray, sd: np.ndarray, no_trade: np.ndarray
+) -> dict[str, dict]:
+    """What the specials were built with, keyed by ticker (tests compare against it)."""
+    truth: dict[str, dict] = {}
+    anchor_row = bisect.bisect_right(m.sessions, ANCHOR)
+    year_ago = bisect.bisect_left(m.sessions, ANCHOR - timedelta(days=365)) + 1
+    for key, ticker in m.special.items():
+        e = m.position(ticker)
+        row = m.etfs.loc[e]
+        info: dict = {
+            "special": key,
+            "leverage_factor": float(row["leverage_factor"]),
+            "tracking_error_pct": float(te[e]),
+            "premium_mean_pct": float(mu[e]),
+            "premium_sd_pct": float(sd[e]),
+            "listing_date": row["listing_date"],
+            "delisting_date": row["delisting_date"],
+            "has_index": not np.isnan(m.index_level[anchor_row, e]),
+            "anchor": ANCHOR,
+        }
+        if key == "te_0_5":
+            info.update(premium_pct=0.3, close_tick_krw=1, note=(
+                "eps ~ N(0, 0.5/sqrt(250) %) per day; close = round(nav_2dp * 1.003) to 1 KRW, "
+                "so (close - nav)/nav*100 from the wire is 0.3 within 0.5/nav*100; never a "
+                "no-trade day"))  # fmt: skip
+        if key == "new_listing":
+            info["sessions_listed_before_anchor"] = anchor_row - int(m.first_idx[e])
+        if key == "no_trade_day":
+            days = np.flatnonzero(no_trade[year_ago : anchor_row + 1, e]) + year_ago
+            info["no_trade_dates"] = [m.sessions[r - 1] for r in days]
+        if key == "delisted":
+            info["last_trade_date"] = m.sessions[int(m.end_idx[e]) - 2]
+        truth[ticker] = info
+    return truth
+
+
+# ---- the market object ----------------------------------------------------------------------
+
+
+@dataclass
+class Market:
+    """The generated market; path arrays are indexed [row, etf], row = session position + 1.
+
+    Row 0 is the hidden session before START, so START has a previous close and index level.
+    Public methods only expose START..END sessions.
+    """
+
+    seed: int
+    sessions: tuple[date, ...]
+    etfs: pd.DataFrame
+    special: dict[str, str]
+    ground_truth: dict[str, dict]
+    first_idx: np.ndarray  # row of each ETF's first public day (listing day, or 1)
+    end_idx: np.ndarray  # first row no longer listed (delisting day), or len(sessions) + 1
+    opn: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    nav: np.ndarray
+    volume: np.ndarray
+    traded_value: np.ndarray
+    shares: np.ndarray
+    index_level: np.ndarray  # published index level (2 dp) per ETF, NaN without an index
+    base_price: np.ndarray  # 기준가 on the listing day (tick-rounded base NAV)
+    base_nav: np.ndarray
+    name_order: np.ndarray  # ETF positions sorted by display name: KRX's row order
+    pools: dict[str, tuple[pd.DataFrame, np.ndarray]]  # instruments, weekly prices
+    _pos: dict[str, int] = field(default_factory=dict, repr=False)
+    _row: dict[date, int] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._pos = {t: i for i, t in enumerate(self.etfs["ticker"])}
+        self._row = {d: i + 1 for i, d in enumerate(self.sessions)}
+        self._listing_ord = np.array([d.toordinal() for d in self.etfs["listing_date"]])
+        self._delisting_ord = np.array(
+            [np.iinfo(np.int64).max if d is None or pd.isna(d) else d.toordinal()
+             for d in self.etfs["delisting_date"]]
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"Market(seed={self.seed}, etfs={len(self.etfs)}, sessions={len(self.sessions)})"
+
+    def position(self, ticker: str) -> int | None:
+        return self._pos.get(ticker)
+
+    def session_row(self, d: date) -> int | None:
+        """Path row of a generated session; None for any other date."""
+        return self._row.get(d)
+
+    def listed_on(self, d: date) -> np.ndarray:
+        """Positions (in KRX name order) of ETFs listed on any date d."""
+        o = d.toordinal()
+        order = self.name_order
+        keep = (self._listing_ord[order] <= o) & (o < self._delisting_ord[order])
+        return order[keep]
+
+    def daily(self, d: date) -> pd.DataFrame | None:
+        """Every ETF listed on session d (KRX name order); None if d is not a generated session."""
+        t = self._row.get(d)
+        if t is None:
+            return None
+        cols = self.listed_on(d)
+        close = self.close[t, cols].astype(np.int64)
+        listing_day = self._listing_ord[cols] == d.toordinal()
+        prev_close = np.where(listing_day, self.base_price[cols], self.close[t - 1, cols])
+        nav = self.nav[t, cols]
+        shares = self.shares[t, cols]
+        idx = self.index_level[t, cols]
+        idx_prev = self.index_level[t - 1, cols]
+        idx_change = np.round(idx - idx_prev, 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            idx_pct = np.round(idx_change / idx_prev * 100, 2)
+        etfs = self.etfs
+        return pd.DataFrame(
+            {
+                "ticker": etfs["ticker"].to_numpy()[cols],
+                "isin": etfs["isin"].to_numpy()[cols],
+                "name": etfs["name"].to_numpy()[cols],
+                "open": self.opn[t, cols].astype(np.int64),
+                "high": self.high[t, cols].astype(np.int64),
+                "low": self.low[t, cols].astype(np.int64),
+                "close": close,
+                "prev_close": prev_close.astype(np.int64),
+                "volume": self.volume[t, cols],
+                "traded_value": self.traded_value[t, cols],
+                "market_cap": close * shares,
+                "nav": nav,
+                "net_assets": np.where(listing_day, 0, np.round(nav * shares)).astype(np.int64),
+                "listed_shares": shares,
+                "index_name": etfs["tracking_index"].to_numpy()[cols],
+                "index_close": idx,
+                "index_change": idx_change,
+                "index_change_pct": idx_pct,
+            }
+        )
+
+    def history(self, ticker: str, start: date, end: date) -> pd.DataFrame:
+        """One ETF's sessions in [start, end], oldest first (basis of 05901 and 06001)."""
+        e = self._pos[ticker]
+        lo = max(bisect.bisect_left(self.sessions, start) + 1, int(self.first_idx[e]))
+        hi = min(bisect.bisect_right(self.sessions, end) + 1, int(self.end_idx[e]))
+        rows = np.arange(lo, max(hi, lo))
+        listing_day = np.array([self.sessions[r - 1] for r in rows]) == self.etfs.at[
+            e, "listing_date"] if len(rows) else np.zeros(0, dtype=bool)  # fmt: skip
+        return pd.DataFrame(
+            {
+                "date": [self.sessions[r - 1] for r in rows],
+                "close": self.close[rows, e].astype(np.int64),
+                "prev_close": np.where(listing_day, self.base_price[e], self.close[rows - 1, e]),
+                "nav": self.nav[rows, e],
+                "nav_prev": np.where(listing_day, self.base_nav[e], self.nav[rows - 1, e]),
+                "index_close": self.index_level[rows, e],
+                "index_prev": self.index_level[rows - 1, e],
+            }
+        )
+
+    def published_tracking_error(self, ticker: str, end: date) -> float:
+        """KRX's 추적오차율 (05901 TRACE_ERR_RT) as the sandbox defines it, in %.
+
+        Sample std (ddof=1) × √250 × 100 of (NAV return − multiple × index return), from the
+        published 2-dp NAV and index levels, over the returns dated within the 365 calendar
+        days ending on `end`. Deliberately not our 250-session window (a calendar year holds
+        ~245-248 sessions), as KRX's own figure is not. NaN without an index level or with
+        fewer than 20 returns.
+        """
+        e = self._pos[ticker]
+        factor = float(self.etfs.at[e, "leverage_factor"])
+        lo = bisect.bisect_right(self.sessions, end - timedelta(days=365)) + 1
+        hi = bisect.bisect_right(self.sessions, end) + 1
+        lo = max(lo, int(self.first_idx[e]) + 1)
+        hi = min(hi, int(self.end_idx[e]))
+        if hi - lo < 20:
+            return float("nan")
+        nav = self.nav[lo - 1 : hi, e]
+        idx = self.index_level[lo - 1 : hi, e]
+        if np.isnan(idx).any():
+            return float("nan")
+        excess = (nav[1:] / nav[:-1] - 1) - factor * (idx[1:] / idx[:-1] - 1)
+        return float(np.std(excess, ddof=1) * np.sqrt(ANNUAL) * 100)
+
+    def holdings(self, ticker: str, d: date) -> pd.DataFrame:
+        """PDF constituents per 1 CU on session d, deterministic per (ticker, week).
+
+        Empty when d is not a session or the ETF is not listed on d.
+        """
+        e, t = self._pos.get(ticker), self._row.get(d)
+        if e is None or t is None or not (self.first_idx[e] <= t < self.end_idx[e]):
+            return pd.DataFrame(columns=HOLDING_COLUMNS)
+        return _holdings(self, e, d)
+
+
+# ---- PDF (holdings) -------------------------------------------------------------------------
+
+# code | name | market (real KOSPI/KOSDAQ stocks; ISINs follow the KR7 + code + 00 rule)
+_KR_STOCKS = [
+    row.split("|")
+    for row in """005930|삼성전자|STK
+000660|SK하이닉스|STK
+373220|LG에너지솔루션|STK
+207940|삼성바이오로직스|STK
+005380|현대차|STK
+000270|기아|STK
+068270|셀트리온|STK
+035420|NAVER|STK
+005490|POSCO홀딩스|STK
+105560|KB금융|STK
+055550|신한지주|STK
+012330|현대모비스|STK
+028260|삼성물산|STK
+051910|LG화학|STK
+006400|삼성SDI|STK
+035720|카카오|STK
+066570|LG전자|STK
+003550|LG|STK
+017670|SK텔레콤|STK
+096770|SK이노베이션|STK
+034730|SK|STK
+015760|한국전력|STK
+032830|삼성생명|STK
+086790|하나금융지주|STK
+316140|우리금융지주|STK
+009150|삼성전기|STK
+018260|삼성에스디에스|STK
+011200|HMM|STK
+010130|고려아연|STK
+033780|KT&G|STK
+030200|KT|STK
+003670|포스코퓨처엠|STK
+012450|한화에어로스페이스|STK
+042660|한화오션|STK
+329180|HD현대중공업|STK
+009540|HD한국조선해양|STK
+010140|삼성중공업|STK
+034020|두산에너빌리티|STK
+000810|삼성화재|STK
+011170|롯데케미칼|STK
+024110|기업은행|STK
+138040|메리츠금융지주|STK
+323410|카카오뱅크|STK
+259960|크래프톤|STK
+036570|엔씨소프트|STK
+251270|넷마블|STK
+352820|하이브|STK
+090430|아모레퍼시픽|STK
+097950|CJ제일제당|STK
+271560|오리온|STK
+004020|현대제철|STK
+047050|포스코인터내셔널|STK
+010950|S-Oil|STK
+267260|HD현대일렉트릭|STK
+064350|현대로템|STK
+047810|한국항공우주|STK
+000100|유한양행|STK
+128940|한미약품|STK
+326030|SK바이오팜|STK
+011790|SKC|STK
+000880|한화|STK
+009830|한화솔루션|STK
+006800|미래에셋증권|STK
+005940|NH투자증권|STK
+016360|삼성증권|STK
+071050|한국금융지주|STK
+039490|키움증권|STK
+029780|삼성카드|STK
+004990|롯데지주|STK
+139480|이마트|STK
+021240|코웨이|STK
+161390|한국타이어앤테크놀로지|STK
+011070|LG이노텍|STK
+034220|LG디스플레이|STK
+032640|LG유플러스|STK
+051900|LG생활건강|STK
+003490|대한항공|STK
+000720|현대건설|STK
+078930|GS|STK
+036460|한국가스공사|STK
+042700|한미반도체|STK
+005830|DB손해보험|STK
+001450|현대해상|STK
+000120|CJ대한통운|STK
+282330|BGF리테일|STK
+247540|에코프로비엠|KSQ
+086520|에코프로|KSQ
+196170|알테오젠|KSQ
+028300|HLB|KSQ
+293490|카카오게임즈|KSQ
+263750|펄어비스|KSQ
+035900|JYP Ent.|KSQ
+041510|에스엠|KSQ
+058470|리노공업|KSQ
+039030|이오테크닉스|KSQ
+240810|원익IPS|KSQ
+357780|솔브레인|KSQ""".splitlines()
+]
+_KR_PREFIX = ["대한", "한국", "동양", "신성", "세아", "태영", "한일", "삼화", "동원", "대성",
+              "우진", "성호"]  # fmt: skip
+_KR_SUFFIX = ["전자", "화학", "제약", "산업", "건설", "중공업", "정밀", "바이오", "에너지", "소재",
+              "테크", "홀딩스", "물산", "식품", "반도체", "로보틱스"]  # fmt: skip
+# first 11 characters of the ISIN | name (the check digit is computed)
+_FOREIGN = [
+    row.split("|")
+    for row in """US037833100|APPLE INC
+US594918104|MICROSOFT CORP
+US67066G104|NVIDIA CORP
+US023135106|AMAZON.COM INC
+US02079K305|ALPHABET INC-CL A
+US02079K107|ALPHABET INC-CL C
+US30303M102|META PLATFORMS INC-CLASS A
+US88160R101|TESLA INC
+US11135F101|BROADCOM INC
+US00724F101|ADOBE INC
+US64110L106|NETFLIX INC
+US22160K105|COSTCO WHOLESALE CORP
+US007903107|ADVANCED MICRO DEVICES
+US713448108|PEPSICO INC
+US17275R102|CISCO SYSTEMS INC
+US458140100|INTEL CORP
+US747525103|QUALCOMM INC
+US882508104|TEXAS INSTRUMENTS INC
+US084670702|BERKSHIRE HATHAWAY INC-CL B
+US46625H100|JPMORGAN CHASE & CO
+US92826C839|VISA INC-CLASS A SHARES
+US532457108|ELI LILLY & CO
+US91324P102|UNITEDHEALTH GROUP INC
+US30231G102|EXXON MOBIL CORP
+US478160104|JOHNSON & JOHNSON
+US931142103|WALMART INC
+US57636Q104|MASTERCARD INC - A
+US742718109|PROCTER & GAMBLE CO/THE
+US437076102|HOME DEPOT INC
+US68389X105|ORACLE CORP
+US79466L302|SALESFORCE INC
+US69608A108|PALANTIR TECHNOLOGIES INC-A""".splitlines()
+]
+_BOND_ISSUERS = ["한국전력공사", "한국도로공사", "한국토지주택공사", "현대캐피탈", "KB국민카드",
+                 "신한카드", "SK텔레콤", "LG화학", "중소기업은행", "한국산업은행"]  # fmt: skip
+_FUTURES = {  # underlying index → (product code, name, multiplier)
+    "코스피 200": ("101", "코스피200 F", 250_000),
+    "코스피 200 선물지수": ("101", "코스피200 F", 250_000),
+    "코스닥 150 선물지수": ("106", "코스닥150 F", 10_000),
+    "미국달러선물지수": ("175", "미국달러 F", 10_000),
+    "10년국채선물지수": ("167", "10년국채 F", 1_000_000),
+}
+_YEAR_CODE = {2023: "T", 2024: "V", 2025: "W", 2026: "X", 2027: "Y", 2028: "Z"}
+
+
+def _with_check(body: str) -> str:
+    return body + isin_check_digit(body)
+
+
+def _build_pools(
+    rng: np.random.Generator, sessions: tuple[date, ...]
+) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Instruments ETFs hold, with weekly price paths (shared by every ETF holding them)."""
+    names = {r[1] for r in _KR_STOCKS}
+    kr = [(c, _with_check(f"KR7{c}00"), n, m, "ST") for c, n, m in _KR_STOCKS]
+    codes = {r[0] for r in _KR_STOCKS}
+    for i, (p, s) in enumerate((p, s) for p in _KR_PREFIX for s in _KR_SUFFIX):
+        code = f"{(100_000 + i * 1_370) % 990_000:06d}"
+        if code in codes or p + s in names:
+            continue
+        kr.append((code, _with_check(f"KR7{code}00"), p + s, "KSQ" if i % 3 else "STK", "ST"))
+    foreign = [(_with_check(b)[3:9], _with_check(b), n, "", "") for b, n in _FOREIGN]
+    bonds = []
+    for i in range(40):
+        if i < 20:
+            coupon, mat = rng.integers(1500, 4500) // 25 * 25, 2026 + i % 20
+            body = f"KR10350{ALNUM_LETTERS[i % 23]}{i % 10}{(i * 7) % 100:02d}"[:11]
+            yy = mat % 100
+            name = f"국고{coupon:05d}-{yy:02d}{3 * (1 + i % 4):02d}({yy - 10}-{1 + i % 9})"
+        else:
+            issuer = _BOND_ISSUERS[i % len(_BOND_ISSUERS)]
+            body = f"KR6{(100_000 + i * 4_321) % 999_999:06d}{ALNUM_LETTERS[i % 23]}{i % 10}"
+            name = f"{issuer}{400 + i * 3}"
+        bonds.append((_with_check(body), _with_check(body), name, "", ""))
+    pools = {}
+    n_weeks = (sessions[-1] - sessions[0]).days // 7 + 2
+    for key, rows, lo, hi, vol in (("kr", kr, 3_000, 300_000, 0.045),
+                                   ("foreign", foreign, 60_000, 1_200_000, 0.04),
+                                   ("bond", bonds, 9_600, 10_400, 0.004)):  # fmt: skip
+        df = pd.DataFrame(rows, columns=["code", "isin", "name", "mkt_id", "secugrp"])
+        base = np.exp(rng.uniform(np.log(lo), np.log(hi), len(df)))
+        if key == "bond":
+            base = base / 10_000  # KRW per 1 KRW of face value
+        walk = np.exp(np.cumsum(rng.normal(0, vol, (n_weeks, len(df))), axis=0))
+        prices = base * walk
+        df["cap"] = np.exp(rng.normal(0, 1.3, len(df)))
+        df["pool"] = key
+        if key == "kr":  # real large caps first, generated names stay small
+            df.loc[df.index < 8, "cap"] *= np.array([40, 12, 6, 5, 5, 4, 4, 3])
+            df.loc[df.index >= len(_KR_STOCKS), "cap"] *= 0.2
+        pools[key] = (df, prices)
+    return pools
+
+
+def _week(m: Market, d: date) -> int:
+    return (d - m.sessions[0]).days // 7 + 1
+
+
+def _pick(pool: pd.DataFrame, rng: np.random.Generator, n: int, top: bool) -> pd.DataFrame:
+    n = min(n, len(pool))
+    if top:
+        return pool.nlargest(n, "cap")
+    return pool.iloc[np.sort(rng.choice(len(pool), n, replace=False))]
+
+
+def _holdings(m: Market, e: int, d: date) -> pd.DataFrame:
+    """Build one PDF: securities sized to NAV × CU, derivatives and cash legs."""
+    etf = m.etfs.loc[e]
+    week = _week(m, d)
+    rng = np.random.default_rng(_stable_seed(m.seed, etf["ticker"], week))
+    monday_row = bisect.bisect_left(m.sessions, d - timedelta(days=d.weekday())) + 1
+    sizing_row = max(monday_row, int(m.first_idx[e]))  # the week's first session: one PDF a week
+    total = float(m.nav[sizing_row, e]) * int(etf["cu_shares"])
+    factor, aclass = float(etf["leverage_factor"]), etf["asset_class"]
+    frames: list[pd.DataFrame] = []
+    derivatives: list[dict] = []
+    if factor != 1.0 or aclass in ("원자재", "통화"):
+        fut = _FUTURES.get(etf["tracking_index"])
+        level = m.index_level[sizing_row, e]
+        level = 350.0 if np.isnan(level) else float(level)
+        year, month = d.year, ((d.month - 1) // 3 + 1) * 3
+        if fut is None:
+            code = _with_check(f"KRZ{_stable_seed(etf['tracking_index']) % 10**8:08d}")
+            fut = (code, f"{etf['tracking_index'][:20]} F", 50_000)
+        product, fname, mult = fut
+        code = (_with_check(f"KR4{product}{_YEAR_CODE[year]}{month % 12 or 'C'}000")
+                if len(product) == 3 else product)  # fmt: skip
+        price = level * mult
+        qty = round(factor * total / price) or int(np.sign(factor))
+        derivatives.append(dict(code=code, isin=code, name=f"{fname} {year}{month:02d}",
+                                mkt_id="DRV", secugrp="FU", shares_per_cu=float(qty),
+                                value_krw=None, amount_krw=round(qty * price),
+                                weight_pct=None))  # fmt: skip
+        frames.append(_pick(m.pools["bond"][0], rng, int(rng.integers(9, 16)), False))
+    elif aclass == "주식" and etf["market_region"] == "국내":
+        broad = etf["tracking_index"].startswith(("코스피 200", "KRX 300", "코스피"))
+        n = 198 if broad else int(rng.integers(10, 51))
+        frames.append(_pick(m.pools["kr"][0], rng, n, broad))
+    elif aclass == "주식":
+        n = int(rng.integers(20, 101))
+        frames.append(_pick(m.pools["foreign"][0], rng, n, True))
+        if etf["market_region"] == "국내&해외":
+            frames.append(_pick(m.pools["kr"][0], rng, 10, True))
+    elif aclass in ("채권", "기타"):
+        frames.append(_pick(m.pools["bond"][0], rng, int(rng.integers(10, 41)), False))
+    else:  # 부동산, 혼합자산
+        frames.append(_pick(m.pools["kr" if etf["market_region"] == "국내" else "foreign"][0], rng,
+                            int(rng.integers(5, 20)), False))  # fmt: skip
+        frames.append(_pick(m.pools["bond"][0], rng, int(rng.integers(5, 15)), False))
+    held = pd.concat(frames, ignore_index=False)
+    prices = np.concatenate([_prices_of(m, f, week) for f in frames])
+    prev_prices = np.concatenate([_prices_of(m, f, week - 1) for f in frames])
+    weights = held["cap"].to_numpy() * np.exp(rng.normal(0, 0.1, len(held)))
+    cash_share = float(rng.uniform(0.002, 0.02))
+    amount_target = total * (1 - cash_share) * weights / weights.sum()
+    qty = np.maximum(np.round(amount_target / prices), 1.0)
+    amount = np.round(qty * prices).astype(np.int64)
+    out = pd.DataFrame(
+        {
+            "code": held["code"].to_numpy(),
+            "isin": held["isin"].to_numpy(),
+            "name": held["name"].to_numpy(),
+            "mkt_id": held["mkt_id"].to_numpy(),
+            "secugrp": held["secugrp"].to_numpy(),
+            "shares_per_cu": qty,
+            "value_krw": np.round(qty * prev_prices).astype(np.int64).astype(object),
+            "amount_krw": amount,
+            "weight_pct": np.round(amount / amount.sum() * 100, 2),
+        }
+    ).sort_values("amount_krw", ascending=False, kind="stable")
+    cash = [
+        dict(code="KRD010010001", isin="KRD010010001", name="원화예금", mkt_id="", secugrp="",
+             shares_per_cu=float("nan"), value_krw=None, amount_krw=round(total * cash_share),
+             weight_pct=None),
+        dict(code="CASH00000001", isin="", name="설정현금액", mkt_id="", secugrp="",
+             shares_per_cu=float("nan"), value_krw=None,
+             amount_krw=round(total * rng.uniform(0.0005, 0.003)), weight_pct=None),
+    ]  # fmt: skip
+    parts = [pd.DataFrame(derivatives)] if derivatives else []
+    return pd.concat([*parts, out, pd.DataFrame(cash)], ignore_index=True)[HOLDING_COLUMNS]
+
+
+def _prices_of(m: Market, frame: pd.DataFrame, week: int) -> np.ndarray:
+    prices = m.pools[frame["pool"].iloc[0]][1]
+    return prices[min(max(week, 0), len(prices) - 1), frame.index.to_numpy()]
+
+
+def generated_sessions() -> tuple[date, ...]:
+    """XKRX sessions from START to END (or the end of the cached calendar)."""
+    return tuple(d for d in xkrx_sessions() if START <= d <= END)
+
+
+@functools.cache
+def get_market(seed: int = 20260101, n_etfs: int = 1070) -> Market:
+    """The market for (seed, n_etfs), built once per process (pure function of its args)."""
+    return build_market(seed, n_etfs, generated_sessions())

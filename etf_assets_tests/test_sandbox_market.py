@@ -1,0 +1,234 @@
+"""The generated market: realistic shape, internal consistency and the ground-truth funds."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etf_assets.sandbox.market import (
+    ALNUM_FROM,
+    ALNUM_LETTERS,
+    ANCHOR,
+    START,
+    Market,
+    build_market,
+    etf_isin,
+    generated_sessions,
+    get_market,
+    isin_check_digit,
+)
+
+
+@pytest.fixture(scope="module")
+def market() -> Market:
+    return get_market()
+
+
+@pytest.fixture(scope="module")
+def listed(market: Market) -> pd.DataFrame:
+    """The master as of ANCHOR."""
+    return market.etfs.iloc[market.listed_on(ANCHOR)]
+
+
+def _realised_te(market: Market, ticker: str, end: date, n: int = 250) -> float:
+    """Our definition (DESIGN.md): std of NAV return − L × index return over n sessions."""
+    e = market.position(ticker)
+    t = market.session_row(end)
+    nav = market.nav[t - n : t + 1, e]
+    idx = market.index_level[t - n : t + 1, e]
+    factor = market.etfs.at[e, "leverage_factor"]
+    excess = (nav[1:] / nav[:-1] - 1) - factor * (idx[1:] / idx[:-1] - 1)
+    return float(np.std(excess, ddof=1) * np.sqrt(250) * 100)
+
+
+def test_build_is_fast_and_deterministic() -> None:
+    sessions = generated_sessions()
+    t0 = time.perf_counter()
+    a = build_market(7, 300, sessions)
+    assert time.perf_counter() - t0 < 3.0
+    b = build_market(7, 300, sessions)
+    c = build_market(8, 300, sessions)
+    pd.testing.assert_frame_equal(a.daily(ANCHOR), b.daily(ANCHOR))
+    pd.testing.assert_frame_equal(a.etfs, b.etfs)
+    assert not a.daily(ANCHOR)["close"].equals(c.daily(ANCHOR)["close"])
+
+
+def test_daily_is_fast_and_none_off_session(market: Market) -> None:
+    t0 = time.perf_counter()
+    for d in market.sessions[-200:-100]:
+        market.daily(d)
+    assert (time.perf_counter() - t0) / 100 < 0.02
+    assert market.daily(date(2026, 11, 22)) is None  # Sunday
+    assert market.daily(date(2022, 12, 29)) is None  # before START
+
+
+def test_universe_size_codes_and_isins(market: Market, listed: pd.DataFrame) -> None:
+    assert len(listed) == 1070
+    assert market.etfs["ticker"].is_unique and market.etfs["name"].is_unique
+    alnum = listed[~listed["ticker"].str.fullmatch(r"\d{6}")]
+    assert 0.15 <= len(alnum) / len(listed) <= 0.19
+    shape = re.compile(rf"^\d{{4}}[{ALNUM_LETTERS}]\d$")
+    assert alnum["ticker"].map(lambda t: bool(shape.match(t))).all()
+    assert (alnum["listing_date"] >= ALNUM_FROM).all()
+    assert (listed.loc[listed["listing_date"] >= ALNUM_FROM, "ticker"].isin(alnum["ticker"])).all()
+    for real in ("KR7069500007", "KR70000D0009", "KR70069M0006", "KR70112X0000"):
+        assert etf_isin(real[3:9]) == real
+    assert (market.etfs["isin"] == market.etfs["ticker"].map(etf_isin)).all()
+    assert all(isin_check_digit(i[:11]) == i[11] for i in market.etfs["isin"])
+
+
+def test_realistic_distributions(listed: pd.DataFrame) -> None:
+    share = listed["issuer"].value_counts(normalize=True)
+    assert 0.17 < share["삼성자산운용"] < 0.25 and 0.17 < share["미래에셋자산운용"] < 0.25
+    assert 0.09 < share["케이비자산운용"] < 0.16 and 0.07 < share["한국투자신탁운용"] < 0.13
+    assert 20 <= listed["issuer"].nunique() <= 28
+    lev = listed["leverage_label"].value_counts(normalize=True)
+    assert 0.03 < lev["2X 레버리지"] < 0.065 and 0.015 < lev["1X 인버스"] < 0.05
+    assert 0.002 < lev["2X 인버스"] < 0.02
+    assert set(listed["leverage_factor"]) == {1.0, 2.0, -1.0, -2.0}
+    classes = listed["asset_class"].value_counts(normalize=True)
+    assert 0.62 < classes["주식"] < 0.8 and 0.1 < classes["채권"] < 0.2
+    regions = listed["market_region"].value_counts(normalize=True)
+    assert 0.45 < regions["국내"] < 0.62 and 0.33 < regions["해외"] < 0.5
+    repl = set(listed["replication"])
+    assert repl == {"실물(패시브)", "실물(액티브)", "합성(패시브)", "합성(액티브)"}
+    assert listed.loc[listed["replication"].str.contains("액티브"), "name"].str.contains(
+        "액티브").all()  # fmt: skip
+    assert listed["expense_ratio_pct"].between(0.005, 0.99).all()
+    assert listed["cu_shares"].between(1_000, 100_000).all()
+    years = pd.to_datetime(listed["listing_date"]).dt.year
+    assert years.min() == 2002 and years.max() == 2026
+    assert 70 <= (years == 2025).sum() <= 140
+
+
+def test_famous_funds(market: Market) -> None:
+    e = market.etfs.set_index("ticker")
+    k = e.loc["069500"]
+    assert (k["name"], k["issuer"], k["listing_date"], k["tracking_index"]) == (
+        "KODEX 200", "삼성자산운용", date(2002, 10, 14), "코스피 200")
+    assert k["name_full"] == "삼성 KODEX200 증권상장지수투자신탁[주식]"
+    assert e.loc["102110", "listing_date"] == date(2008, 4, 3)
+    assert e.loc["152100", ["name", "issuer"]].tolist() == ["PLUS 200", "한화자산운용"]
+    assert e.loc["114800", "leverage_factor"] == -1.0
+    assert e.loc["122630", "leverage_label"] == "2X 레버리지"
+    assert e.loc["252670", "leverage_label"] == "2X 인버스"
+    assert e.loc["0000D0", "listing_date"] == date(2024, 12, 17)
+    assert e.loc["0069M0", "name"] == "1Q 미국나스닥100"
+    close = market.daily(ANCHOR).set_index("ticker").loc["069500", "close"]
+    assert 30_000 < close < 60_000
+
+
+def test_delisted_only_in_the_past(market: Market, listed: pd.DataFrame) -> None:
+    gone = market.etfs[market.etfs["delisting_date"].notna()]
+    assert 0.02 < len(gone) / len(listed) < 0.04
+    assert not gone["ticker"].isin(listed["ticker"]).any()
+    assert gone["delisting_date"].between(START, date(2026, 12, 31)).all()
+    t = market.special["delisted"]
+    last = market.ground_truth[t]["last_trade_date"]
+    assert t in set(market.daily(last)["ticker"])
+    after = market.ground_truth[t]["delisting_date"]
+    assert t not in set(market.daily(after)["ticker"])
+
+
+def test_ohlc_and_money_consistency_over_the_whole_market(market: Market) -> None:
+    rows = np.arange(1, len(market.sessions) + 1)[:, None]
+    live = (rows >= market.first_idx) & (rows < market.end_idx)
+    o, h, lo, c = (a[1:].astype(np.int64) for a in (market.opn, market.high, market.low,
+                                                    market.close))  # fmt: skip
+    traded = live & (o > 0)
+    assert ((lo <= o) & (lo <= c) & (o <= h) & (c <= h) & (lo > 0))[traded].all()
+    idle = live & (o == 0)
+    assert idle.any() and ((h == 0) & (lo == 0) & (market.volume[1:] == 0))[idle].all()
+    prev = market.close[:-1].astype(np.int64)
+    assert (c == prev)[idle].all()
+    tick_ok = np.where(c >= 2000, c % 5 == 0, True)
+    te5 = market.position(market.special["te_0_5"])
+    tick_ok[:, te5] = True
+    assert tick_ok[live].all()
+    cu = market.etfs["cu_shares"].to_numpy()
+    assert (market.shares[1:] % cu == 0)[live].all() and (market.shares[1:] > 0)[live].all()
+    assert (market.nav[1:] > 0)[live].all()
+
+
+def test_daily_money_fields(market: Market) -> None:
+    d = market.daily(ANCHOR)
+    assert list(d.columns)[:3] == ["ticker", "isin", "name"]
+    assert (d["market_cap"] == d["close"] * d["listed_shares"]).all()
+    listing_day = market.etfs.set_index("ticker").loc[d["ticker"], "listing_date"].to_numpy()
+    fresh = listing_day == ANCHOR
+    expect = np.round(d["nav"] * d["listed_shares"]).astype(np.int64)
+    assert (d.loc[~fresh, "net_assets"] == expect[~fresh]).all()
+    assert (d.loc[fresh, "net_assets"] == 0).all()
+    assert 0.015 < d["index_close"].isna().mean() < 0.05
+
+
+def test_listing_day_uses_the_base_price(market: Market) -> None:
+    t = market.special["new_listing"]
+    day = market.ground_truth[t]["listing_date"]
+    row = market.daily(day).set_index("ticker").loc[t]
+    assert row["prev_close"] in (10_000, 100_000) and row["net_assets"] == 0
+    assert market.ground_truth[t]["sessions_listed_before_anchor"] == 100
+
+
+def test_te_0_5_ground_truth(market: Market) -> None:
+    t = market.special["te_0_5"]
+    truth = market.ground_truth[t]
+    assert truth["tracking_error_pct"] == 0.5 and truth["premium_pct"] == 0.3
+    # 250 daily draws: the sample std is within ~4.5 % (1σ) of the true value
+    assert _realised_te(market, t, ANCHOR) == pytest.approx(0.5, rel=0.15)
+    assert market.published_tracking_error(t, ANCHOR) == pytest.approx(0.5, rel=0.15)
+    frames = [market.daily(d).set_index("ticker").loc[t] for d in market.sessions[-300:-240]]
+    for row in frames:
+        premium = (row["close"] - row["nav"]) / row["nav"] * 100
+        assert premium == pytest.approx(0.3, abs=0.5 / row["nav"] * 100 + 1e-9)
+        assert row["open"] > 0
+
+
+@pytest.mark.parametrize("key", ["leveraged_2x", "inverse_1x", "inverse_2x", "kodex200"])
+def test_leveraged_and_inverse_track_their_multiple(market: Market, key: str) -> None:
+    t = market.special[key]
+    truth = market.ground_truth[t]
+    assert market.etfs.set_index("ticker").loc[t, "leverage_factor"] == truth["leverage_factor"]
+    assert _realised_te(market, t, ANCHOR) == pytest.approx(truth["tracking_error_pct"], rel=0.2)
+
+
+def test_no_trade_no_index_and_alnum_specials(market: Market) -> None:
+    t = market.special["no_trade_day"]
+    days = market.ground_truth[t]["no_trade_dates"]
+    assert days and all(ANCHOR - timedelta(days=365) <= d <= ANCHOR for d in days)
+    row = market.daily(days[0]).set_index("ticker").loc[t]
+    assert (row["open"], row["high"], row["low"], row["volume"]) == (0, 0, 0, 0)
+    assert row["close"] == row["prev_close"]
+    ni = market.special["no_index"]
+    assert np.isnan(market.daily(ANCHOR).set_index("ticker").loc[ni, "index_close"])
+    assert np.isnan(market.published_tracking_error(ni, ANCHOR))
+    assert not re.fullmatch(r"\d{6}", market.special["alnum"])
+
+
+def test_holdings_shapes(market: Market) -> None:
+    d = ANCHOR
+    for ticker in ("069500", "122630", "114800", "133690", "0000D0", "477080", "375270"):
+        h = market.holdings(ticker, d)
+        assert 10 <= len(h) <= 200, ticker
+        weighted = h["weight_pct"].dropna()
+        assert weighted.sum() == pytest.approx(100, abs=0.5), ticker
+        cash = h[h["code"].isin(["KRD010010001", "CASH00000001"])]
+        assert len(cash) == 2 and cash["weight_pct"].isna().all()
+        assert (h["amount_krw"].abs() > 0).all()
+    kodex = market.holdings("069500", d)
+    top = kodex.iloc[0]
+    assert (top["code"], top["isin"], top["name"]) == ("005930", "KR7005930003", "삼성전자")
+    inverse = market.holdings("114800", d)
+    fut = inverse[inverse["secugrp"] == "FU"].iloc[0]
+    assert fut["code"].startswith("KR4101") and fut["mkt_id"] == "DRV" and fut["shares_per_cu"] < 0
+    foreign = market.holdings("133690", d)
+    stocks = foreign[foreign["isin"].str.startswith("US")]
+    assert (stocks["code"] == stocks["isin"].str[3:9]).all()
+    assert market.holdings("069500", d).equals(market.holdings("069500", d - timedelta(days=1)))
+    assert market.holdings("069500", date(2026, 11, 22)).empty
+    assert market.holdings(market.special["delisted"], d).empty
