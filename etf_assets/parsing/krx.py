@@ -1,0 +1,483 @@
+"""Pure parsers: KRX wire rows (data service and Open API) → typed pandas frames.
+
+No Dagster and no HTTP here, so every rule below is unit-tested against the real captured
+samples. KRX quirks handled (see wire/krx.md § 6):
+
+* Numbers are strings with thousands commas on data.krx (`"1,234.56"`), without on the Open
+  API; `"-"` and `""` mean "no value" and become NULL, never 0.
+* Rows are read by field name, never by position or count; unknown fields are kept where the
+  table keeps raw fields (krx_etf_list) and ignored elsewhere.
+* A field we read that is absent from a row (or from the whole answer) is a broken answer, not
+  a missing value: `ParseError` naming the field and the ticker. `"-"` is KRX saying "none".
+* Tickers stay strings: codes like `0000D0` exist; constituent codes may be 12 characters.
+
+Column dtypes of the frames: text columns use pandas' string dtype; dates are `datetime.date`
+objects (object dtype, NULL = None); prices, NAV and index levels are float64 (NULL = NaN);
+share counts and KRW money of the price tables are nullable Int64 (exact, NULL = <NA>).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from etf_assets.errors import ParseError
+
+Row = Mapping[str, object]
+
+NULL_TOKENS = frozenset({"-", ""})
+_FLOAT_RE = r"[-+]?\d+(?:\.\d*)?"
+_INT_RE = r"[-+]?\d+"
+_DATE_RE = r"\d{8}"
+
+# ── scalar helpers ────────────────────────────────────────────────────────────────────────
+
+
+def _clean(value: object) -> str | None:
+    """Wire string without commas and padding, or None for KRX's "no value" tokens."""
+    if value is None:
+        return None
+    text = str(value).replace(",", "").strip()
+    return None if text in NULL_TOKENS else text
+
+
+def parse_krx_number(
+    value: object, *, field: str = "value", ticker: str | None = None
+) -> float | None:
+    """`"1,234.5"` → 1234.5, `"-13"` → -13.0, `"-"`/`""`/spaces → None; garbage → ParseError."""
+    text = _clean(value)
+    if text is None:
+        return None
+    if not re.fullmatch(_FLOAT_RE, text):
+        raise ParseError("not a KRX number", field=field, ticker=ticker, value=value)
+    return float(text)
+
+
+def parse_krx_int(value: object, *, field: str = "value", ticker: str | None = None) -> int | None:
+    """Like parse_krx_number for counts; `"8,140.00"` is accepted, `"1.5"` is not."""
+    text = _clean(value)
+    if text is None:
+        return None
+    text = re.sub(r"\.0*$", "", text)
+    if not re.fullmatch(_INT_RE, text):
+        raise ParseError("not a KRX integer", field=field, ticker=ticker, value=value)
+    return int(text)
+
+
+def parse_krx_date(value: object, *, field: str = "date", ticker: str | None = None) -> date | None:
+    """`"2002/10/14"` (data.krx) or `"20240104"` (Open API) → date; `"-"`/`""` → None."""
+    text = _clean(value)
+    if text is None:
+        return None
+    digits = re.sub(r"[/-]", "", text)
+    try:
+        if not re.fullmatch(_DATE_RE, digits):
+            raise ValueError(text)
+        return datetime.strptime(digits, "%Y%m%d").date()
+    except ValueError:
+        raise ParseError("not a KRX date", field=field, ticker=ticker, value=value) from None
+
+
+_LEVERAGE_RE = re.compile(r"(?P<mult>\d+(?:\.\d+)?)\s*[Xx]\s*(?P<kind>레버리지|인버스)")
+_PAREN_FACTOR_RE = re.compile(r"\(\s*(?P<factor>[-+]?\d+(?:\.\d+)?)\s*\)\s*$")
+
+
+def leverage_factor_from_label(label: object, *, ticker: str | None = None) -> float:
+    """IDX_CALC_INST_NM2 text → signed multiple: 일반 1, 2X 레버리지 2, 1X 인버스 -1, 2X 인버스 -2.
+
+    KRX changed the spelling over time (2021: `"일반 (1)"`, `"2X 레버리지 (2)"`); the
+    parenthesised factor, when present, is KRX's own number and wins. An unknown label raises
+    rather than defaulting to 1, because a wrong factor silently corrupts tracking error.
+    """
+    text = "" if label is None else str(label).strip()
+    paren = _PAREN_FACTOR_RE.search(text)
+    if paren:
+        return float(paren.group("factor"))
+    match = _LEVERAGE_RE.search(text)
+    if match:
+        mult = float(match.group("mult"))
+        return -mult if match.group("kind") == "인버스" else mult
+    if text == "일반":
+        return 1.0
+    raise ParseError(
+        "unknown leverage/inverse label", field="IDX_CALC_INST_NM2", ticker=ticker, value=label
+    )
+
+
+# ── vectorised column helpers ─────────────────────────────────────────────────────────────
+
+
+def _frame(rows: Sequence[Row]) -> pd.DataFrame:
+    """Rows → frame with one column per field name seen in any row (absent → NaN)."""
+    return pd.DataFrame.from_records(list(rows))
+
+
+def _texts(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
+    """The field as strings; a field absent from the answer or from a row raises ParseError."""
+    if field not in df.columns:
+        raise ParseError("field missing from the KRX answer", field=field, ticker=None)
+    col = df[field].astype("str")
+    absent = col.isna()
+    if absent.any():
+        _raise_at(absent, "field missing from the row", field, df[field], tickers)
+    return col
+
+
+def _raise_at(
+    mask: pd.Series, message: str, field: str, values: pd.Series, tickers: pd.Series | None
+) -> None:
+    """Raise ParseError for the first row flagged in mask, naming its ticker."""
+    pos = int(np.flatnonzero(mask.to_numpy())[0])
+    ticker = None if tickers is None else _ticker_at(tickers, pos)
+    raise ParseError(message, field=field, ticker=ticker, value=values.iloc[pos])
+
+
+def _ticker_at(tickers: pd.Series, pos: int) -> str | None:
+    value = tickers.iloc[pos]
+    return None if pd.isna(value) else str(value)
+
+
+def _stripped(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(text without commas/padding, mask of KRX null tokens)."""
+    clean = text.str.replace(",", "", regex=False).str.strip()
+    return clean, clean.isna() | clean.isin(NULL_TOKENS)
+
+
+def _floats(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
+    """Field → float64 with NaN for `"-"`/`""`; any other non-number raises ParseError."""
+    raw = _texts(df, field, tickers)
+    clean, null = _stripped(raw)
+    bad = ~null & ~clean.str.fullmatch(_FLOAT_RE)
+    if bad.any():
+        _raise_at(bad, "not a KRX number", field, raw, tickers)
+    return pd.to_numeric(clean.where(~null), errors="coerce").astype("float64")
+
+
+def _ints(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
+    """Field → exact nullable Int64 (`"1,234.00"` allowed); fractions and garbage raise."""
+    raw = _texts(df, field, tickers)
+    clean, null = _stripped(raw)
+    clean = clean.str.replace(r"\.0*$", "", regex=True)
+    bad = ~null & ~clean.str.fullmatch(_INT_RE)
+    if bad.any():
+        _raise_at(bad, "not a KRX integer", field, raw, tickers)
+    return clean.where(~null).astype("Int64")
+
+
+def _dates(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
+    """Field (`YYYY/MM/DD` or `YYYYMMDD`) → datetime.date objects, None for `"-"`."""
+    raw = _texts(df, field, tickers)
+    clean, null = _stripped(raw)
+    digits = clean.str.replace(r"[/-]", "", regex=True)
+    parsed = pd.to_datetime(digits.where(~null), format="%Y%m%d", errors="coerce")
+    bad = ~null & (parsed.isna() | ~digits.str.fullmatch(_DATE_RE))
+    if bad.any():
+        _raise_at(bad, "not a KRX date", field, raw, tickers)
+    return _as_dates(parsed)
+
+
+def _as_dates(values: pd.Series) -> pd.Series:
+    """datetime-like series → object series of datetime.date (None where missing)."""
+    out = pd.Series(pd.to_datetime(values).dt.date, index=values.index, dtype=object)
+    return out.where(values.notna(), None)
+
+
+def _strings(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
+    """Text field as sent (trimmed); `"-"`/`""` → NULL."""
+    raw = _texts(df, field, tickers)
+    clean = raw.str.strip()
+    return clean.where(~clean.isin(NULL_TOKENS))
+
+
+def _keys(df: pd.DataFrame, field: str) -> pd.Series:
+    """A key column (ticker, ISIN, constituent code): required, non-empty, kept whole."""
+    text = _texts(df, field, None).str.strip()
+    empty = text.isin(NULL_TOKENS)
+    if empty.any():
+        _raise_at(empty, "empty key field", field, text, None)
+    return text
+
+
+def _empty(columns: Mapping[str, str]) -> pd.DataFrame:
+    """A zero-row frame with the typed columns, so callers never special-case empty answers."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+
+
+# ── krx_etf_list / etf_details (MDCSTAT04601) ─────────────────────────────────────────────
+
+MASTER_FIELDS: tuple[str, ...] = (
+    "ISU_CD", "ISU_SRT_CD", "ISU_NM", "ISU_ABBRV", "ISU_ENG_NM", "LIST_DD", "ETF_OBJ_IDX_NM",
+    "IDX_CALC_INST_NM1", "IDX_CALC_INST_NM2", "ETF_REPLICA_METHD_TP_CD", "IDX_MKT_CLSS_NM",
+    "IDX_ASST_CLSS_NM", "LIST_SHRS", "COM_ABBRV", "CU_QTY", "ETF_TOT_FEE", "TAX_TP_CD",
+)  # fmt: skip
+
+
+def master_raw_frame(
+    rows: Sequence[Row], trade_date: date, snapshot_date: date, fetched_at: datetime
+) -> pd.DataFrame:
+    """04601 rows → krx_etf_list: every KRX field as the string sent, unknown fields kept.
+
+    Columns: trade_date, ticker (= ISU_SRT_CD, the table key), every KRX field name as-is,
+    snapshot_date, fetched_at. KRX only publishes today's master; filtering a past trade_date's
+    copy to LIST_DD ≤ trade_date is the caller's decision (it reports how many it dropped), so
+    every row is kept here. LIST_DD is still validated, so a broken master fails early.
+    """
+    df = _frame(rows)
+    if df.empty:
+        df = pd.DataFrame({f: pd.Series(dtype="str") for f in MASTER_FIELDS})
+    df = df.astype("str")
+    tickers = _keys(df, "ISU_SRT_CD")
+    _dates(df, "LIST_DD", tickers)
+    df.insert(0, "ticker", tickers)
+    df.insert(0, "trade_date", pd.Series([trade_date] * len(df), dtype=object))
+    df["snapshot_date"] = pd.Series([snapshot_date] * len(df), dtype=object)
+    df["fetched_at"] = pd.Series([pd.Timestamp(fetched_at)] * len(df))
+    return df
+
+
+ETF_DETAILS_COLUMNS: dict[str, str] = {
+    "trade_date": "object", "ticker": "str", "isin": "str", "name": "str", "name_full": "str",
+    "name_eng": "str", "issuer": "str", "tracking_index": "str", "index_provider": "str",
+    "market_region": "str", "asset_class": "str", "replication_method": "str",
+    "leverage_factor": "float64", "expense_ratio_pct": "float64", "listed_shares": "Int64",
+    "cu_shares": "Int64", "tax_type": "str", "listing_date": "object",
+}  # fmt: skip
+
+_DETAIL_TEXT_FIELDS = {
+    "name": "ISU_ABBRV", "name_full": "ISU_NM", "name_eng": "ISU_ENG_NM", "issuer": "COM_ABBRV",
+    "tracking_index": "ETF_OBJ_IDX_NM", "index_provider": "IDX_CALC_INST_NM1",
+    "market_region": "IDX_MKT_CLSS_NM", "asset_class": "IDX_ASST_CLSS_NM",
+    "replication_method": "ETF_REPLICA_METHD_TP_CD",
+}  # fmt: skip
+
+
+def etf_details_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """krx_etf_list rows (as from master_raw_frame or read back from DuckDB) → etf_details.
+
+    ETF_TOT_FEE is already a percent p.a. on the wire (`0.150000` = 0.15 %), so it is not
+    scaled. The leverage label is decoded once per distinct spelling, not per row.
+    """
+    if raw.empty:
+        return _empty(ETF_DETAILS_COLUMNS)
+    df = raw.reset_index(drop=True)
+    if "trade_date" not in df.columns:
+        raise ParseError("krx_etf_list frame lacks trade_date", field="trade_date")
+    tickers = _keys(df, "ISU_SRT_CD")
+    out = pd.DataFrame(
+        {
+            "trade_date": _as_dates(df["trade_date"]),
+            "ticker": tickers,
+            "isin": _keys(df, "ISU_CD"),
+        }
+    )
+    for column, field in _DETAIL_TEXT_FIELDS.items():
+        out[column] = _strings(df, field, tickers)
+    labels = _texts(df, "IDX_CALC_INST_NM2", tickers).str.strip()
+    first_ticker = tickers.groupby(labels, sort=False).first()
+    factors = {
+        label: leverage_factor_from_label(label, ticker=first_ticker[label])
+        for label in labels.unique()
+    }
+    out["leverage_factor"] = labels.map(factors).astype("float64")
+    out["expense_ratio_pct"] = _floats(df, "ETF_TOT_FEE", tickers)
+    out["listed_shares"] = _ints(df, "LIST_SHRS", tickers)
+    out["cu_shares"] = _ints(df, "CU_QTY", tickers)
+    out["tax_type"] = _strings(df, "TAX_TP_CD", tickers)
+    out["listing_date"] = _dates(df, "LIST_DD", tickers)
+    return out[list(ETF_DETAILS_COLUMNS)]
+
+
+# ── etf_daily_prices (MDCSTAT04301 and Open API etf_bydd_trd) ─────────────────────────────
+
+DAILY_PRICE_COLUMNS: dict[str, str] = {
+    "trade_date": "object", "ticker": "str", "name": "str", "open": "float64",
+    "high": "float64", "low": "float64", "close": "float64", "volume": "Int64",
+    "traded_value_krw": "Int64", "market_cap_krw": "Int64", "nav": "float64",
+    "net_assets_krw": "Int64", "listed_shares": "Int64", "index_name": "str",
+    "index_close": "float64", "source": "str",
+}  # fmt: skip
+
+# Fields that carry the day's trading; all of them "-" means KRX has no data for the date.
+_NO_DATA_FIELDS = (
+    "TDD_CLSPRC", "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC", "NAV", "ACC_TRDVOL", "ACC_TRDVAL",
+    "MKTCAP", "INVSTASST_NETASST_TOTAMT",
+)  # fmt: skip
+
+
+def is_no_data_answer(rows: Sequence[Row]) -> bool:
+    """True for KRX's "no session" answers: `[]` (Open API) or every row all `-` (04301).
+
+    On a holiday 04301 returns the full ETF list with every price/NAV field `-` (474 rows on
+    Sunday 2021-03-21), not an empty list. A row with none of the trading fields is a broken
+    answer, not a holiday, so it makes this False and the parser raise.
+    """
+    for row in rows:
+        present = [row[f] for f in _NO_DATA_FIELDS if f in row]
+        if not present or any(_clean(v) is not None for v in present):
+            return False
+    return True
+
+
+def _daily_prices(
+    df: pd.DataFrame, ticker_field: str, name_field: str, trade_dates: pd.Series, source: str
+) -> pd.DataFrame:
+    tickers = _keys(df, ticker_field)
+    out = pd.DataFrame({"trade_date": trade_dates, "ticker": tickers})
+    out["name"] = _strings(df, name_field, tickers)
+    for column, field in (("open", "TDD_OPNPRC"), ("high", "TDD_HGPRC"), ("low", "TDD_LWPRC")):
+        values = _floats(df, field, tickers)
+        out[column] = values.where(values != 0)  # 0 = no trade that day, not a price of 0
+    out["close"] = _floats(df, "TDD_CLSPRC", tickers)
+    out["volume"] = _ints(df, "ACC_TRDVOL", tickers)
+    out["traded_value_krw"] = _ints(df, "ACC_TRDVAL", tickers)
+    out["market_cap_krw"] = _ints(df, "MKTCAP", tickers)
+    out["nav"] = _floats(df, "NAV", tickers)
+    # 0 kept: KRX publishes 0 on the day itself / for new listings; AUM logic decides.
+    out["net_assets_krw"] = _ints(df, "INVSTASST_NETASST_TOTAMT", tickers)
+    out["listed_shares"] = _ints(df, "LIST_SHRS", tickers)
+    out["index_name"] = _strings(df, "IDX_IND_NM", tickers)
+    out["index_close"] = _floats(df, "OBJ_STKPRC_IDX", tickers)
+    out["source"] = pd.Series([source] * len(out), dtype="str")
+    # A listed ETF without close and NAV has no trading record for the day: not a price row.
+    out = out[out["close"].notna() | out["nav"].notna()].reset_index(drop=True)
+    return out[list(DAILY_PRICE_COLUMNS)]
+
+
+def daily_prices_from_data_service(rows: Sequence[Row], trade_date: date) -> pd.DataFrame:
+    """04301 rows of one trdDd → etf_daily_prices (rows carry no date: stamped here).
+
+    The holiday answer (all `-`) and `[]` give an empty frame; the caller decides whether that
+    is a closure (past date) or "not yet published" (today before the close).
+    """
+    if is_no_data_answer(rows):
+        return _empty(DAILY_PRICE_COLUMNS)
+    df = _frame(rows)
+    dates = pd.Series([trade_date] * len(df), dtype=object)
+    return _daily_prices(df, "ISU_SRT_CD", "ISU_ABBRV", dates, "krx_data")
+
+
+def daily_prices_from_openapi(rows: Sequence[Row]) -> pd.DataFrame:
+    """Open API etf_bydd_trd OutBlock_1 rows → etf_daily_prices (ISU_CD is the short code)."""
+    if is_no_data_answer(rows):
+        return _empty(DAILY_PRICE_COLUMNS)
+    df = _frame(rows)
+    tickers = _keys(df, "ISU_CD")
+    return _daily_prices(df, "ISU_CD", "ISU_NM", _dates(df, "BAS_DD", tickers), "krx_openapi")
+
+
+# ── etf_holdings (MDCSTAT05001, PDF) ──────────────────────────────────────────────────────
+
+HOLDINGS_COLUMNS: dict[str, str] = {
+    "as_of_date": "object", "etf_ticker": "str", "constituent_code": "str",
+    "constituent_name": "str", "constituent_isin": "str", "kind": "str",
+    "shares_per_cu": "float64", "value_krw": "float64", "weight_pct": "float64",
+    "source": "str",
+}  # fmt: skip
+
+_KIND_BY_SECUGRP = {"ST": "stock", "EF": "etf", "FU": "future"}
+_CASH_CODE_PREFIXES = ("KRD", "CASH")
+
+
+def holdings_frame(rows: Sequence[Row], etf_ticker: str, as_of_date: date) -> pd.DataFrame:
+    """05001 PDF rows of one ETF and date → etf_holdings (see `holdings_frame_many`)."""
+    return holdings_frame_many({etf_ticker: rows}, as_of_date)
+
+
+def holdings_frame_many(rows_by_etf: Mapping[str, Sequence[Row]], as_of_date: date) -> pd.DataFrame:
+    """05001 PDF rows of many ETFs for one date → etf_holdings, parsed in one vectorised pass.
+
+    Constituent codes are kept whole (6-char tickers, 12-char cash/futures codes such as
+    `KRD010010001`, KRX-internal foreign codes like `0724F1`); pykrx's `[3:9]` slicing mangles
+    them. value_krw is VALU_AMT (평가금액; `-` for cash legs, whose amount only appears in
+    COMPST_AMT), float64 because foreign legs may be valued in fractional KRW.
+    """
+    rows = [row for etf_rows in rows_by_etf.values() for row in etf_rows]
+    if not rows:
+        return _empty(HOLDINGS_COLUMNS)
+    df = _frame(rows)
+    codes = _keys(df, "COMPST_ISU_CD")
+    who = pd.Series(
+        [ticker for ticker, etf_rows in rows_by_etf.items() for _ in etf_rows], dtype="str"
+    )
+    out = pd.DataFrame(
+        {
+            "as_of_date": pd.Series([as_of_date] * len(df), dtype=object),
+            "etf_ticker": who,
+            "constituent_code": codes,
+            "constituent_name": _strings(df, "COMPST_ISU_NM", who),
+        }
+    )
+    if "COMPST_ISU_CD2" in df.columns:  # added by KRX after 2021: optional
+        isin = df["COMPST_ISU_CD2"].astype("str").str.strip()
+        out["constituent_isin"] = isin.where(~isin.isin(NULL_TOKENS))
+    else:
+        out["constituent_isin"] = pd.Series([None] * len(df), dtype="str")
+    secugrp = (
+        df["SECUGRP_ID"].astype("str").str.strip().fillna("")
+        if "SECUGRP_ID" in df.columns
+        else pd.Series([""] * len(df), dtype="str")
+    )
+    is_cash = (secugrp == "") & codes.str.startswith(_CASH_CODE_PREFIXES)
+    kind = secugrp.map(_KIND_BY_SECUGRP).astype("str")
+    kind = kind.where(kind.notna(), np.where(is_cash, "cash", "other"))
+    out["kind"] = kind.astype("str")
+    out["shares_per_cu"] = _floats(df, "COMPST_ISU_CU1_SHRS", who)
+    out["value_krw"] = _floats(df, "VALU_AMT", who)
+    out["weight_pct"] = _floats(df, "COMPST_RTO", who)
+    out["source"] = pd.Series(["krx_pdf"] * len(df), dtype="str")
+    return out[list(HOLDINGS_COLUMNS)]
+
+
+# ── KRX's own tracking error (05901) and 괴리율 (06001) ───────────────────────────────────
+
+TRACKING_ERROR_COLUMNS: dict[str, str] = {
+    "trade_date": "object", "nav": "float64", "nav_change_pct": "float64",
+    "index_close": "float64", "index_change_pct": "float64", "tracking_multiple": "float64",
+    "tracking_error_pct": "float64",
+}  # fmt: skip
+
+PREMIUM_DISCOUNT_COLUMNS: dict[str, str] = {
+    "trade_date": "object", "close": "float64", "nav": "float64",
+    "premium_discount_pct": "float64",
+}  # fmt: skip
+
+
+def _dated_series(
+    rows: Sequence[Row],
+    fields: Mapping[str, str],
+    columns: Mapping[str, str],
+    ticker: str | None,
+) -> pd.DataFrame:
+    """Per-ETF date-range rows → typed frame sorted oldest first (KRX order varies per bld)."""
+    if not rows:
+        return _empty(columns)
+    df = _frame(rows)
+    who = pd.Series([ticker] * len(df), dtype=object)
+    out = pd.DataFrame({"trade_date": _dates(df, "TRD_DD", who)})
+    for column, field in fields.items():
+        out[column] = _floats(df, field, who)
+    if out["trade_date"].isna().any():
+        _raise_at(out["trade_date"].isna(), "row without a date", "TRD_DD", df["TRD_DD"], who)
+    return out.sort_values("trade_date", kind="stable").reset_index(drop=True)[list(columns)]
+
+
+def tracking_error_rows(rows: Sequence[Row], *, ticker: str | None = None) -> pd.DataFrame:
+    """05901 rows → KRX's tracking-error series. TRACE_ERR_RT is a trailing statistic that KRX
+    repeats on every row of the window, so the newest row carries the figure for the end date.
+    """
+    fields = {
+        "nav": "LST_NAV", "nav_change_pct": "NAV_CHG_RT", "index_close": "OBJ_STKPRC_IDX",
+        "index_change_pct": "IDX_CHG_RTO", "tracking_multiple": "TRACE_YD_MULT",
+        "tracking_error_pct": "TRACE_ERR_RT",
+    }  # fmt: skip
+    return _dated_series(rows, fields, TRACKING_ERROR_COLUMNS, ticker)
+
+
+def premium_discount_rows(rows: Sequence[Row], *, ticker: str | None = None) -> pd.DataFrame:
+    """06001 rows → KRX's daily 괴리율 = (close − NAV) / NAV × 100, oldest first."""
+    fields = {"close": "CLSPRC", "nav": "LST_NAV", "premium_discount_pct": "DIVRG_RT"}
+    return _dated_series(rows, fields, PREMIUM_DISCOUNT_COLUMNS, ticker)

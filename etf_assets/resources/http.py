@@ -1,0 +1,185 @@
+"""HTTP plumbing shared by the upstream clients: retrying sessions, rate limits, fan-out.
+
+Why here and not in each client: the KRX data service, the KRX Open API and KIS all need the
+same three things — retries with backoff on timeouts/5xx (urllib3 `Retry`, not a hand loop),
+one rate limit per upstream shared by every worker thread of the process (so concurrency
+never turns into a burst that gets the IP blocked), and a concurrent per-ETF fan-out whose
+wall time is bounded by that limiter rather than by latency.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+# Reads of both KRX services are POSTs; retrying them is safe because they change nothing.
+RETRY_METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS"})
+
+
+def build_session(
+    *,
+    total_retries: int = 3,
+    backoff_factor: float = 0.5,
+    status_forcelist: Iterable[int] = (502, 503, 504),
+    user_agent: str = DEFAULT_USER_AGENT,
+    pool_maxsize: int = 16,
+) -> requests.Session:
+    """A `requests.Session` whose adapters retry connect/read errors and the given statuses.
+
+    Retry-After is honoured (KRX and KIS send it with 503). After the last retry the final
+    response is returned rather than raised (`raise_on_status=False`), so the client can turn
+    it into an error that names the screen and date. pool_maxsize should cover the fan-out's
+    worker count, or threads wait for a connection instead of the rate limiter.
+    """
+    retry = Retry(
+        total=total_retries,
+        connect=total_retries,
+        read=total_retries,
+        status=total_retries,
+        other=0,
+        backoff_factor=backoff_factor,
+        status_forcelist=tuple(status_forcelist),
+        allowed_methods=RETRY_METHODS,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_maxsize)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+class RateLimiter:
+    """Thread-safe token bucket: at most `burst` requests at once, `rate_per_s` sustained.
+
+    Each caller reserves the next free slot under the lock and sleeps outside it, so waiting
+    threads are served in arrival order and the lock is never held while sleeping.
+    """
+
+    def __init__(self, rate_per_s: float, burst: int = 1) -> None:
+        self._lock = threading.Lock()
+        self.configure(rate_per_s, burst)
+        self._tokens = float(self.burst)
+        self._updated = time.monotonic()
+
+    def configure(self, rate_per_s: float, burst: int = 1) -> None:
+        """Change the rate; the newest configuration of a shared limiter wins."""
+        if rate_per_s <= 0 or burst < 1:
+            raise ValueError("rate_per_s must be > 0 and burst >= 1")
+        with self._lock:
+            self.rate_per_s = float(rate_per_s)
+            self.burst = int(burst)
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; returns the seconds waited."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(
+                float(self.burst), self._tokens + (now - self._updated) * self.rate_per_s
+            )
+            self._updated = now
+            self._tokens -= 1.0
+            wait_s = 0.0 if self._tokens >= 0 else -self._tokens / self.rate_per_s
+        if wait_s > 0:
+            time.sleep(wait_s)
+        return wait_s
+
+
+_LIMITERS: dict[str, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def get_rate_limiter(name: str, rate_per_s: float, burst: int = 1) -> RateLimiter:
+    """The process-wide limiter of an upstream: every caller with the same name shares it."""
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(name)
+        if limiter is None:
+            limiter = _LIMITERS[name] = RateLimiter(rate_per_s, burst)
+        elif (limiter.rate_per_s, limiter.burst) != (float(rate_per_s), int(burst)):
+            limiter.configure(rate_per_s, burst)
+        return limiter
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass
+class FanOutResult(Generic[K, V]):
+    """Per-item results and failures of a fan-out; failures keep the exception for metadata."""
+
+    results: dict[K, V] = field(default_factory=dict)
+    failures: dict[K, BaseException] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+
+def fan_out(
+    fn: Callable[[K], V],
+    items: Iterable[K],
+    *,
+    max_workers: int,
+    log: logging.Logger | None = None,
+    label: str = "",
+    progress_every_s: float = 5.0,
+    stop_on: tuple[type[BaseException], ...] = (),
+) -> FanOutResult[K, V]:
+    """Run fn over items on a thread pool; one item failing does not stop the others.
+
+    Exceptions of the types in `stop_on` (e.g. a login error that every item would hit) cancel
+    the items not yet started and are re-raised. Progress ("label: done/total, rate/s, ETA")
+    goes to `log` at most every progress_every_s seconds, plus one line at the end.
+    """
+    todo = list(dict.fromkeys(items))
+    out: FanOutResult[K, V] = FanOutResult()
+    start = time.monotonic()
+    last_log = start
+    total = len(todo)
+    name = label or getattr(fn, "__name__", "fan_out")
+
+    def progress(done: int) -> str:
+        elapsed = max(time.monotonic() - start, 1e-9)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate > 0 else float("inf")
+        return f"{name}: {done}/{total}, {rate:.1f}/s, ETA {eta:.0f}s"
+
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        futures: dict[Future[V], K] = {pool.submit(fn, item): item for item in todo}
+        pending = set(futures)
+        while pending:
+            timeout = progress_every_s if log is not None else None
+            finished, pending = wait(pending, timeout=timeout, return_when=FIRST_EXCEPTION)
+            for fut in finished:
+                item = futures[fut]
+                exc = fut.exception()
+                if exc is None:
+                    out.results[item] = fut.result()
+                    continue
+                out.failures[item] = exc
+                if stop_on and isinstance(exc, stop_on):
+                    for other in pending:
+                        other.cancel()
+                    raise exc
+            now = time.monotonic()
+            if log is not None and pending and now - last_log >= progress_every_s:
+                log.info(progress(len(out.results) + len(out.failures)))
+                last_log = now
+    out.wall_s = time.monotonic() - start
+    if log is not None:
+        log.info(f"{progress(total)} — done in {out.wall_s:.1f}s, {len(out.failures)} failed")
+    return out

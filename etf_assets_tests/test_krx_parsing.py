@@ -1,0 +1,545 @@
+"""KRX parsers against the real captured wire samples (wire/krx.md § 4) and against bad input.
+
+The samples are the verbatim bodies recorded by pykrx's cassettes and the krx-rs spec, kept in
+`etf_assets_tests/wire_samples/`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from etf_assets.errors import ParseError
+from etf_assets.parsing.krx import (
+    DAILY_PRICE_COLUMNS,
+    ETF_DETAILS_COLUMNS,
+    HOLDINGS_COLUMNS,
+    MASTER_FIELDS,
+    daily_prices_from_data_service,
+    daily_prices_from_openapi,
+    etf_details_frame,
+    holdings_frame,
+    is_no_data_answer,
+    leverage_factor_from_label,
+    master_raw_frame,
+    parse_krx_date,
+    parse_krx_int,
+    parse_krx_number,
+    premium_discount_rows,
+    tracking_error_rows,
+)
+from etf_assets_tests.wire_samples import sample_body
+
+
+def sample_rows(name: str, envelope: str = "output") -> list[dict[str, Any]]:
+    """The verbatim rows of a sample."""
+    return sample_body(name)[envelope]
+
+
+MASTER = "krx_data_MDCSTAT04601_etf_basic_20260125.trimmed.json"
+PRICES = "krx_data_MDCSTAT04301_etf_all_prices_20210325.trimmed.json"
+SUNDAY = "krx_data_MDCSTAT04301_etf_all_prices_20210321_sunday.trimmed.json"
+OPENAPI = "openapi_etf_bydd_trd_20240104.trimmed.json"
+PDF = "krx_data_MDCSTAT05001_pdf_152100_20210402.trimmed.json"
+
+SNAPSHOT = date(2026, 1, 25)
+FETCHED = datetime(2026, 1, 25, 20, 24, 51)
+
+
+def by_ticker(frame: pd.DataFrame, column: str = "ticker") -> dict[str, dict[str, Any]]:
+    return {row[column]: row for row in frame.to_dict("records")}
+
+
+# ── scalar helpers ──
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1,234", 1234.0),
+        ("41,887.33", 41887.33),
+        ("-13,946,580", -13946580.0),
+        ("-0.91", -0.91),
+        ("0.150000", 0.15),
+        ("0", 0.0),
+        (" 1,000 ", 1000.0),
+        ("-", None),
+        ("", None),
+        ("   ", None),
+        (None, None),
+    ],
+)
+def test_parse_krx_number(text: str | None, expected: float | None) -> None:
+    assert parse_krx_number(text) == expected
+
+
+@pytest.mark.parametrize("garbage", ["abc", "1.2.3", "12a", "--5", "1 2", "N/A", "nan"])
+def test_parse_krx_number_garbage_names_field_and_ticker(garbage: str) -> None:
+    with pytest.raises(ParseError) as err:
+        parse_krx_number(garbage, field="NAV", ticker="0000D0")
+    assert err.value.field == "NAV" and err.value.ticker == "0000D0"
+    assert "NAV" in str(err.value) and "0000D0" in str(err.value)
+
+
+def test_parse_krx_int() -> None:
+    assert parse_krx_int("188,600,000") == 188_600_000
+    assert parse_krx_int("8,140.00") == 8140
+    assert parse_krx_int("-324") == -324
+    assert parse_krx_int("-") is None
+    with pytest.raises(ParseError):
+        parse_krx_int("1.5", field="LIST_SHRS")
+
+
+def test_parse_krx_date() -> None:
+    assert parse_krx_date("2002/10/14") == date(2002, 10, 14)
+    assert parse_krx_date("20240104") == date(2024, 1, 4)
+    assert parse_krx_date("-") is None
+    for bad in ("2024/13/01", "2024/1/4", "yesterday"):
+        with pytest.raises(ParseError) as err:
+            parse_krx_date(bad, field="LIST_DD", ticker="069500")
+        assert err.value.field == "LIST_DD" and err.value.ticker == "069500"
+
+
+@pytest.mark.parametrize(
+    ("label", "factor"),
+    [
+        ("일반", 1.0),
+        ("2X 레버리지", 2.0),
+        ("1X 인버스", -1.0),
+        ("2X 인버스", -2.0),
+        ("일반 (1)", 1.0),
+        ("2X 레버리지 (2)", 2.0),
+        ("1X 인버스 (-1)", -1.0),
+        ("2X 인버스 (-2)", -2.0),
+        ("3X 레버리지", 3.0),
+        ("3x 인버스", -3.0),
+        (" 2X 레버리지 ", 2.0),
+    ],
+)
+def test_leverage_factor_from_label(label: str, factor: float) -> None:
+    assert leverage_factor_from_label(label) == factor
+
+
+@pytest.mark.parametrize("label", ["", "-", "레버리지", "커버드콜", None])
+def test_leverage_factor_unknown_label_raises(label: str | None) -> None:
+    with pytest.raises(ParseError) as err:
+        leverage_factor_from_label(label, ticker="252400")
+    assert err.value.field == "IDX_CALC_INST_NM2" and err.value.ticker == "252400"
+
+
+# ── krx_etf_list and etf_details (04601) ──
+
+
+def test_master_raw_frame_keeps_every_field_as_sent() -> None:
+    rows = sample_rows(MASTER)
+    raw = master_raw_frame(rows, date(2026, 1, 23), SNAPSHOT, FETCHED)
+    assert list(raw.columns) == [
+        "trade_date", "ticker", *MASTER_FIELDS, "snapshot_date", "fetched_at"
+    ]  # fmt: skip
+    assert len(raw) == len(rows)
+    for row, got in zip(rows, raw.to_dict("records"), strict=True):
+        assert got["ticker"] == row["ISU_SRT_CD"]
+        assert {k: got[k] for k in row} == row  # every field, the exact string
+        assert got["trade_date"] == date(2026, 1, 23)
+        assert got["snapshot_date"] == SNAPSHOT
+        assert got["fetched_at"] == pd.Timestamp(FETCHED)
+    assert {"0000D0", "0112X0", "0069M0", "0013R0"} <= set(raw["ticker"])
+
+
+def test_master_raw_frame_keeps_unknown_fields() -> None:
+    rows = [dict(r, NEW_KRX_FIELD=f"x{i}") for i, r in enumerate(sample_rows(MASTER)[:3])]
+    raw = master_raw_frame(rows, SNAPSHOT, SNAPSHOT, FETCHED)
+    assert raw["NEW_KRX_FIELD"].tolist() == ["x0", "x1", "x2"]
+
+
+def test_master_raw_frame_rejects_a_bad_listing_date() -> None:
+    rows = sample_rows(MASTER)[:2]
+    rows[1] = dict(rows[1], LIST_DD="2025/02/30")
+    with pytest.raises(ParseError) as err:
+        master_raw_frame(rows, SNAPSHOT, SNAPSHOT, FETCHED)
+    assert err.value.field == "LIST_DD" and err.value.ticker == rows[1]["ISU_SRT_CD"]
+
+
+def details() -> pd.DataFrame:
+    return etf_details_frame(
+        master_raw_frame(sample_rows(MASTER), date(2026, 1, 23), SNAPSHOT, FETCHED)
+    )
+
+
+def test_etf_details_columns_and_dtypes() -> None:
+    frame = details()
+    assert list(frame.columns) == list(ETF_DETAILS_COLUMNS)
+    assert frame["leverage_factor"].dtype == "float64"
+    assert frame["expense_ratio_pct"].dtype == "float64"
+    assert frame["listed_shares"].dtype == "Int64" and frame["cu_shares"].dtype == "Int64"
+    assert all(isinstance(d, date) for d in frame["listing_date"])
+
+
+def test_etf_details_every_field_of_every_seed_row() -> None:
+    rows = {r["ISU_SRT_CD"]: r for r in sample_rows(MASTER)}
+    got = by_ticker(details())
+    assert set(got) == set(rows)
+    for ticker, row in rows.items():
+        d = got[ticker]
+        assert d["trade_date"] == date(2026, 1, 23)
+        assert d["isin"] == row["ISU_CD"]
+        assert d["name"] == row["ISU_ABBRV"]
+        assert d["name_full"] == row["ISU_NM"]
+        assert d["name_eng"] == row["ISU_ENG_NM"]
+        assert d["issuer"] == row["COM_ABBRV"]
+        assert d["tracking_index"] == row["ETF_OBJ_IDX_NM"]
+        assert d["index_provider"] == row["IDX_CALC_INST_NM1"]
+        assert d["market_region"] == row["IDX_MKT_CLSS_NM"]
+        assert d["asset_class"] == row["IDX_ASST_CLSS_NM"]
+        assert d["replication_method"] == row["ETF_REPLICA_METHD_TP_CD"]
+        assert d["tax_type"] == row["TAX_TP_CD"]
+        assert d["listed_shares"] == int(row["LIST_SHRS"].replace(",", ""))
+        assert d["cu_shares"] == int(row["CU_QTY"].replace(",", ""))
+        assert d["expense_ratio_pct"] == pytest.approx(float(row["ETF_TOT_FEE"]))
+        assert d["listing_date"] == datetime.strptime(row["LIST_DD"], "%Y/%m/%d").date()
+
+
+def test_etf_details_known_rows_exactly() -> None:
+    got = by_ticker(details())
+    kodex = got["069500"]
+    assert kodex["isin"] == "KR7069500007"
+    assert kodex["name"] == "KODEX 200"
+    assert kodex["issuer"] == "삼성자산운용"
+    assert kodex["listing_date"] == date(2002, 10, 14)
+    assert kodex["expense_ratio_pct"] == pytest.approx(0.15)  # already a percent on the wire
+    assert kodex["listed_shares"] == 188_600_000 and kodex["cu_shares"] == 50_000
+    assert kodex["leverage_factor"] == 1.0 and kodex["tax_type"] == "비과세"
+    nvda = got["0000D0"]
+    assert nvda["isin"] == "KR70000D0009" and nvda["listing_date"] == date(2024, 12, 17)
+    assert nvda["replication_method"] == "합성(패시브)" and nvda["asset_class"] == "혼합자산"
+    assert nvda["expense_ratio_pct"] == pytest.approx(0.39)
+    mighty = got["0112X0"]
+    assert mighty["isin"] == "KR70112X0000" and mighty["name"] == "마이티 200TR"
+    assert mighty["issuer"] == "디비자산운용" and mighty["listed_shares"] == 1_300_000
+    assert got["252400"]["leverage_factor"] == 2.0
+    assert got["252410"]["leverage_factor"] == -1.0
+    assert got["252420"]["leverage_factor"] == -2.0
+    assert got["465350"]["leverage_factor"] == -1.0  # synthetic inverse
+    assert got["360750"]["expense_ratio_pct"] == pytest.approx(0.006)
+
+
+def test_etf_details_reads_back_from_duckdb_shapes() -> None:
+    """The asset reads krx_etf_list back from DuckDB: trade_date arrives as datetime64."""
+    raw = master_raw_frame(sample_rows(MASTER), date(2026, 1, 23), SNAPSHOT, FETCHED)
+    raw["trade_date"] = pd.to_datetime(raw["trade_date"])
+    raw = raw.astype({c: object for c in MASTER_FIELDS})
+    frame = etf_details_frame(raw.sample(frac=1, random_state=1))  # order never matters
+    assert set(frame["trade_date"]) == {date(2026, 1, 23)}
+    assert by_ticker(frame)["0112X0"]["cu_shares"] == 50_000
+
+
+def test_etf_details_empty() -> None:
+    frame = etf_details_frame(master_raw_frame([], SNAPSHOT, SNAPSHOT, FETCHED))
+    assert frame.empty and list(frame.columns) == list(ETF_DETAILS_COLUMNS)
+
+
+def test_etf_details_2021_leverage_spellings() -> None:
+    rows = sample_rows(MASTER)[:4]
+    labels = ["일반 (1)", "2X 레버리지 (2)", "1X 인버스 (-1)", "2X 인버스 (-2)"]
+    rows = [dict(r, IDX_CALC_INST_NM2=label) for r, label in zip(rows, labels, strict=True)]
+    frame = etf_details_frame(master_raw_frame(rows, SNAPSHOT, SNAPSHOT, FETCHED))
+    assert frame["leverage_factor"].tolist() == [1.0, 2.0, -1.0, -2.0]
+
+
+def test_etf_details_missing_field_names_it() -> None:
+    rows = [{k: v for k, v in r.items() if k != "ETF_TOT_FEE"} for r in sample_rows(MASTER)]
+    with pytest.raises(ParseError) as err:
+        etf_details_frame(master_raw_frame(rows, SNAPSHOT, SNAPSHOT, FETCHED))
+    assert err.value.field == "ETF_TOT_FEE"
+
+
+def test_etf_details_field_missing_in_one_row_names_ticker() -> None:
+    rows = sample_rows(MASTER)
+    rows[3] = {k: v for k, v in rows[3].items() if k != "CU_QTY"}
+    with pytest.raises(ParseError) as err:
+        etf_details_frame(master_raw_frame(rows, SNAPSHOT, SNAPSHOT, FETCHED))
+    assert err.value.field == "CU_QTY" and err.value.ticker == rows[3]["ISU_SRT_CD"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ETF_TOT_FEE", "0.15%"), ("LIST_SHRS", "1,000.5"), ("IDX_CALC_INST_NM2", "4배 뭔가")],
+)
+def test_etf_details_garbage_names_field_and_ticker(field: str, value: str) -> None:
+    rows = sample_rows(MASTER)
+    rows[5] = dict(rows[5], **{field: value})
+    with pytest.raises(ParseError) as err:
+        etf_details_frame(master_raw_frame(rows, SNAPSHOT, SNAPSHOT, FETCHED))
+    assert err.value.field == field and err.value.ticker == rows[5]["ISU_SRT_CD"]
+    assert field in str(err.value) and rows[5]["ISU_SRT_CD"] in str(err.value)
+
+
+# ── etf_daily_prices: data service 04301 ──
+
+
+def test_data_service_prices_exact_values() -> None:
+    frame = daily_prices_from_data_service(sample_rows(PRICES), date(2021, 3, 25))
+    assert list(frame.columns) == list(DAILY_PRICE_COLUMNS)
+    assert {c: str(t) for c, t in frame.dtypes.items()} == DAILY_PRICE_COLUMNS
+    assert len(frame) == 10
+    got = by_ticker(frame)
+    arirang = got["152100"]
+    assert arirang["trade_date"] == date(2021, 3, 25)
+    assert arirang["name"] == "ARIRANG 200"
+    assert (arirang["open"], arirang["high"], arirang["low"]) == (41705.0, 42145.0, 41585.0)
+    assert arirang["close"] == 41835.0
+    assert arirang["nav"] == pytest.approx(41887.33)
+    assert arirang["net_assets_krw"] == 772_821_298_061
+    assert arirang["market_cap_krw"] == 771_855_750_000
+    assert arirang["volume"] == 59_317 and arirang["traded_value_krw"] == 2_479_398_465
+    assert arirang["listed_shares"] == 18_450_000
+    assert arirang["index_name"] == "코스피 200" and arirang["index_close"] == 408.53
+    assert arirang["source"] == "krx_data"
+    assert got["295820"]["index_close"] == 2364.03
+    assert got["069500"]["nav"] == pytest.approx(41532.10)
+    assert got["069500"]["net_assets_krw"] == 4_726_352_841_826
+    assert got["253160"]["close"] == 4340.0  # an inverse 2X row, FLUC_TP_CD=2
+
+
+@pytest.mark.parametrize("ticker", ["278420", "333940"])
+def test_data_service_dash_index_fields_are_null(ticker: str) -> None:
+    row = by_ticker(daily_prices_from_data_service(sample_rows(PRICES), date(2021, 3, 25)))[ticker]
+    assert math.isnan(row["index_close"])
+    assert row["index_name"]  # the index still has a name
+    assert not math.isnan(row["close"])
+
+
+def test_sunday_answer_is_no_data() -> None:
+    rows = sample_rows(SUNDAY)
+    assert len(rows) == 3  # not an empty list: every ETF, every value "-"
+    assert is_no_data_answer(rows)
+    frame = daily_prices_from_data_service(rows, date(2021, 3, 21))
+    assert frame.empty and list(frame.columns) == list(DAILY_PRICE_COLUMNS)
+
+
+def test_is_no_data_answer() -> None:
+    assert is_no_data_answer([])
+    assert not is_no_data_answer(sample_rows(PRICES))
+    assert not is_no_data_answer(sample_rows(OPENAPI, "OutBlock_1"))
+    assert not is_no_data_answer([{"ISU_SRT_CD": "069500"}])  # broken, not a holiday
+    mixed = sample_rows(SUNDAY) + sample_rows(PRICES)[:1]
+    assert not is_no_data_answer(mixed)
+
+
+def test_data_service_drops_rows_without_close_and_nav() -> None:
+    rows = sample_rows(PRICES)[:2] + sample_rows(SUNDAY)[2:]
+    frame = daily_prices_from_data_service(rows, date(2021, 3, 25))
+    assert frame["ticker"].tolist() == ["152100", "295820"]
+
+
+def test_data_service_zero_ohlc_is_null_and_zero_net_assets_kept() -> None:
+    row = dict(sample_rows(PRICES)[0], TDD_OPNPRC="0", TDD_HGPRC="0", TDD_LWPRC="0")
+    row["INVSTASST_NETASST_TOTAMT"] = "0"
+    got = daily_prices_from_data_service([row], date(2021, 3, 25)).iloc[0]
+    assert got[["open", "high", "low"]].isna().all()
+    assert got["close"] == 41835.0
+    assert got["net_assets_krw"] == 0
+
+
+def test_data_service_malformed_number_names_field_and_ticker() -> None:
+    rows = sample_rows(PRICES)
+    rows[6] = dict(rows[6], NAV="41,5x2.10")
+    with pytest.raises(ParseError) as err:
+        daily_prices_from_data_service(rows, date(2021, 3, 25))
+    assert err.value.field == "NAV" and err.value.ticker == rows[6]["ISU_SRT_CD"]
+
+
+def test_data_service_dropped_field_names_it() -> None:
+    rows = [{k: v for k, v in r.items() if k != "MKTCAP"} for r in sample_rows(PRICES)]
+    with pytest.raises(ParseError) as err:
+        daily_prices_from_data_service(rows, date(2021, 3, 25))
+    assert err.value.field == "MKTCAP"
+
+
+def test_data_service_field_order_does_not_matter() -> None:
+    rows = [dict(reversed(list(r.items()))) for r in reversed(sample_rows(PRICES))]
+    frame = daily_prices_from_data_service(rows, date(2021, 3, 25))
+    assert by_ticker(frame)["152100"]["nav"] == pytest.approx(41887.33)
+
+
+# ── etf_daily_prices: Open API etf_bydd_trd ──
+
+
+def test_openapi_prices_exact_values() -> None:
+    frame = daily_prices_from_openapi(sample_rows(OPENAPI, "OutBlock_1"))
+    assert list(frame.columns) == list(DAILY_PRICE_COLUMNS)
+    assert {c: str(t) for c, t in frame.dtypes.items()} == DAILY_PRICE_COLUMNS
+    assert len(frame) == 9
+    got = by_ticker(frame)
+    kodex = got["069500"]
+    assert kodex["trade_date"] == date(2024, 1, 4)
+    assert kodex["name"] == "KODEX 200"
+    assert (kodex["open"], kodex["high"], kodex["low"], kodex["close"]) == (
+        35110.0,
+        35350.0,
+        34975.0,
+        35070.0,
+    )
+    assert kodex["nav"] == pytest.approx(35171.44)
+    assert kodex["net_assets_krw"] == 6_948_118_641_895
+    assert kodex["market_cap_krw"] == 6_821_115_000_000
+    assert kodex["volume"] == 8_879_926 and kodex["traded_value_krw"] == 311_747_674_820
+    assert kodex["listed_shares"] == 194_500_000
+    assert kodex["index_close"] == 348.07 and kodex["source"] == "krx_openapi"
+    assert got["152100"]["name"] == "ARIRANG 200" and got["152100"]["nav"] == 35796.0
+
+
+def test_openapi_zero_volume_row_has_null_ohlc() -> None:
+    row = by_ticker(daily_prices_from_openapi(sample_rows(OPENAPI, "OutBlock_1")))["299080"]
+    assert math.isnan(row["open"]) and math.isnan(row["high"]) and math.isnan(row["low"])
+    assert row["close"] == 108030.0 and row["volume"] == 0 and row["traded_value_krw"] == 0
+    assert row["nav"] == pytest.approx(108023.28) and row["index_close"] == 1230.54
+
+
+@pytest.mark.parametrize("ticker", ["265690", "391590"])
+def test_openapi_dash_index_is_null(ticker: str) -> None:
+    row = by_ticker(daily_prices_from_openapi(sample_rows(OPENAPI, "OutBlock_1")))[ticker]
+    assert math.isnan(row["index_close"])
+
+
+def test_openapi_empty_answer() -> None:
+    assert is_no_data_answer([])
+    frame = daily_prices_from_openapi([])
+    assert frame.empty and list(frame.columns) == list(DAILY_PRICE_COLUMNS)
+
+
+def test_openapi_bad_date_names_field_and_ticker() -> None:
+    rows = sample_rows(OPENAPI, "OutBlock_1")
+    rows[2] = dict(rows[2], BAS_DD="2024-01-4")
+    with pytest.raises(ParseError) as err:
+        daily_prices_from_openapi(rows)
+    assert err.value.field == "BAS_DD" and err.value.ticker == rows[2]["ISU_CD"]
+
+
+def test_both_price_sources_agree_on_shape() -> None:
+    a = daily_prices_from_data_service(sample_rows(PRICES), date(2021, 3, 25))
+    b = daily_prices_from_openapi(sample_rows(OPENAPI, "OutBlock_1"))
+    assert list(a.columns) == list(b.columns)
+    assert a.dtypes.to_dict() == b.dtypes.to_dict()
+
+
+# ── etf_holdings: PDF 05001 ──
+
+
+def pdf() -> pd.DataFrame:
+    return holdings_frame(sample_rows(PDF), "152100", date(2021, 4, 2))
+
+
+def test_holdings_sample_values() -> None:
+    frame = pdf()
+    assert list(frame.columns) == list(HOLDINGS_COLUMNS)
+    assert len(frame) == 9
+    got = by_ticker(frame, "constituent_code")
+    samsung = got["005930"]
+    assert samsung["as_of_date"] == date(2021, 4, 2) and samsung["etf_ticker"] == "152100"
+    assert samsung["constituent_name"] == "삼성전자"
+    assert samsung["constituent_isin"] == "KR7005930003"
+    assert samsung["kind"] == "stock"
+    assert samsung["shares_per_cu"] == 8140.0
+    assert samsung["value_krw"] == 674_806_000.0
+    assert samsung["weight_pct"] == 31.74
+    assert samsung["source"] == "krx_pdf"
+    assert set(frame["kind"]) == {"stock", "cash"}
+
+
+def test_holdings_cash_row_kept_whole() -> None:
+    cash = by_ticker(pdf(), "constituent_code")["KRD010010001"]
+    assert cash["kind"] == "cash"
+    assert cash["constituent_name"] == "원화예금"
+    assert cash["constituent_isin"] == "KRD010010001"
+    assert math.isnan(cash["shares_per_cu"]) and math.isnan(cash["value_krw"])
+    assert cash["weight_pct"] == 0.65  # this real capture publishes a weight for cash
+
+
+def test_holdings_kinds_negative_quantities_and_dash_weight() -> None:
+    base = sample_rows(PDF)[0]
+    rows = [
+        dict(base, COMPST_ISU_CD="KR4101R60000", COMPST_ISU_CD2="KR4101R60000", MKT_ID="DRV",
+             SECUGRP_ID="FU", COMPST_ISU_NM="코스피200 F 202106",
+             COMPST_ISU_CU1_SHRS="-324.00", VALU_AMT="-", COMPST_RTO="-"),
+        dict(base, COMPST_ISU_CD="069500", SECUGRP_ID="EF", COMPST_ISU_NM="KODEX 200"),
+        dict(base, COMPST_ISU_CD="CASH00000001", COMPST_ISU_CD2="", MKT_ID="", SECUGRP_ID="",
+             COMPST_ISU_NM="설정현금액", COMPST_RTO="-"),
+        dict(base, COMPST_ISU_CD="0724F1", COMPST_ISU_CD2="", MKT_ID="", SECUGRP_ID="",
+             COMPST_ISU_NM="APPLE INC"),
+    ]  # fmt: skip
+    got = by_ticker(holdings_frame(rows, "0000D0", date(2026, 1, 23)), "constituent_code")
+    future = got["KR4101R60000"]
+    assert future["kind"] == "future" and future["shares_per_cu"] == -324.0
+    assert math.isnan(future["weight_pct"]) and math.isnan(future["value_krw"])
+    assert got["069500"]["kind"] == "etf"
+    assert got["CASH00000001"]["kind"] == "cash"
+    assert got["CASH00000001"]["constituent_isin"] is None or pd.isna(
+        got["CASH00000001"]["constituent_isin"]
+    )
+    assert got["0724F1"]["kind"] == "other"  # KRX-internal foreign code, not a ticker
+    assert {r["etf_ticker"] for r in got.values()} == {"0000D0"}
+
+
+def test_holdings_without_isin_field() -> None:
+    rows = [{k: v for k, v in r.items() if k != "COMPST_ISU_CD2"} for r in sample_rows(PDF)]
+    frame = holdings_frame(rows, "152100", date(2021, 4, 2))
+    assert frame["constituent_isin"].isna().all()
+    assert by_ticker(frame, "constituent_code")["KRD010010001"]["kind"] == "cash"
+
+
+def test_holdings_empty_and_garbage() -> None:
+    assert list(holdings_frame([], "152100", date(2021, 4, 2)).columns) == list(HOLDINGS_COLUMNS)
+    rows = sample_rows(PDF)
+    rows[1] = dict(rows[1], COMPST_RTO="6..28")
+    with pytest.raises(ParseError) as err:
+        holdings_frame(rows, "152100", date(2021, 4, 2))
+    assert err.value.field == "COMPST_RTO" and err.value.ticker == "152100"
+
+
+# ── 05901 tracking error and 06001 premium/discount (no raw capture: fields per krx.md) ──
+
+
+def test_tracking_error_rows_sorted_oldest_first() -> None:
+    rows = [  # newest-first, as KRX sends 05901
+        {"TRD_DD": "2025/11/04", "LST_NAV": "43,651.13", "NAV_CHG_RT": "-0.42",
+         "OBJ_STKPRC_IDX": "425.11", "IDX_CHG_RTO": "-0.40", "TRACE_YD_MULT": "1.0",
+         "TRACE_ERR_RT": "0.15"},
+        {"TRD_DD": "2025/11/03", "LST_NAV": "43,835.00", "NAV_CHG_RT": "1.02",
+         "OBJ_STKPRC_IDX": "426.82", "IDX_CHG_RTO": "1.00", "TRACE_YD_MULT": "1.0",
+         "TRACE_ERR_RT": "0.15"},
+    ]  # fmt: skip
+    frame = tracking_error_rows(rows, ticker="069500")
+    assert frame["trade_date"].tolist() == [date(2025, 11, 3), date(2025, 11, 4)]
+    assert frame["nav"].tolist() == [43835.0, 43651.13]
+    assert frame["nav_change_pct"].tolist() == [1.02, -0.42]
+    assert frame["index_close"].tolist() == [426.82, 425.11]
+    assert frame["index_change_pct"].tolist() == [1.0, -0.4]
+    assert frame["tracking_multiple"].tolist() == [1.0, 1.0]
+    assert frame["tracking_error_pct"].tolist() == [0.15, 0.15]
+    assert tracking_error_rows([]).empty
+    with pytest.raises(ParseError) as err:
+        tracking_error_rows([{k: v for k, v in rows[0].items() if k != "TRACE_ERR_RT"}])
+    assert err.value.field == "TRACE_ERR_RT"
+
+
+def test_premium_discount_rows_sorted_oldest_first() -> None:
+    rows = [
+        {"TRD_DD": "2025/11/04", "FLUC_TP_CD": "2", "CLSPRC": "43,545", "LST_NAV": "43,651.13",
+         "DIVRG_RT": "-0.24"},
+        {"TRD_DD": "2025/10/31", "FLUC_TP_CD": "1", "CLSPRC": "41,700", "LST_NAV": "41,650.00",
+         "DIVRG_RT": "0.12"},
+    ]  # fmt: skip
+    frame = premium_discount_rows(rows, ticker="069500")
+    assert list(frame.columns) == ["trade_date", "close", "nav", "premium_discount_pct"]
+    assert frame["trade_date"].tolist() == [date(2025, 10, 31), date(2025, 11, 4)]
+    assert frame["close"].tolist() == [41700.0, 43545.0]
+    assert frame["premium_discount_pct"].tolist() == [0.12, -0.24]
+    rows[0]["DIVRG_RT"] = "abc"
+    with pytest.raises(ParseError) as err:
+        premium_discount_rows(rows, ticker="069500")
+    assert err.value.field == "DIVRG_RT" and err.value.ticker == "069500"
