@@ -118,3 +118,7 @@ class ParseError(EtfAssetsError):
         self.value = value
         who = f" for ticker {ticker}" if ticker else ""
         super().__init__(f"{message}: field {field}{who}, value {value!r}")
+
+
+# Errors every further request would hit too: a fan-out stops at the first one.
+KRX_FATAL: tuple[type[KRXError], ...] = (KRXLoginRequired, KRXLoginFailed, KRXAuthKeyRejected)

@@ -22,7 +22,8 @@ from etf_assets.resources.krx import KRXClient
 from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 AS_OF = date(2026, 11, 20)  # a Friday: a session and its week's last session
-HISTORY_START = sessions_back(AS_OF, 300)[0]  # enough for 52w (365 days) and 250 returns
+HISTORY_SESSIONS = 260  # enough for 52w (365 days) and 250 returns
+HISTORY_START = sessions_back(AS_OF, HISTORY_SESSIONS)[0]
 
 ALL_ASSETS = [
     krx_etf_list,
@@ -45,7 +46,7 @@ def krx_client(sandbox: Sandbox, **overrides: object) -> KRXClient:
     config: dict[str, object] = {
         "data_url": sandbox.url,
         "openapi_url": sandbox.url,
-        "requests_per_second": 500.0,
+        "requests_per_second": 45.0,  # the sandbox blocks above 50/s, like KRX blocks bursts
     }
     config.update(overrides)
     return KRXClient(**config)

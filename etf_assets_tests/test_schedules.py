@@ -1,12 +1,10 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 
 from etf_assets.definitions import defs
 from etf_assets.partitions import KST
-
-UTC = timezone.utc
 
 
 def evaluate(schedule_name: str, tick: datetime) -> dg.RunRequest | dg.SkipReason:

@@ -10,17 +10,17 @@ import time
 from datetime import date
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets.assets import HOLDINGS
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.utils import markdown_table
-from etf_assets.parsing.krx import holdings_frame
+from etf_assets.errors import KRX_FATAL
+from etf_assets.parsing.krx import holdings_frame_many
 from etf_assets.partitions import weekly_partitions
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import TABLES, replace_partition, warehouse
+from etf_assets.resources.storage import replace_partition, warehouse
 
 FAILURE_TOLERANCE = 0.05
 
@@ -46,10 +46,11 @@ def etf_holdings(
         raise dg.Failure(f"etf_details has no rows on or before {as_of}: materialize it first")
     started = time.monotonic()
     result = fan_out(
-        lambda item: holdings_frame(krx.fetch_pdf(as_of, item[1]), item[0], as_of),
+        lambda item: krx.fetch_pdf(as_of, item[1]),
         universe,
         max_workers=krx.max_workers,
         log=context.log,
+        stop_on=KRX_FATAL,
         label="etf_holdings PDFs",
     )
     failed = sorted(ticker for ticker, _ in result.failures)
@@ -59,11 +60,8 @@ def etf_holdings(
             f"PDF failed for {len(failed)} of {len(universe)} ETFs (> 5 %); first error: {first}",
             metadata={"failed_tickers": dg.MetadataValue.json(failed[:50])},
         )
-    frames = [f for f in result.results.values() if not f.empty]
-    frame = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=list(TABLES["etf_holdings"].column_names))
+    frame = holdings_frame_many(
+        {ticker: rows for (ticker, _), rows in sorted(result.results.items())}, as_of
     )
     with warehouse(duckdb) as conn:
         written = replace_partition(conn, "etf_holdings", as_of, frame)

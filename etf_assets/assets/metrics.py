@@ -4,12 +4,12 @@ Each asset reads its inputs from the warehouse, runs one statement from `etf_ass
 (no per-ETF Python loop), writes its partition and reports the figures people look at.
 """
 
-
 import hashlib
 import time
 from datetime import date, datetime, timedelta
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
@@ -17,7 +17,8 @@ from etf_assets.assets import METRICS
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table
+from etf_assets.assets.utils import markdown_table, partition_dates
+from etf_assets.errors import KRX_FATAL
 from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
@@ -34,7 +35,7 @@ from etf_assets.partitions import (
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import replace_partition, warehouse
+from etf_assets.resources.storage import replace_partition, replace_partitions, warehouse
 
 KIS_FAILURE_TOLERANCE = 0.05
 
@@ -75,6 +76,7 @@ def _kis_snapshot(
 @dg.asset(
     group_name=METRICS,
     partitions_def=session_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[etf_details, etf_daily_prices],
     kinds={"duckdb"},
     description="AUM = net assets (순자산총액), never market cap; KIS figures beside it when set.",
@@ -82,35 +84,42 @@ def _kis_snapshot(
 def etf_aum(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, kis: KISClient
 ) -> dg.MaterializeResult:
-    trade_date = date.fromisoformat(context.partition_key)
+    dates = partition_dates(context)
+    newest_session = last_completed_session(datetime.now(KST))
     kis_frame: pd.DataFrame | None = None
     kis_info: dict[str, object] = {}
-    with warehouse(duckdb) as conn:
-        tickers = [
-            r[0]
-            for r in conn.execute(
-                "SELECT ticker FROM etf_daily_prices WHERE trade_date = ? ORDER BY ticker",
-                [trade_date],
-            ).fetchall()
-        ]
     if not kis.is_configured:
         kis_info["kis"] = "not configured (KIS_APP_KEY/KIS_APP_SECRET unset): KRX figures only"
-    elif trade_date != last_completed_session(datetime.now(KST)):
-        kis_info["kis"] = f"skipped: KIS quotes are live snapshots, {trade_date} is not the newest"
-    elif tickers:
-        kis_frame, kis_info = _kis_snapshot(context, kis, tickers)
+    elif newest_session not in dates:
+        kis_info["kis"] = f"skipped: KIS quotes are live snapshots of {newest_session} only"
+    else:
+        with warehouse(duckdb) as conn:
+            tickers = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT ticker FROM etf_daily_prices WHERE trade_date = ? ORDER BY ticker",
+                    [newest_session],
+                ).fetchall()
+            ]
+        if tickers:
+            kis_frame, kis_info = _kis_snapshot(context, kis, tickers)
     with warehouse(duckdb) as conn:
-        frame = aum_frame(conn, trade_date, kis_frame)
-        written = replace_partition(conn, "etf_aum", trade_date, frame)
-    top = frame.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]]
+        frames = [aum_frame(conn, d, kis_frame if d == newest_session else None) for d in dates]
+        frame = pd.concat(frames, ignore_index=True)
+        written = replace_partitions(conn, "etf_aum", dates, frame)
+    newest = frames[-1]
+    top = newest.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]]
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
-            "total_aum_krw": float(frame["aum_krw"].sum()),
-            "total_aum_trillion_krw": round(float(frame["aum_krw"].sum()) / 1e12, 3),
-            "aum_coverage_pct": round(100 * frame["aum_krw"].notna().mean(), 2) if written else 0,
+            "partitions": len(dates),
+            "total_aum_krw": float(newest["aum_krw"].sum()),
+            "total_aum_trillion_krw": round(float(newest["aum_krw"].sum()) / 1e12, 3),
+            "aum_coverage_pct": round(float(100 * newest["aum_krw"].notna().mean()), 2)
+            if len(newest)
+            else 0.0,
             "aum_source_counts": dg.MetadataValue.json(
-                frame["aum_source"].fillna("missing").value_counts().to_dict()
+                newest["aum_source"].fillna("missing").value_counts().to_dict()
             ),
             "top_10": markdown_table(top),
             **kis_info,
@@ -118,9 +127,39 @@ def etf_aum(
     )
 
 
+def week52_for(
+    conn: duckdb.DuckDBPyConnection, trade_date: date
+) -> tuple[pd.DataFrame, list[date]]:
+    """etf_52w rows for one session, and the sessions of its window with no price partition.
+
+    Recorded closures (empty price partitions) are not expected sessions; missing ones are.
+    """
+    window = sessions_between(trade_date - timedelta(days=WINDOW_DAYS - 1), trade_date)
+    closed = {
+        r[0]
+        for r in conn.execute(
+            "SELECT partition_date FROM etf_partition_log_latest WHERE table_name = "
+            "'etf_daily_prices' AND row_count = 0 AND partition_date BETWEEN ? AND ?",
+            [window[0], trade_date],
+        ).fetchall()
+    }
+    present = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT trade_date FROM etf_daily_prices WHERE trade_date BETWEEN ? AND ?",
+            [window[0], trade_date],
+        ).fetchall()
+    }
+    frame = conn.execute(
+        WEEK52_SQL, {"trade_date": trade_date, "expected_sessions": len(window) - len(closed)}
+    ).df()
+    return frame, sorted(set(window) - present - closed)
+
+
 @dg.asset(
     group_name=METRICS,
     partitions_def=session_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[
         etf_details,
         dg.AssetDep(
@@ -134,38 +173,20 @@ def etf_aum(
     description="52-week high/low from daily highs and lows over 365 calendar days, with dates.",
 )
 def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    trade_date = date.fromisoformat(context.partition_key)
+    dates = partition_dates(context)
     started = time.perf_counter()
-    window = sessions_between(trade_date - timedelta(days=WINDOW_DAYS - 1), trade_date)
     with warehouse(duckdb) as conn:
-        closed = {
-            r[0]
-            for r in conn.execute(
-                "SELECT partition_date FROM etf_partition_log_latest WHERE table_name = "
-                "'etf_daily_prices' AND row_count = 0 AND partition_date BETWEEN ? AND ?",
-                [window[0], trade_date],
-            ).fetchall()
-        }
-        present = {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT trade_date FROM etf_daily_prices WHERE trade_date BETWEEN ? AND ?",
-                [window[0], trade_date],
-            ).fetchall()
-        }
-        missing = sorted(set(window) - present - closed)
-        expected = len(window) - len(closed)
-        frame = conn.execute(
-            WEEK52_SQL, {"trade_date": trade_date, "expected_sessions": expected}
-        ).df()
-        written = replace_partition(conn, "etf_52w", trade_date, frame)
+        results = [week52_for(conn, d) for d in dates]
+        frame = pd.concat([f for f, _ in results], ignore_index=True)
+        written = replace_partitions(conn, "etf_52w", dates, frame)
     compute_s = time.perf_counter() - started
-    partial = frame[~frame["has_full_year"]]
-    at_high = frame[frame["high_52w_date"].dt.date == trade_date] if written else frame
+    newest, missing = results[-1]
+    partial = newest[~newest["has_full_year"].astype(bool)]
+    at_high = newest[pd.to_datetime(newest["high_52w_date"]).dt.date == dates[-1]]
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
-            "sessions_in_window_expected": expected,
+            "partitions": len(dates),
             "missing_price_sessions": dg.MetadataValue.json([str(d) for d in missing[:50]]),
             "missing_price_sessions_count": len(missing),
             "etfs_without_full_year": len(partial),
@@ -175,7 +196,9 @@ def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mat
             "etfs_at_new_52w_high": len(at_high),
             "compute_s": round(compute_s, 3),
             "preview": markdown_table(
-                frame[["ticker", "close", "high_52w", "high_52w_date", "low_52w", "pct_below_high"]]
+                newest[
+                    ["ticker", "close", "high_52w", "high_52w_date", "low_52w", "pct_below_high"]
+                ]
             ),
         }
     )
@@ -187,6 +210,7 @@ HISTORY_SESSIONS = max(WINDOWS) + 1  # N returns need N + 1 prices
 
 def krx_tracking_sample(tickers: list[str], as_of: date, size: int) -> list[str]:
     """A deterministic, week-varying sample of ETFs whose KRX-published figure we fetch."""
+
     def rank(ticker: str) -> str:
         return hashlib.sha256(f"{ticker}|{as_of.isoformat()}".encode()).hexdigest()
 
@@ -210,6 +234,7 @@ def _krx_published_tracking_error(
         list(sample[["ticker", "isin"]].itertuples(index=False, name=None)),
         max_workers=krx.max_workers,
         log=context.log,
+        stop_on=KRX_FATAL,
         label="KRX 05901",
     )
     return pd.DataFrame(

@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets.assets import PRICES
 from etf_assets.assets.utils import markdown_table, partition_dates
-from etf_assets.errors import KRXNotYetPublished
+from etf_assets.errors import KRX_FATAL, KRXNotYetPublished
 from etf_assets.parsing.krx import (
     daily_prices_from_data_service,
     daily_prices_from_openapi,
@@ -89,6 +89,7 @@ def etf_daily_prices(
         dates,
         max_workers=krx.max_workers,
         log=context.log,
+        stop_on=KRX_FATAL,
         label="etf_daily_prices sessions",
     )
     done = sorted(result.results)

@@ -1,0 +1,110 @@
+"""`make health`: one verdict on the warehouse, usable from cron or CI.
+
+Per asset: the newest partition, its rows, coverage per column, freshness in sessions, and the
+latest result of every asset check recorded in the Dagster instance ($DAGSTER_HOME). Exits 1
+when anything is stale, the newest partition is incomplete or has duplicate keys, or the latest
+run of a blocking check failed; 0 when healthy.
+"""
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from etf_assets.checks import ALL_CHECKS, rules
+from etf_assets.partitions import KST
+from etf_assets.resources.storage import TABLES
+
+
+@dataclass
+class AssetHealth:
+    table: str
+    newest: str | None = None
+    rows: int = 0
+    coverage_pct: dict[str, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    checks: dict[str, str] = field(default_factory=dict)
+
+
+def warehouse_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[AssetHealth]:
+    report = []
+    for table in TABLES:
+        health = AssetHealth(table)
+        fresh = rules.freshness(conn, table, now)
+        health.newest = fresh.metadata.get("newest")  # type: ignore[assignment]
+        if not fresh.passed:
+            health.problems.append(fresh.description)
+        if health.newest:
+            newest = [datetime.fromisoformat(str(health.newest)).date()]
+            key = TABLES[table].key_column
+            health.rows = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE {key} = ?", newest
+            ).fetchone()[0]
+            for rule in (rules.completeness, rules.uniqueness):
+                outcome = rule(conn, table, newest)
+                if not outcome.passed:
+                    health.problems.append(outcome.description)
+            coverage = rules.coverage(conn, table, newest)
+            health.coverage_pct = coverage.metadata.get("coverage_pct", {})  # type: ignore[assignment]
+            if not coverage.passed:
+                health.problems.append(f"(warn) {coverage.description}")
+        report.append(health)
+    return report
+
+
+def instance_check_results(report: list[AssetHealth]) -> str | None:
+    """Fill each asset's latest check results from the instance; returns a note if unavailable."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home or not Path(home, "dagster.yaml").exists():
+        return "no Dagster instance ($DAGSTER_HOME unset or empty): check history not read"
+    specs = {spec.key: spec for check in ALL_CHECKS for spec in check.check_specs}
+    with dg.DagsterInstance.get() as instance:
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(specs))
+    by_table = {h.table: h for h in report}
+    for key, record in latest.items():
+        health = by_table[key.asset_key.to_user_string()]
+        status = record.status.value.lower()
+        health.checks[key.name] = status
+        if status == "failed" and specs[key].blocking:
+            health.problems.append(f"blocking check {key.name} failed in run {record.run_id[:8]}")
+    return None
+
+
+def render(report: list[AssetHealth], note: str | None) -> str:
+    lines = [f"{'asset':<20} {'newest':<11} {'rows':>9}  {'checks':<28} coverage of newest"]
+    for h in report:
+        passed = sum(s == "succeeded" for s in h.checks.values())
+        checks = f"{passed}/{len(h.checks)} passed" if h.checks else "-"
+        coverage = ", ".join(f"{c} {v:g}%" for c, v in h.coverage_pct.items())
+        lines.append(
+            f"{h.table:<20} {h.newest or 'never':<11} {h.rows:>9,}  {checks:<28} {coverage}"
+        )
+        lines += [f"    ! {problem}" for problem in h.problems]
+    if note:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=os.environ.get("ETF_ASSETS_DUCKDB", "data/etf.duckdb"))
+    args = parser.parse_args(argv)
+    if not Path(args.db).exists():
+        print(f"UNHEALTHY: no warehouse at {args.db} (run `make demo` or materialize assets)")
+        return 1
+    with duckdb.connect(args.db, read_only=True) as conn:
+        report = warehouse_health(conn, datetime.now(KST))
+    note = instance_check_results(report)
+    print(render(report, note))
+    failing = [h.table for h in report if any(not p.startswith("(warn)") for p in h.problems)]
+    print(f"\nverdict: {'UNHEALTHY: ' + ', '.join(failing) if failing else 'HEALTHY'}")
+    return 1 if failing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
