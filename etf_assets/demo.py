@@ -64,7 +64,8 @@ def main() -> None:
             "DAGSTER_HOME": str(home),
             "ETF_ASSETS_DUCKDB": str(db_path),
         }
-        materialize("krx_etf_list,etf_details", ["--partition", latest.isoformat()], env)
+        # From the week's last session on, so the weekly phase has a listing to work from.
+        materialize("krx_etf_list,etf_details", ["--partition-range", f"{week}...{latest}"], env)
         materialize("etf_daily_prices", ["--partition-range", f"{first}...{latest}"], env)
         materialize("etf_aum,etf_52w", ["--partition", latest.isoformat()], env)
         materialize("etf_holdings,etf_tracking_error", ["--partition", str(week)], env)

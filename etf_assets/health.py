@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from etf_assets.checks import ALL_CHECKS, rules
+from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, rules
 from etf_assets.partitions import KST
 from etf_assets.resources.storage import TABLES
 
@@ -33,7 +33,7 @@ class AssetHealth:
 
 def warehouse_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[AssetHealth]:
     report = []
-    for table in TABLES:
+    for table in TABLE_ASSETS:
         health = AssetHealth(table)
         fresh = rules.freshness(conn, table, now)
         health.newest = fresh.metadata.get("newest")  # type: ignore[assignment]

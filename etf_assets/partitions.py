@@ -125,6 +125,11 @@ def week_last_sessions() -> tuple[date, ...]:
     return tuple(sorted({s for s in (week_last_session(d) for d in xkrx_sessions()) if s}))
 
 
+def now_kst() -> datetime:
+    """The clock every asset and check reads (one seam, so tests can freeze it)."""
+    return datetime.now(KST)
+
+
 def last_completed_session(now: datetime, close_hour: int = 16) -> date:
     """Newest session whose data is final as of `now` (a session closes at 15:30 KST)."""
     local = now.astimezone(KST)

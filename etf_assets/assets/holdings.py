@@ -1,8 +1,10 @@
 """Holdings group: every ETF's constituents (KRX PDF, MDCSTAT05001) per weekly snapshot.
 
 O(N) per-ETF requests, run concurrently under the KRX rate limiter. Cash, futures and foreign
-lines are kept with their `kind`, codes whole. Per-ETF failures up to 5 % are tolerated and
-listed in the metadata; above that the asset fails and writes nothing.
+lines are kept with their `kind`, codes whole. ETFs whose PDF failed fall back to KIS's
+component endpoint when KIS is configured and the week is the newest (KIS only knows today's
+basket). Failures left after that, up to 5 %, are tolerated and listed in the metadata; above
+that the asset fails and writes nothing.
 """
 
 
@@ -10,19 +12,44 @@ import time
 from datetime import date
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import partitions
 from etf_assets.assets import HOLDINGS
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.utils import markdown_table
 from etf_assets.errors import KRX_FATAL
 from etf_assets.parsing.krx import holdings_frame_many
-from etf_assets.partitions import weekly_partitions
+from etf_assets.partitions import last_completed_session, weekly_partitions
 from etf_assets.resources.http import fan_out
+from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import replace_partition, warehouse
+from etf_assets.resources.storage import TABLES, replace_partition, warehouse
 
 FAILURE_TOLERANCE = 0.05
+
+
+def _kis_fallback(
+    context: dg.AssetExecutionContext, kis: KISClient, tickers: list[str], as_of: date
+) -> tuple[pd.DataFrame, str]:
+    """KIS components for ETFs whose KRX PDF failed, as etf_holdings rows."""
+    empty = pd.DataFrame(columns=list(TABLES["etf_holdings"].column_names))
+    if not tickers:
+        return empty, "not needed"
+    if not kis.is_configured:
+        return empty, "not configured (KIS_APP_KEY/KIS_APP_SECRET unset)"
+    if as_of != last_completed_session(partitions.now_kst()):
+        return empty, f"skipped: KIS only has today's basket, {as_of} is not the newest session"
+    results, failures, _ = kis.fetch_many("components", tickers, log_to=context.log)
+    frames = [rows for _, rows in results.values() if not rows.empty]
+    if not frames:
+        return empty, f"KIS answered for none of {len(tickers)} ETFs"
+    frame = pd.concat(frames, ignore_index=True).assign(
+        as_of_date=as_of, constituent_isin=None, source="kis_components"
+    )
+    note = f"{len(results)} ETFs from KIS components, {len(failures)} failed there too"
+    return frame[list(TABLES["etf_holdings"].column_names)], note
 
 
 @dg.asset(
@@ -33,7 +60,7 @@ FAILURE_TOLERANCE = 0.05
     description="Constituents per ETF per week (KRX PDF), keyed by the week's last session.",
 )
 def etf_holdings(
-    context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
+    context: dg.AssetExecutionContext, krx: KRXClient, kis: KISClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     as_of = date.fromisoformat(context.partition_key)
     with warehouse(duckdb) as conn:
@@ -54,6 +81,8 @@ def etf_holdings(
         label="etf_holdings PDFs",
     )
     failed = sorted(ticker for ticker, _ in result.failures)
+    kis_frame, kis_note = _kis_fallback(context, kis, failed, as_of)
+    failed = sorted(set(failed) - set(kis_frame["etf_ticker"]))
     if len(failed) > FAILURE_TOLERANCE * len(universe):
         first = next(iter(result.failures.values()))
         raise dg.Failure(
@@ -63,6 +92,8 @@ def etf_holdings(
     frame = holdings_frame_many(
         {ticker: rows for (ticker, _), rows in sorted(result.results.items())}, as_of
     )
+    if not kis_frame.empty:
+        frame = pd.concat([frame, kis_frame], ignore_index=True)
     with warehouse(duckdb) as conn:
         written = replace_partition(conn, "etf_holdings", as_of, frame)
     wall_s = time.monotonic() - started
@@ -73,6 +104,7 @@ def etf_holdings(
             "etfs_with_holdings": int(frame["etf_ticker"].nunique()) if written else 0,
             "failed_tickers": dg.MetadataValue.json(failed[:20]),
             "failed_count": len(failed),
+            "kis_fallback": kis_note,
             "lines_by_kind": dg.MetadataValue.json(frame["kind"].value_counts().to_dict()),
             "krx_requests": krx.request_count,
             "wall_s": round(wall_s, 2),

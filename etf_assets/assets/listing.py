@@ -6,16 +6,16 @@ are missing from it (the historical universe lives in etf_daily_prices).
 """
 
 
-from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import partitions
 from etf_assets.assets import LISTING
 from etf_assets.assets.utils import counts_table, markdown_table, partition_dates
 from etf_assets.parsing.krx import etf_details_frame, master_raw_frame, parse_krx_date
-from etf_assets.partitions import KST, session_partitions
+from etf_assets.partitions import session_partitions
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import replace_partitions, warehouse
 
@@ -31,7 +31,7 @@ def krx_etf_list(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     dates = partition_dates(context)
-    fetched_at = datetime.now(KST)
+    fetched_at = partitions.now_kst()
     rows = krx.fetch_etf_master()
     listing_dates = pd.Series([parse_krx_date(row.get("LIST_DD", "")) for row in rows])
     frames, notes = [], {}

@@ -6,13 +6,14 @@ Each asset reads its inputs from the warehouse, runs one statement from `etf_ass
 
 import hashlib
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import partitions
 from etf_assets.assets import METRICS
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details
@@ -24,7 +25,6 @@ from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
 from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
 from etf_assets.partitions import (
-    KST,
     last_completed_session,
     max_sessions_in_calendar_days,
     session_partitions,
@@ -85,7 +85,7 @@ def etf_aum(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, kis: KISClient
 ) -> dg.MaterializeResult:
     dates = partition_dates(context)
-    newest_session = last_completed_session(datetime.now(KST))
+    newest_session = last_completed_session(partitions.now_kst())
     kis_frame: pd.DataFrame | None = None
     kis_info: dict[str, object] = {}
     if not kis.is_configured:

@@ -15,6 +15,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import partitions
 from etf_assets.assets import PRICES
 from etf_assets.assets.utils import markdown_table, partition_dates
 from etf_assets.errors import KRX_FATAL, KRXNotYetPublished
@@ -82,7 +83,7 @@ def etf_daily_prices(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     dates = partition_dates(context)
-    now = datetime.now(KST)
+    now = partitions.now_kst()
     started = time.monotonic()
     result = fan_out(
         lambda d: fetch_session_prices(krx, d, now),

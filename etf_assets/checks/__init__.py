@@ -10,20 +10,20 @@ newest partition written. (Dagster's partitioned checks are still a preview feat
 """
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import partitions
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.checks import rules
 from etf_assets.metrics.aum import relative_gap_pct
-from etf_assets.partitions import KST
-from etf_assets.resources.storage import TABLES, warehouse
+from etf_assets.resources.storage import warehouse
 
 Rule = Callable[..., rules.RuleOutcome]
 TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
@@ -42,6 +42,8 @@ TABLE_RULES: tuple[tuple[str, Rule, dg.AssetCheckSeverity, bool], ...] = (
     ("ranges", rules.ranges, dg.AssetCheckSeverity.WARN, False),
 )
 AUM_TOLERANCE_PCT = 1.0
+# KIS publishes net assets in whole 억원 (etf_ntas_ttam), so a smaller gap is its rounding.
+KIS_NET_ASSETS_RESOLUTION_KRW = 100_000_000
 # KRX's 추적오차율 and ours differ in window and annualisation details; half a point of
 # annual tracking error is well above that noise and well below a real tracking problem.
 TRACKING_TOLERANCE_PCTPT = 0.5
@@ -119,7 +121,7 @@ def freshness_check(table: str) -> dg.AssetChecksDefinition:
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with warehouse(duckdb) as conn:
-            outcome = rules.freshness(conn, table, datetime.now(KST))
+            outcome = rules.freshness(conn, table, partitions.now_kst())
         return _result(outcome, dg.AssetCheckSeverity.ERROR)
 
     return _check
@@ -128,7 +130,8 @@ def freshness_check(table: str) -> dg.AssetChecksDefinition:
 @dg.asset_check(
     asset=etf_aum,
     name="krx_kis_net_assets_agree",
-    description=f"KRX and KIS net assets agree within {AUM_TOLERANCE_PCT} % where both exist.",
+    description=f"KRX and KIS net assets agree within {AUM_TOLERANCE_PCT} % (or KIS's 1억 "
+    "unit) where both exist.",
 )
 def krx_kis_net_assets_agree(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
@@ -142,7 +145,10 @@ def krx_kis_net_assets_agree(
             [dates],
         ).df()
     frame["gap_pct"] = relative_gap_pct(frame["aum_krw_kis"], frame["aum_krw"])
-    beyond = frame[frame["gap_pct"] > AUM_TOLERANCE_PCT]
+    gap_krw = (frame["aum_krw_kis"] - frame["aum_krw"]).abs()
+    beyond = frame[
+        (frame["gap_pct"] > AUM_TOLERANCE_PCT) & (gap_krw >= KIS_NET_ASSETS_RESOLUTION_KRW)
+    ]
     offenders = beyond.nlargest(rules.MAX_OFFENDERS, "gap_pct")
     return dg.AssetCheckResult(
         passed=beyond.empty,
@@ -198,7 +204,7 @@ def agrees_with_krx_published(
 
 def build_checks() -> list[dg.AssetChecksDefinition]:
     checks: list[dg.AssetChecksDefinition] = []
-    for table in TABLES:
+    for table in TABLE_ASSETS:
         for name, rule, severity, blocking in TABLE_RULES:
             if name != "ranges" or table in rules.RANGES:
                 checks.append(table_check(table, name, rule, severity, blocking))
