@@ -16,8 +16,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from etf_assets import partitions
 from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, rules
-from etf_assets.partitions import KST
 from etf_assets.resources.storage import TABLES
 
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"UNHEALTHY: no warehouse at {args.db} (run `make demo` or materialize assets)")
         return 1
     with duckdb.connect(args.db, read_only=True) as conn:
-        report = warehouse_health(conn, datetime.now(KST))
+        report = warehouse_health(conn, partitions.now_kst())
     note = instance_check_results(report)
     print(render(report, note))
     failing = [h.table for h in report if any(not p.startswith("(warn)") for p in h.problems)]
