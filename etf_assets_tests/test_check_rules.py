@@ -187,3 +187,31 @@ def test_unscheduled_closure_recorded_as_empty_partition_is_fresh() -> None:
     assert rules.freshness(
         connection, "etf_daily_prices", datetime(2026, 11, 21, 9, tzinfo=KST)
     ).passed
+
+
+def test_prices_without_a_listing_compare_with_the_previous_session() -> None:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    monday = date(2026, 11, 23)
+    for d, tickers in ((D, TICKERS), (monday, TICKERS[:2])):
+        rows = [dict(trade_date=d, ticker=t, close=1.0) for t in tickers]
+        replace_partition(connection, "etf_daily_prices", d, _frame("etf_daily_prices", rows))
+    outcome = rules.completeness(connection, "etf_daily_prices", [D, monday])
+    assert not outcome.passed  # Monday lost half of Friday's funds
+    assert outcome.metadata["worst_partition"] == "2026-11-23"
+    assert outcome.metadata["unmeasured_partitions"] == ["2026-11-20"]  # nothing before it
+
+
+def test_empty_partition_without_a_note_is_incomplete() -> None:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    replace_partition(connection, "etf_aum", D, _frame("etf_aum", []))
+    assert not rules.completeness(connection, "etf_aum", [D]).passed
+
+
+def test_downstream_of_a_closure_is_complete_when_empty() -> None:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    replace_partition(connection, "etf_daily_prices", D, _frame("etf_daily_prices", []), note="x")
+    replace_partition(connection, "etf_aum", D, _frame("etf_aum", []))
+    assert rules.completeness(connection, "etf_aum", [D]).passed

@@ -31,17 +31,26 @@ class RuleOutcome:
 
 @dataclass(frozen=True)
 class Completeness:
-    """`table` must hold `min_ratio` of the tickers of `universe_sql` for the same date."""
+    """`table` must hold `min_ratio` of the tickers of `universe_sql` for the same date.
+
+    `fallback_sql` is the universe used when the first is empty for that date (e.g. prices
+    backfilled without a listing partition: the previous session's priced ETFs).
+    """
 
     universe_sql: str  # selects `ticker` for parameter $d
     min_ratio: float
     ticker_column: str = "ticker"
+    fallback_sql: str | None = None
 
 
 _PRICE_UNIVERSE = "SELECT ticker FROM etf_daily_prices WHERE trade_date = $d"
 _NEAREST_PRICE_UNIVERSE = (
     "SELECT ticker FROM etf_daily_prices WHERE trade_date = "
     "(SELECT max(trade_date) FROM etf_daily_prices WHERE trade_date <= $d)"
+)
+_PREVIOUS_PRICE_UNIVERSE = (
+    "SELECT ticker FROM etf_daily_prices WHERE trade_date = "
+    "(SELECT max(trade_date) FROM etf_daily_prices WHERE trade_date < $d)"
 )
 _DETAILS_UNIVERSE = (
     "SELECT ticker FROM etf_details WHERE trade_date = "
@@ -52,7 +61,12 @@ COMPLETENESS: dict[str, Completeness] = {
     # A past master lacks funds delisted since; 95 % of the nearest priced universe.
     "krx_etf_list": Completeness(_NEAREST_PRICE_UNIVERSE, 0.95),
     "etf_details": Completeness("SELECT ticker FROM krx_etf_list WHERE trade_date = $d", 1.0),
-    "etf_daily_prices": Completeness("SELECT ticker FROM krx_etf_list WHERE trade_date = $d", 0.99),
+    # Listings and delistings move the universe by a few funds a day, hence 97 % in fallback.
+    "etf_daily_prices": Completeness(
+        "SELECT ticker FROM krx_etf_list WHERE trade_date = $d",
+        0.97,
+        fallback_sql=_PREVIOUS_PRICE_UNIVERSE,
+    ),
     "etf_holdings": Completeness(_DETAILS_UNIVERSE, 0.95, ticker_column="etf_ticker"),
     "etf_aum": Completeness(_PRICE_UNIVERSE, 1.0),
     "etf_52w": Completeness(_PRICE_UNIVERSE, 1.0),
@@ -107,37 +121,54 @@ def _empty_with_note(conn: duckdb.DuckDBPyConnection, table: str, d: date) -> st
     return row[0] if row else None
 
 
+def _tickers(conn: duckdb.DuckDBPyConnection, sql: str, d: date) -> set[str]:
+    return {r[0] for r in conn.execute(sql, {"d": d}).fetchall()}
+
+
 def completeness(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    """Rows of each partition against the ETF universe of the same date; the worst one counts.
+
+    A recorded closure (an empty partition with a note) is complete. A partition with no
+    universe to compare with is reported as unmeasured and only passes if it has rows.
+    """
     rule = COMPLETENESS[table]
     worst: tuple[float, date, int, int, list[str]] | None = None
-    notes: dict[str, str] = {}
+    closures: dict[str, str] = {}
+    unmeasured: list[str] = []
+    empty: list[str] = []
     for d in dates:
-        universe = {r[0] for r in conn.execute(rule.universe_sql, {"d": d}).fetchall()}
-        present = {
-            r[0]
-            for r in conn.execute(
-                f"SELECT DISTINCT {rule.ticker_column} FROM {table} WHERE {_key(table)} = ?", [d]
-            ).fetchall()
-        }
-        if not present and (note := _empty_with_note(conn, table, d)):
-            notes[str(d)] = note  # an unscheduled closure, recorded as such
+        present = _tickers(
+            conn, f"SELECT DISTINCT {rule.ticker_column} FROM {table} WHERE {_key(table)} = $d", d
+        )
+        note = _empty_with_note(conn, table, d) or _empty_with_note(conn, "etf_daily_prices", d)
+        if not present and note:
+            closures[str(d)] = note  # an unscheduled closure, recorded as such upstream or here
             continue
+        universe = _tickers(conn, rule.universe_sql, d)
+        if not universe and rule.fallback_sql:
+            universe = _tickers(conn, rule.fallback_sql, d)
         if not universe:
-            if not present:
-                worst = (0.0, d, 0, 0, []) if worst is None else worst
+            (unmeasured if present else empty).append(str(d))
             continue
         ratio = len(universe & present) / len(universe)
-        missing = sorted(universe - present)
         if worst is None or ratio < worst[0]:
-            worst = (ratio, d, len(present), len(universe), missing)
+            worst = (ratio, d, len(present), len(universe), sorted(universe - present))
+    metadata: dict[str, object] = {
+        "closures": closures,
+        "unmeasured_partitions": unmeasured[:MAX_OFFENDERS],
+        "empty_partitions": empty[:MAX_OFFENDERS],
+    }
     if worst is None:
-        return RuleOutcome(True, "every partition is an empty closure", {"closures": notes})
+        passed = not empty
+        what = f"{len(closures)} closures, {len(unmeasured)} partitions without a universe"
+        return RuleOutcome(passed, f"{table}: {what}, {len(empty)} empty", metadata)
     ratio, d, rows, universe_size, missing = worst
-    passed = universe_size > 0 and ratio >= rule.min_ratio
+    passed = ratio >= rule.min_ratio and not empty
     return RuleOutcome(
         passed,
         f"{table} {d}: {rows} ETFs of a universe of {universe_size} "
-        f"({ratio:.1%}, needs {rule.min_ratio:.0%})",
+        f"({ratio:.1%}, needs {rule.min_ratio:.0%})"
+        + (f"; {len(empty)} partitions empty without a note" if empty else ""),
         {
             "worst_partition": str(d),
             "etfs": rows,
@@ -145,7 +176,7 @@ def completeness(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[da
             "ratio_pct": round(100 * ratio, 2),
             "missing_count": len(missing),
             "missing_sample": missing[:MAX_OFFENDERS],
-            "closures": notes,
+            **metadata,
         },
     )
 
