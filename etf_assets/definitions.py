@@ -6,21 +6,15 @@ secret means "this source is not configured", which assets report in their metad
 """
 
 import os
-import warnings
 
 import dagster as dg
+from dagster_duckdb import DuckDBResource
 
-# `backfill_policy` is beta and warns on every load; we use it deliberately (single-run
-# backfills), so exactly that warning is filtered, before the asset modules are imported.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-
-from dagster_duckdb import DuckDBResource  # noqa: E402
-
-from etf_assets.assets import holdings, listing, metrics, prices  # noqa: E402
-from etf_assets.checks import ALL_CHECKS  # noqa: E402
-from etf_assets.resources.kis import KISClient  # noqa: E402
-from etf_assets.resources.krx import KRXClient  # noqa: E402
-from etf_assets.schedules import (  # noqa: E402
+from etf_assets.assets import holdings, listing, metrics, prices, reports
+from etf_assets.checks import ALL_CHECKS
+from etf_assets.resources.kis import KISClient
+from etf_assets.resources.krx import KRXClient
+from etf_assets.schedules import (
     PHASE_JOBS,
     PHASE_SCHEDULES,
     monitoring_job,
@@ -64,7 +58,7 @@ def build_resources() -> dict[str, object]:
     }
 
 
-all_assets = dg.load_assets_from_modules([listing, prices, holdings, metrics])
+all_assets = dg.load_assets_from_modules([listing, prices, holdings, metrics, reports])
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from etf_assets.export import overview_summary
 from etf_assets.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 from etf_assets.partitions import KST, last_completed_session, sessions_back, weekly_partitions
 
@@ -69,7 +70,9 @@ def main() -> None:
         materialize("etf_daily_prices", ["--partition-range", f"{first}...{latest}"], env)
         materialize("etf_aum,etf_52w", ["--partition", latest.isoformat()], env)
         materialize("etf_holdings,etf_tracking_error", ["--partition", str(week)], env)
+        materialize("etf_overview", ["--partition", latest.isoformat()], env)
     print(summary(db_path))
+    print("\n" + overview_summary(db_path))
     print(f"\ndemo finished in {time.monotonic() - started:.0f} s")
 
 

@@ -21,7 +21,9 @@ listing_job = dg.define_asset_job(
 prices_job = dg.define_asset_job(
     "prices_job", selection=["etf_daily_prices", "etf_aum"], description="16:00 phase"
 )
-week52_job = dg.define_asset_job("week52_job", selection=["etf_52w"], description="17:00 phase")
+week52_job = dg.define_asset_job(
+    "week52_job", selection=["etf_52w", "etf_overview"], description="17:00 phase"
+)
 tracking_job = dg.define_asset_job(
     "tracking_job",
     selection=["etf_holdings", "etf_tracking_error"],

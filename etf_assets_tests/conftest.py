@@ -16,6 +16,7 @@ from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.assets.reports import etf_overview
 from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
@@ -33,6 +34,7 @@ ALL_ASSETS = [
     etf_aum,
     etf_52w,
     etf_tracking_error,
+    etf_overview,
 ]
 
 

@@ -18,6 +18,9 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from etf_assets.metrics.overview import COLUMN_TYPES as OVERVIEW_COLUMN_TYPES
+from etf_assets.metrics.overview import create_overview_view
+
 _PCT_WINDOWS = (20, 60, 120, 250)
 
 
@@ -171,6 +174,12 @@ TABLES: dict[str, Table] = {
                 ("has_full_year", "BOOLEAN"),
             ),
         ),
+        Table(
+            "etf_overview_snapshot",
+            "trade_date",
+            ("trade_date", "ticker"),
+            (("trade_date", "DATE"), *OVERVIEW_COLUMN_TYPES),
+        ),
     )
 }
 
@@ -200,6 +209,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         "QUALIFY row_number() OVER (PARTITION BY table_name, partition_date "
         "ORDER BY written_at DESC) = 1"
     )
+    create_overview_view(conn)
 
 
 def _conform(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,162 @@
+"""Reports group: etf_overview, one row per ETF for people, snapshotted per session.
+
+The `etf_overview` view always shows the newest figures; this asset (re)creates it (through
+`ensure_schema`) and stores what it shows as of each session in `etf_overview_snapshot`, then
+writes the session's overview files and charts next to the warehouse and puts the pictures
+people ask for (AUM by issuer and asset class, widest premiums, new 52-week highs) in the UI.
+"""
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from etf_assets import charts
+from etf_assets.assets import REPORTS
+from etf_assets.assets.listing import etf_details
+from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
+from etf_assets.assets.utils import markdown_table, partition_dates
+from etf_assets.export import FORMATS, write_query
+from etf_assets.metrics.overview import aum_by, new_52w_highs, overview_sql, widest_premiums
+from etf_assets.partitions import session_partitions
+from etf_assets.resources.storage import replace_partitions, warehouse
+
+CHART_MAX_BARS = 15
+WIDEST_COLUMNS = [
+    "ticker", "name", "premium_discount_20d_pct", "premium_discount_60d_pct", "aum_eok",
+    "tracking_as_of",
+]  # fmt: skip
+SNAPSHOT = "etf_overview_snapshot"
+
+
+def snapshot_frame(conn: duckdb.DuckDBPyConnection, session: date) -> pd.DataFrame:
+    """The overview as it stood on `session`: every table read up to that partition only."""
+    frame = conn.execute(overview_sql(session)).df()
+    frame.insert(0, "trade_date", session)
+    return frame
+
+
+def reports_dir(database: str, session: date) -> Path:
+    """Where a session's report files go: `reports/<session>/` beside the DuckDB file."""
+    return Path(database).resolve().parent / "reports" / session.isoformat()
+
+
+def _chart_labels(
+    overview: pd.DataFrame, by_issuer: pd.DataFrame, by_class: pd.DataFrame, font: str | None
+) -> tuple[pd.Series, pd.Series, str]:
+    """Issuer and asset-class labels for the charts, and a note saying which kind they are."""
+    if font:
+        return by_issuer["issuer"], by_class["asset_class"], f"Korean labels (font {font})"
+    named = overview.dropna(subset=["issuer"])
+    english = charts.issuer_labels(zip(named["issuer"], named["name_eng"].fillna(""), strict=True))
+    return (
+        by_issuer["issuer"].map(lambda issuer: english.get(issuer) or charts.romanize(issuer)),
+        by_class["asset_class"].map(charts.asset_class_label),
+        "no Korean font installed: issuers labelled by their ETFs' English names (ISU_ENG_NM), "
+        "asset classes in English",
+    )
+
+
+def aum_pictures(overview: pd.DataFrame, session: date, out: Path) -> dict[str, object]:
+    """AUM by issuer and by asset class: markdown tables, PNG files in `out`, inline charts."""
+    font = charts.korean_font()
+    metadata: dict[str, object] = {}
+    by_issuer, by_class = aum_by(overview, "issuer"), aum_by(overview, "asset_class")
+    issuer_labels, class_labels, metadata["chart_labels"] = _chart_labels(
+        overview, by_issuer, by_class, font
+    )
+    for key, table, labels, name in (
+        ("issuer", by_issuer, issuer_labels, "AUM by issuer"),
+        ("asset_class", by_class, class_labels, "AUM by asset class"),
+    ):
+        bars = min(CHART_MAX_BARS, len(table))
+        title = f"{name}{f', top {bars}' if bars < len(table) else ''} ({session})"
+        shown = pd.DataFrame(
+            {
+                key: table[key],
+                "label": labels,
+                "ETFs": table["etfs"],
+                "AUM (trillion KRW)": table["aum_krw"] / 1e12,
+                "share %": table["share_pct"],
+            }
+        )
+        png = charts.bar_chart_png(
+            list(labels.head(bars)),
+            list(table["aum_krw"].head(bars) / 1e12),
+            title=title,
+            value_label="trillion KRW",
+            font=font,
+        )
+        path = out / f"aum_by_{key}.png"
+        path.write_bytes(png)
+        metadata[f"aum_by_{key}"] = markdown_table(shown, max_rows=30)
+        metadata[f"aum_by_{key}_chart"] = dg.MetadataValue.md(charts.markdown_image(png, title))
+        metadata[f"chart_aum_by_{key}"] = dg.MetadataValue.path(str(path))
+    return metadata
+
+
+@dg.asset(
+    group_name=REPORTS,
+    partitions_def=session_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[
+        etf_details,
+        etf_aum,
+        etf_52w,
+        # The weekly snapshot in force on a session is among its last five sessions.
+        dg.AssetDep(
+            etf_tracking_error, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-4)
+        ),
+    ],
+    kinds={"duckdb"},
+    description="One row per ETF with the newest figure of every metric and its as-of date; "
+    "snapshotted per session, exported, charted.",
+)
+def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    dates = partition_dates(context)
+    session = dates[-1]
+    out = reports_dir(duckdb.database, session)
+    with warehouse(duckdb) as conn:
+        frames = [snapshot_frame(conn, d) for d in dates]
+        if frames[-1].empty:
+            raise dg.Failure(
+                f"no ETF in etf_details or etf_daily_prices up to {session}: materialize them first"
+            )
+        written = replace_partitions(conn, SNAPSHOT, dates, pd.concat(frames, ignore_index=True))
+        snapshot_sql = f"SELECT * FROM {SNAPSHOT} WHERE trade_date = DATE '{session.isoformat()}'"
+        exports = {fmt: out / f"etf_overview.{fmt}" for fmt in FORMATS}
+        for fmt, path in exports.items():
+            write_query(conn, snapshot_sql, path, fmt)
+    overview = frames[-1]
+
+    premiums = widest_premiums(overview).assign(
+        aum_eok=lambda f: f["aum_krw"] / 1e8, tracking_as_of=lambda f: f["tracking_as_of"].dt.date
+    )
+    highs = new_52w_highs(overview, session).assign(aum_eok=lambda f: f["aum_krw"] / 1e8)
+    stale_aum = overview["aum_as_of"].notna() & (overview["aum_as_of"] < overview["prices_as_of"])
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "partitions": len(dates),
+            "etfs": len(overview),
+            "etfs_in_newest_master": int(overview["is_active"].sum()),
+            "total_aum_trillion_krw": round(float(overview["aum_krw"].sum()) / 1e12, 3),
+            "etfs_with_aum_older_than_price": int(stale_aum.sum()),
+            **aum_pictures(overview, session, out),
+            "widest_premium_discount_20d": markdown_table(premiums[WIDEST_COLUMNS], max_rows=20),
+            "etfs_at_new_52w_high": len(highs),
+            "new_52w_highs": markdown_table(
+                highs[["ticker", "name", "close", "high_52w", "aum_eok"]], max_rows=30
+            ),
+            "reports_dir": dg.MetadataValue.path(str(out)),
+            **{f"export_{fmt}": dg.MetadataValue.path(str(p)) for fmt, p in exports.items()},
+            "preview": markdown_table(
+                overview.assign(aum_eok=overview["aum_krw"] / 1e8)[
+                    ["ticker", "name", "issuer", "aum_eok", "close", "pct_below_high"]
+                ]
+            ),
+        }
+    )
