@@ -4,6 +4,7 @@ The sandbox runs on the real clock, so every session up to the last completed on
 published; tests use fixed past sessions (AS_OF and earlier) so their answers never change.
 """
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
+from filelock import FileLock
 
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
@@ -96,18 +98,25 @@ def materialize(
 
 @pytest.fixture(scope="session")
 def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse with listing, 300 sessions of prices, holdings and every metric for AS_OF.
+    """A warehouse with listing, 260 sessions of prices, holdings and every metric for AS_OF.
 
-    Built once per test session; tests must only read it (write tests use their own file).
+    Built once per test run and shared by the xdist workers (a file lock, as pytest-xdist
+    documents); tests must only read it (write tests copy it or use their own file).
     """
-    db = tmp_path_factory.mktemp("warehouse") / "etf.duckdb"
-    res = resources(sandbox, db)
-    steps = [
-        materialize([krx_etf_list, etf_details], res, AS_OF.isoformat()),
-        materialize([etf_daily_prices], res, span=(HISTORY_START, AS_OF)),
-        materialize([etf_aum, etf_52w], res, AS_OF.isoformat()),
-        materialize([etf_holdings, etf_tracking_error], res, AS_OF.isoformat()),
-    ]
-    for result in steps:
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    db = root / "shared_warehouse" / "etf.duckdb"
+    with FileLock(str(root / "shared_warehouse.lock")):
+        if not (root / "shared_warehouse" / "complete").exists():
+            db.parent.mkdir(exist_ok=True)
+            res = resources(sandbox, db)
+            steps = [
+                materialize([krx_etf_list, etf_details], res, AS_OF.isoformat()),
+                materialize([etf_daily_prices], res, span=(HISTORY_START, AS_OF)),
+                materialize([etf_aum, etf_52w], res, AS_OF.isoformat()),
+                materialize([etf_holdings, etf_tracking_error], res, AS_OF.isoformat()),
+            ]
+            for result in steps:
+                assert result.success, [e.message for e in result.all_events if e.is_failure]
+            (root / "shared_warehouse" / "complete").touch()
     return db
