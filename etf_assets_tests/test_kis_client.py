@@ -200,9 +200,7 @@ def test_200_concurrent_requests_stay_under_18_per_second(
     assert max_in_window(times) <= 18
     assert gateway_state(kis_sandbox).rate_limited.get(REAL_KEY, 0) == 0
     assert stats["requests"] == 200 and stats["rate_limited_retries"] == 0
-    assert 200 / 18 - 0.5 < stats["wall_s"] < 200 / 18 * 1.2
-    assert 15.0 < stats["effective_rps"] <= 18.0
-    print(f"200 requests: {stats}")
+    # How close to 18/s it runs is measured in bench/, not asserted here.
 
 
 def test_injected_egw00201_is_retried(kis_sandbox: Sandbox, tmp_path: Path) -> None:
