@@ -189,7 +189,7 @@ def test_fan_out_collects_results_and_failures_concurrently() -> None:
     assert set(result.failures) == {0, 3, 6, 9, 12, 15}
     assert all(isinstance(e, ValueError) for e in result.failures.values())
     assert str(result.failures[9]) == "bad 9"
-    assert 0.15 < result.wall_s < 0.6  # 2 rounds of 8, not 16 sequential sleeps
+    assert result.wall_s < 1.2  # concurrent: 16 sequential sleeps would take 1.6 s
 
 
 def test_fan_out_bounded_by_shared_limiter() -> None:

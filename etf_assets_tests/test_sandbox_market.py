@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import date, timedelta
 
 import numpy as np
@@ -46,11 +45,9 @@ def _realised_te(market: Market, ticker: str, end: date, n: int = 250) -> float:
     return float(np.std(excess, ddof=1) * np.sqrt(250) * 100)
 
 
-def test_build_is_fast_and_deterministic() -> None:
+def test_build_is_deterministic() -> None:
     sessions = generated_sessions()
-    t0 = time.perf_counter()
     a = build_market(7, 300, sessions)
-    assert time.perf_counter() - t0 < 3.0
     b = build_market(7, 300, sessions)
     c = build_market(8, 300, sessions)
     pd.testing.assert_frame_equal(a.daily(ANCHOR), b.daily(ANCHOR))
@@ -58,11 +55,7 @@ def test_build_is_fast_and_deterministic() -> None:
     assert not a.daily(ANCHOR)["close"].equals(c.daily(ANCHOR)["close"])
 
 
-def test_daily_is_fast_and_none_off_session(market: Market) -> None:
-    t0 = time.perf_counter()
-    for d in market.sessions[-200:-100]:
-        market.daily(d)
-    assert (time.perf_counter() - t0) / 100 < 0.02
+def test_daily_is_none_off_session(market: Market) -> None:
     assert market.daily(date(2026, 11, 22)) is None  # Sunday
     assert market.daily(date(2022, 12, 29)) is None  # before START
 
