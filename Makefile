@@ -23,6 +23,7 @@ lint: install
 	$(PY) -m ruff check .
 
 test: install lint
+	scripts/install_browser.sh
 	$(PY) -m pytest -n 2 -q
 
 dev: install

@@ -139,6 +139,23 @@ def last_completed_session(now: datetime, close_hour: int = 16) -> date:
     return previous_session(today)
 
 
+def kis_quote_session(now: datetime) -> date | None:
+    """The session whose closing figures a live KIS quote shows at `now`, or None intraday.
+
+    From 15:30 KST on a session day: that day; between 09:00 and 15:30: nothing final (an
+    intraday quote must never land in a partition); otherwise the previous session.
+    """
+    local = now.astimezone(KST)
+    today = local.date()
+    if is_session(today):
+        minutes = local.hour * 60 + local.minute
+        if minutes >= 15 * 60 + 30:
+            return today
+        if minutes >= 9 * 60:
+            return None
+    return previous_session(today)
+
+
 def _midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 

@@ -20,13 +20,17 @@ from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.checks import krx_kis_net_assets_agree
 from etf_assets.errors import KRXError
-from etf_assets.partitions import KST, last_completed_session, weekly_partitions
+from etf_assets.partitions import KST, weekly_partitions
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
+from etf_assets.sandbox import kis_routes
 from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
 from etf_assets_tests.conftest import krx_client, materialize
 
-TODAY = last_completed_session(datetime.now(KST))
+# The session the sandbox's KIS quotes now; our clock is frozen to its evening so the test does
+# not depend on the hour it runs (intraday, KIS enrichment is rightly skipped).
+TODAY = kis_routes.last_session(datetime.now(KST))
+EVENING = datetime(TODAY.year, TODAY.month, TODAY.day, 20, tzinfo=KST)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +73,9 @@ def priced(fast_kis_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_aum_with_kis_beside_krx(
-    fast_kis_sandbox: Sandbox, priced: Path, token_cache: Path
+    fast_kis_sandbox: Sandbox, priced: Path, token_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(partitions, "now_kst", lambda: EVENING)
     res = {
         "krx": krx_client(fast_kis_sandbox),
         "kis": kis_client(fast_kis_sandbox, token_cache),

@@ -285,7 +285,7 @@ def test_data_service_prices_exact_values() -> None:
     frame = daily_prices_from_data_service(sample_rows(PRICES), date(2021, 3, 25))
     assert list(frame.columns) == list(DAILY_PRICE_COLUMNS)
     assert {c: str(t) for c, t in frame.dtypes.items()} == DAILY_PRICE_COLUMNS
-    assert len(frame) == 10
+    assert len(frame) == 9  # the trimmed capture repeats 278420 verbatim; stored once
     got = by_ticker(frame)
     arirang = got["152100"]
     assert arirang["trade_date"] == date(2021, 3, 25)
@@ -543,3 +543,23 @@ def test_premium_discount_rows_sorted_oldest_first() -> None:
     with pytest.raises(ParseError) as err:
         premium_discount_rows(rows, ticker="069500")
     assert err.value.field == "DIVRG_RT" and err.value.ticker == "069500"
+
+
+def test_a_fund_repeated_verbatim_is_stored_once() -> None:
+    rows = sample_rows(PRICES)
+    frame = daily_prices_from_data_service([*rows, rows[0]], date(2021, 3, 25))
+    distinct = {r["ISU_SRT_CD"] for r in rows}  # the capture itself repeats 278420 verbatim
+    assert len(frame) == len(distinct) and frame["ticker"].is_unique
+    master = sample_rows(MASTER)
+    day = date(2026, 1, 26)
+    assert len(master_raw_frame([*master, master[3]], day, day, datetime(2026, 1, 25))) == len(
+        master
+    )
+
+
+def test_a_fund_repeated_with_other_values_is_an_error() -> None:
+    rows = sample_rows(PRICES)
+    changed = {**rows[0], "TDD_CLSPRC": "1"}
+    with pytest.raises(ParseError, match="same key twice") as error:
+        daily_prices_from_data_service([*rows, changed], date(2021, 3, 25))
+    assert error.value.ticker == rows[0]["ISU_SRT_CD"]

@@ -67,3 +67,16 @@ def test_last_completed_session(now: datetime, expected: date) -> None:
 
 def test_max_sessions_in_a_year_bounds_the_52w_mapping() -> None:
     assert 245 <= p.max_sessions_in_calendar_days(365) <= 252
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 11, 24, 8, 59, tzinfo=p.KST), date(2026, 11, 23)),  # pre-open
+        (datetime(2026, 11, 24, 11, 0, tzinfo=p.KST), None),  # intraday: nothing final
+        (datetime(2026, 11, 24, 15, 30, tzinfo=p.KST), date(2026, 11, 24)),  # closed
+        (datetime(2026, 11, 22, 12, 0, tzinfo=p.KST), date(2026, 11, 20)),  # Sunday
+    ],
+)
+def test_kis_quote_session(now: datetime, expected: date | None) -> None:
+    assert p.kis_quote_session(now) == expected

@@ -21,7 +21,7 @@ from etf_assets.assets.listing import etf_details
 from etf_assets.assets.utils import markdown_table
 from etf_assets.errors import KRX_FATAL
 from etf_assets.parsing.krx import holdings_frame_many
-from etf_assets.partitions import last_completed_session, weekly_partitions
+from etf_assets.partitions import kis_quote_session, weekly_partitions
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
@@ -39,7 +39,7 @@ def _kis_fallback(
         return empty, "not needed"
     if not kis.is_configured:
         return empty, "not configured (KIS_APP_KEY/KIS_APP_SECRET unset)"
-    if as_of != last_completed_session(partitions.now_kst()):
+    if as_of != kis_quote_session(partitions.now_kst()):
         return empty, f"skipped: KIS only has today's basket, {as_of} is not the newest session"
     results, failures, _ = kis.fetch_many("components", tickers, log_to=context.log)
     frames = [rows for _, rows in results.values() if not rows.empty]

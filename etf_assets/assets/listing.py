@@ -33,10 +33,12 @@ def krx_etf_list(
     dates = partition_dates(context)
     fetched_at = partitions.now_kst()
     rows = krx.fetch_etf_master()
-    listing_dates = pd.Series([parse_krx_date(row.get("LIST_DD", "")) for row in rows])
+    master = master_raw_frame(rows, dates[0], fetched_at.date(), fetched_at.replace(tzinfo=None))
+    etf_details_frame(master)  # a master that cannot be typed must not replace a good one
+    listing_dates = master["LIST_DD"].map(parse_krx_date)
     frames, notes = [], {}
     for trade_date in dates:
-        raw = master_raw_frame(rows, trade_date, fetched_at.date(), fetched_at.replace(tzinfo=None))
+        raw = master.assign(trade_date=trade_date)
         listed = (listing_dates.isna() | (listing_dates <= trade_date)).to_numpy()
         if trade_date < fetched_at.date():
             notes[trade_date] = (
@@ -52,7 +54,7 @@ def krx_etf_list(
         metadata={
             "dagster/row_count": written,
             "partitions": len(dates),
-            "etfs_in_master": len(rows),
+            "etfs_in_master": len(master),
             "snapshot_date": str(fetched_at.date()),
             "snapshot_note": notes.get(dates[-1], "today's snapshot"),
             "krx_requests": krx.request_count,

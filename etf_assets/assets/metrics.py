@@ -25,7 +25,7 @@ from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
 from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
 from etf_assets.partitions import (
-    last_completed_session,
+    kis_quote_session,
     max_sessions_in_calendar_days,
     session_partitions,
     sessions_back,
@@ -85,11 +85,13 @@ def etf_aum(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, kis: KISClient
 ) -> dg.MaterializeResult:
     dates = partition_dates(context)
-    newest_session = last_completed_session(partitions.now_kst())
+    newest_session = kis_quote_session(partitions.now_kst())
     kis_frame: pd.DataFrame | None = None
     kis_info: dict[str, object] = {}
     if not kis.is_configured:
         kis_info["kis"] = "not configured (KIS_APP_KEY/KIS_APP_SECRET unset): KRX figures only"
+    elif newest_session is None:
+        kis_info["kis"] = "skipped: the market is open, KIS quotes are intraday, not closing"
     elif newest_session not in dates:
         kis_info["kis"] = f"skipped: KIS quotes are live snapshots of {newest_session} only"
     else:

@@ -85,14 +85,17 @@ def etf_daily_prices(
     dates = partition_dates(context)
     now = partitions.now_kst()
     started = time.monotonic()
-    result = fan_out(
-        lambda d: fetch_session_prices(krx, d, now),
-        dates,
-        max_workers=krx.max_workers,
-        log=context.log,
-        stop_on=KRX_FATAL,
-        label="etf_daily_prices sessions",
-    )
+    try:
+        result = fan_out(
+            lambda d: fetch_session_prices(krx, d, now),
+            dates,
+            max_workers=krx.max_workers,
+            log=context.log,
+            stop_on=KRX_FATAL,
+            label="etf_daily_prices sessions",
+        )
+    except KRX_FATAL as exc:  # credentials: retrying in 5 minutes cannot help
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     done = sorted(result.results)
     written = 0
     notes = {d: note for d, (_, note) in result.results.items() if note}

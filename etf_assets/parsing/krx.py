@@ -202,6 +202,23 @@ def _keys(df: pd.DataFrame, field: str) -> pd.Series:
     return text
 
 
+def _one_row_per_key(df: pd.DataFrame, field: str) -> pd.DataFrame:
+    """Drop rows repeated verbatim; the same key with different values is a ParseError.
+
+    A screen listing a fund twice would otherwise be stored twice (and fail the uniqueness
+    check after the write); two different answers for one fund cannot be resolved here.
+    """
+    df = df.drop_duplicates(ignore_index=True)
+    keys = df[field].astype("str").str.strip()
+    repeated = keys.duplicated(keep=False)
+    if repeated.any():
+        ticker = str(keys[repeated].iloc[0])
+        raise ParseError(
+            "the same key twice with different values", field=field, ticker=ticker, value=ticker
+        )
+    return df
+
+
 def _empty(columns: Mapping[str, str]) -> pd.DataFrame:
     """A zero-row frame with the typed columns, so callers never special-case empty answers."""
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
@@ -230,6 +247,8 @@ def master_raw_frame(
     if df.empty:
         df = pd.DataFrame({f: pd.Series(dtype="str") for f in MASTER_FIELDS})
     df = df.astype("str")
+    if "ISU_SRT_CD" in df.columns:
+        df = _one_row_per_key(df, "ISU_SRT_CD")
     tickers = _keys(df, "ISU_SRT_CD")
     _dates(df, "LIST_DD", tickers)
     df.insert(0, "ticker", tickers)
@@ -325,6 +344,10 @@ def is_no_data_answer(rows: Sequence[Row]) -> bool:
 def _daily_prices(
     df: pd.DataFrame, ticker_field: str, name_field: str, trade_dates: pd.Series, source: str
 ) -> pd.DataFrame:
+    if ticker_field in df.columns:
+        keep = ~df.astype("str").duplicated()
+        df, trade_dates = df[keep].reset_index(drop=True), trade_dates[keep].reset_index(drop=True)
+        df = _one_row_per_key(df, ticker_field)
     tickers = _keys(df, ticker_field)
     out = pd.DataFrame({"trade_date": trade_dates, "ticker": tickers})
     out["name"] = _strings(df, name_field, tickers)
