@@ -88,10 +88,10 @@ def test_incomplete_partition_fails_the_cli_run(sandbox: Sandbox, tmp_path: Path
     db = tmp_path / "w.duckdb"
     res = resources(sandbox, db)
     assert materialize([krx_etf_list, etf_details], res, AS_OF.isoformat()).success
-    with duckdb.connect(str(db)) as conn:  # 30 listed funds the price screen will not have
+    with duckdb.connect(str(db)) as conn:  # 60 listed funds (> 3 %) the price screen lacks
         conn.execute(
             "INSERT INTO krx_etf_list SELECT l.* REPLACE ('ZZ' || lpad(i::VARCHAR, 4, '0') "
-            "AS ticker) FROM krx_etf_list l, range(30) t(i) WHERE ticker = '069500'"
+            "AS ticker) FROM krx_etf_list l, range(60) t(i) WHERE ticker = '069500'"
         )
     env = {
         **os.environ,

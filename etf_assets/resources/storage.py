@@ -293,18 +293,38 @@ def replace_partition(
     )
 
 
+_SCHEMA_ENSURED: set[str] = set()
+
+
+def _has_schema(conn: duckdb.DuckDBPyConnection) -> bool:
+    """One catalog lookup: still there if the file was not replaced behind our back."""
+    return bool(
+        conn.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'etf_partition_log'"
+        ).fetchone()
+    )
+
+
 @contextmanager
 def warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with the schema in place, closed even when the body raises.
 
-    `DuckDBResource.get_connection` retries a locked file with backoff but does not close the
-    connection on an exception, which would keep the file locked for the rest of the process.
+    The schema is ensured once per database file and process (a run's steps and checks all
+    open connections; a dozen DDL statements each time showed in the bench). It is not done
+    for `:memory:`, which is new on every connection. `DuckDBResource.get_connection` retries
+    a locked file with backoff but does not close the connection on an exception, which would
+    keep the file locked for the rest of the process.
     """
-    if resource.database != ":memory:":
+    in_memory = resource.database == ":memory:"
+    if not in_memory:
         Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
+    key = str(Path(resource.database).resolve()) if not in_memory else ""
     with resource.get_connection() as conn:
         try:
-            ensure_schema(conn)
+            if in_memory or key not in _SCHEMA_ENSURED or not _has_schema(conn):
+                ensure_schema(conn)
+                if not in_memory:
+                    _SCHEMA_ENSURED.add(key)
             yield conn
         finally:
             conn.close()
