@@ -20,6 +20,16 @@ from typing import Any
 
 import requests
 
+from etf_assets.resources.kis import (
+    PATH_COMPONENTS,
+    PATH_NAV_DAILY,
+    PATH_PRICE,
+    PATH_TOKEN,
+    TR_COMPONENTS,
+    TR_NAV_DAILY,
+    TR_PRICE,
+)
+
 PLAN_ESTIMATE_S = 173.0
 PLAN_ESTIMATE_ETFS = 1029
 AUM_SLEEP_S = 0.05  # per ETF, after its one call
@@ -28,13 +38,6 @@ EOK_KRW = 100_000_000  # etf_ntas_ttam is in 억원
 
 KRX_DATA_PATH = "/comm/bldAttendant/getJsonData.cmd"
 KRX_MASTER_BLD = "dbms/MDC/STAT/standard/MDCSTAT04601"
-PATH_TOKEN = "/oauth2/tokenP"
-PATH_PRICE = "/uapi/etfetn/v1/quotations/inquire-price"
-PATH_NAV_DAILY = "/uapi/etfetn/v1/quotations/nav-comparison-daily-trend"
-PATH_COMPONENTS = "/uapi/etfetn/v1/quotations/inquire-component-stock-price"
-TR_PRICE = "FHPST02400000"
-TR_NAV_DAILY = "FHPST02440200"
-TR_COMPONENTS = "FHKST121600C0"
 
 
 class PlanCallFailed(RuntimeError):

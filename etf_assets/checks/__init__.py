@@ -14,6 +14,7 @@ from datetime import date
 
 import dagster as dg
 import duckdb
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
@@ -127,6 +128,14 @@ def freshness_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _rows_of_run(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, table: str, sql: str
+) -> pd.DataFrame:
+    """`sql` (with one `?` for the partition dates) over the partitions this run checks."""
+    with warehouse(duckdb) as conn:
+        return conn.execute(sql, [checked_dates(context, conn, table)]).df()
+
+
 @dg.asset_check(
     asset=etf_aum,
     name="krx_kis_net_assets_agree",
@@ -136,14 +145,13 @@ def freshness_check(table: str) -> dg.AssetChecksDefinition:
 def krx_kis_net_assets_agree(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
-    with warehouse(duckdb) as conn:
-        dates = checked_dates(context, conn, "etf_aum")
-        frame = conn.execute(
-            "SELECT ticker, aum_krw, aum_krw_kis FROM etf_aum WHERE trade_date IN "
-            "(SELECT unnest(?::DATE[])) AND aum_source = 'krx_net_assets' "
-            "AND aum_krw_kis IS NOT NULL",
-            [dates],
-        ).df()
+    frame = _rows_of_run(
+        context,
+        duckdb,
+        "etf_aum",
+        "SELECT ticker, aum_krw, aum_krw_kis FROM etf_aum WHERE trade_date IN "
+        "(SELECT unnest(?::DATE[])) AND aum_source = 'krx_net_assets' AND aum_krw_kis IS NOT NULL",
+    )
     frame["gap_pct"] = relative_gap_pct(frame["aum_krw_kis"], frame["aum_krw"])
     gap_krw = (frame["aum_krw_kis"] - frame["aum_krw"]).abs()
     beyond = frame[
@@ -177,14 +185,14 @@ def krx_kis_net_assets_agree(
 def agrees_with_krx_published(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
-    with warehouse(duckdb) as conn:
-        dates = checked_dates(context, conn, "etf_tracking_error")
-        frame = conn.execute(
-            "SELECT ticker, tracking_error_250d_pct AS ours, krx_tracking_error_pct AS krx "
-            "FROM etf_tracking_error WHERE as_of_date IN (SELECT unnest(?::DATE[])) "
-            "AND krx_tracking_error_pct IS NOT NULL AND tracking_error_250d_pct IS NOT NULL",
-            [dates],
-        ).df()
+    frame = _rows_of_run(
+        context,
+        duckdb,
+        "etf_tracking_error",
+        "SELECT ticker, tracking_error_250d_pct AS ours, krx_tracking_error_pct AS krx "
+        "FROM etf_tracking_error WHERE as_of_date IN (SELECT unnest(?::DATE[])) "
+        "AND krx_tracking_error_pct IS NOT NULL AND tracking_error_250d_pct IS NOT NULL",
+    )
     frame["diff_pctpt"] = (frame["ours"] - frame["krx"]).abs()
     offenders = frame[frame["diff_pctpt"] > TRACKING_TOLERANCE_PCTPT]
     return dg.AssetCheckResult(
