@@ -23,6 +23,7 @@ from etf_assets.errors import KRX_FATAL
 from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
+from etf_assets.parsing.kis import inquire_price_frame
 from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
 from etf_assets.partitions import (
     kis_quote_session,
@@ -38,6 +39,13 @@ from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import replace_partition, replace_partitions, warehouse
 
 KIS_FAILURE_TOLERANCE = 0.05
+# parse_inquire_price's names → etf_aum's `_kis` columns.
+KIS_FROM_QUOTE = {
+    "net_assets_krw": "aum_krw_kis",
+    "nav": "nav_kis",
+    "close": "close_kis",
+    "listed_shares": "listed_shares_kis",
+}
 
 
 def _kis_snapshot(
@@ -51,19 +59,8 @@ def _kis_snapshot(
             f"first {next(iter(failures.items()))}",
             metadata={"failed_tickers": dg.MetadataValue.json(sorted(failures)[:50])},
         )
-    frame = pd.DataFrame(
-        [
-            {
-                "ticker": ticker,
-                "aum_krw_kis": quote.get("net_assets_krw"),
-                "nav_kis": quote.get("nav"),
-                "close_kis": quote.get("close"),
-                "listed_shares_kis": quote.get("listed_shares"),
-            }
-            for ticker, quote in results.items()
-        ],
-        columns=["ticker", "aum_krw_kis", "nav_kis", "close_kis", "listed_shares_kis"],
-    )
+    frame = inquire_price_frame(results.values()).rename(columns=KIS_FROM_QUOTE)
+    frame = frame[["ticker", *KIS_FROM_QUOTE.values()]]
     info: dict[str, object] = {
         "kis_requests": stats.get("requests"),
         "kis_effective_req_per_s": round(float(stats.get("effective_rps") or 0), 2),
