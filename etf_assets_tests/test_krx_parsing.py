@@ -26,6 +26,7 @@ from etf_assets.parsing.krx import (
     is_no_data_answer,
     leverage_factor_from_label,
     master_raw_frame,
+    merge_repeated_constituents,
     parse_krx_date,
     parse_krx_int,
     parse_krx_number,
@@ -483,6 +484,40 @@ def test_holdings_kinds_negative_quantities_and_dash_weight() -> None:
     )
     assert got["0724F1"]["kind"] == "other"  # KRX-internal foreign code, not a ticker
     assert {r["etf_ticker"] for r in got.values()} == {"0000D0"}
+
+
+def test_repeated_constituent_lines_become_one_position() -> None:
+    rows = sample_rows(PDF)
+    samsung = next(r for r in rows if r["COMPST_ISU_CD"] == "005930")
+    second_lot = dict(samsung, COMPST_ISU_CU1_SHRS="60.00", VALU_AMT="4,974,000", COMPST_RTO="0.23")
+    wire = [*rows, dict(rows[1]), second_lot]  # a verbatim echo of line 2 and a second lot
+    lines = holdings_frame(wire, "152100", date(2021, 4, 2))
+    assert len(lines) == len(rows) + 2  # the parser keeps every wire line
+    merged = merge_repeated_constituents(lines)
+    assert merged.attrs["merged_lines"] == 2
+    assert len(merged) == len(rows) and not merged.duplicated(["constituent_code"]).any()
+    assert merged.dtypes.to_dict() == lines.dtypes.to_dict()
+    got = by_ticker(merged, "constituent_code")
+    assert got["005930"]["shares_per_cu"] == 8140.0 + 60.0
+    assert got["005930"]["value_krw"] == 674_806_000.0 + 4_974_000.0
+    assert got["005930"]["weight_pct"] == pytest.approx(31.74 + 0.23)
+    assert got["005930"]["constituent_name"] == "삼성전자" and got["005930"]["kind"] == "stock"
+    # Amounts NULL on every line (cash has no shares or value) stay NULL, not 0.
+    cash_line = next(r for r in rows if r["COMPST_ISU_CD"] == "KRD010010001")
+    wire = [*rows, dict(cash_line, COMPST_RTO="0.10")]
+    cash = by_ticker(
+        merge_repeated_constituents(holdings_frame(wire, "152100", date(2021, 4, 2))),
+        "constituent_code",
+    )["KRD010010001"]
+    assert math.isnan(cash["shares_per_cu"]) and math.isnan(cash["value_krw"])
+    assert cash["weight_pct"] == pytest.approx(0.65 + 0.10)
+
+
+def test_no_repeats_is_unchanged() -> None:
+    frame = pdf()
+    merged = merge_repeated_constituents(frame)
+    assert merged.attrs["merged_lines"] == 0
+    pd.testing.assert_frame_equal(merged, frame)
 
 
 def test_holdings_without_isin_field() -> None:

@@ -20,7 +20,7 @@ from etf_assets.assets import HOLDINGS
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.utils import markdown_table
 from etf_assets.errors import KRX_FATAL
-from etf_assets.parsing.krx import holdings_frame_many
+from etf_assets.parsing.krx import holdings_frame_many, merge_repeated_constituents
 from etf_assets.partitions import kis_quote_session, weekly_partitions
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.kis import KISClient
@@ -94,6 +94,7 @@ def etf_holdings(
     )
     if not kis_frame.empty:
         frame = pd.concat([frame, kis_frame], ignore_index=True)
+    frame = merge_repeated_constituents(frame)
     with warehouse(duckdb) as conn:
         written = replace_partition(conn, "etf_holdings", as_of, frame)
     wall_s = time.monotonic() - started
@@ -106,6 +107,7 @@ def etf_holdings(
             "failed_count": len(failed),
             "kis_fallback": kis_note,
             "lines_by_kind": dg.MetadataValue.json(frame["kind"].value_counts().to_dict()),
+            "repeated_lines_merged": frame.attrs["merged_lines"],
             "krx_requests": krx.request_count,
             "wall_s": round(wall_s, 2),
             "effective_req_per_s": round(len(universe) / wall_s, 1) if wall_s else None,

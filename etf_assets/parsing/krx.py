@@ -411,7 +411,9 @@ def holdings_frame(rows: Sequence[Row], etf_ticker: str, as_of_date: date) -> pd
 
 
 def holdings_frame_many(rows_by_etf: Mapping[str, Sequence[Row]], as_of_date: date) -> pd.DataFrame:
-    """05001 PDF rows of many ETFs for one date → etf_holdings, parsed in one vectorised pass.
+    """05001 PDF rows of many ETFs for one date → etf_holdings rows, one per wire line.
+
+    Parsed in one vectorised pass; `merge_repeated_constituents` then makes them one per key.
 
     Constituent codes are kept whole (6-char tickers, 12-char cash/futures codes such as
     `KRD010010001`, KRX-internal foreign codes like `0724F1`); pykrx's `[3:9]` slicing mangles
@@ -453,6 +455,40 @@ def holdings_frame_many(rows_by_etf: Mapping[str, Sequence[Row]], as_of_date: da
     out["weight_pct"] = _floats(df, "COMPST_RTO", who)
     out["source"] = pd.Series(["krx_pdf"] * len(df), dtype="str")
     return out[list(HOLDINGS_COLUMNS)]
+
+
+_HOLDINGS_KEY = ["as_of_date", "etf_ticker", "constituent_code"]
+_HOLDINGS_AMOUNTS = ("shares_per_cu", "value_krw", "weight_pct")
+
+
+def merge_repeated_constituents(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (as_of_date, etf_ticker, constituent_code), the table's key.
+
+    A basket may list one instrument on two lines (two lots, or a line repeated verbatim by the
+    screen). A verbatim repeat is dropped; different lines of one code are one position, so
+    shares, value and weight are summed (NULL only when every line is NULL) and the first line's
+    name, ISIN and kind kept. `frame.attrs["merged_lines"]` says how many lines were folded in.
+    """
+    deduped = frame.drop_duplicates(ignore_index=True)
+    repeated = deduped.duplicated(_HOLDINGS_KEY, keep=False)
+    if not repeated.any():
+        deduped.attrs["merged_lines"] = len(frame) - len(deduped)
+        return deduped
+    aggregations = {
+        column: (lambda values: values.sum(min_count=1)) if column in _HOLDINGS_AMOUNTS else "first"
+        for column in deduped.columns
+        if column not in _HOLDINGS_KEY
+    }
+    merged = (
+        deduped[repeated]
+        .groupby(_HOLDINGS_KEY, sort=False, dropna=False)
+        .agg(aggregations)
+        .reset_index()
+    )
+    out = pd.concat([deduped[~repeated], merged], ignore_index=True)[list(frame.columns)]
+    out = out.astype({column: frame[column].dtype for column in frame.columns})
+    out.attrs["merged_lines"] = len(frame) - len(out)
+    return out
 
 
 # ── KRX's own tracking error (05901) and 괴리율 (06001) ───────────────────────────────────
