@@ -65,9 +65,9 @@ def instance_check_results(report: list[AssetHealth]) -> str | None:
     specs = {spec.key: spec for check in ALL_CHECKS for spec in check.check_specs}
     with dg.DagsterInstance.get() as instance:
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(specs))
-    by_table = {h.table: h for h in report}
+    by_asset = {TABLE_ASSETS[h.table].key: h for h in report}
     for key, record in latest.items():
-        health = by_table[key.asset_key.to_user_string()]
+        health = by_asset[key.asset_key]
         status = record.status.value.lower()
         health.checks[key.name] = status
         if status == "failed" and specs[key].blocking:
@@ -76,13 +76,13 @@ def instance_check_results(report: list[AssetHealth]) -> str | None:
 
 
 def render(report: list[AssetHealth], note: str | None) -> str:
-    lines = [f"{'asset':<20} {'newest':<11} {'rows':>9}  {'checks':<28} coverage of newest"]
+    lines = [f"{'table':<22} {'newest':<11} {'rows':>9}  {'checks':<28} coverage of newest"]
     for h in report:
         passed = sum(s == "succeeded" for s in h.checks.values())
         checks = f"{passed}/{len(h.checks)} passed" if h.checks else "-"
         coverage = ", ".join(f"{c} {v:g}%" for c, v in h.coverage_pct.items())
         lines.append(
-            f"{h.table:<20} {h.newest or 'never':<11} {h.rows:>9,}  {checks:<28} {coverage}"
+            f"{h.table:<22} {h.newest or 'never':<11} {h.rows:>9,}  {checks:<28} {coverage}"
         )
         lines += [f"    ! {problem}" for problem in h.problems]
     if note:

@@ -19,6 +19,7 @@ from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
+from etf_assets.checks import ALL_CHECKS
 from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
@@ -96,9 +97,33 @@ def materialize(
     )
 
 
+def checks_for(*assets: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
+    """The project's checks on exactly these assets (blocking ones fail the run)."""
+    keys = {a.key for a in assets}
+    return [c for c in ALL_CHECKS if {k.asset_key for k in c.check_keys} <= keys]
+
+
+def materialize_with_checks(
+    assets: list[dg.AssetsDefinition],
+    res: dict[str, object],
+    partition: str,
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Like `dagster asset materialize` does: the assets and their checks in one run."""
+    return dg.materialize(
+        [*ALL_ASSETS, *checks_for(*assets)],
+        selection=[a.key for a in assets],
+        resources=res,
+        partition_key=partition,
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse with listing, 260 sessions of prices, holdings and every metric for AS_OF.
+    """A warehouse with listing, 260 sessions of prices, holdings, every metric and the overview
+    snapshot for AS_OF.
 
     Built once per test run and shared by the xdist workers (a file lock, as pytest-xdist
     documents); tests must only read it (write tests copy it or use their own file).
@@ -115,6 +140,7 @@ def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -
                 materialize([etf_daily_prices], res, span=(HISTORY_START, AS_OF)),
                 materialize([etf_aum, etf_52w], res, AS_OF.isoformat()),
                 materialize([etf_holdings, etf_tracking_error], res, AS_OF.isoformat()),
+                materialize([etf_overview], res, AS_OF.isoformat()),
             ]
             for result in steps:
                 assert result.success, [e.message for e in result.all_events if e.is_failure]

@@ -1,12 +1,13 @@
 """Each rule passes on good data and fails on data made bad on purpose; frozen clocks."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
 import pytest
 
 from etf_assets.checks import rules
+from etf_assets.metrics.overview import overview_sql
 from etf_assets.partitions import KST
 from etf_assets.resources.storage import TABLES, ensure_schema, replace_partition
 
@@ -41,6 +42,7 @@ def conn() -> duckdb.DuckDBPyConnection:
             dict(
                 trade_date=D,
                 ticker=t,
+                name=f"ETF {t}",
                 isin="KR7",
                 issuer="삼성자산운용",
                 expense_ratio_pct=0.15,
@@ -215,3 +217,29 @@ def test_downstream_of_a_closure_is_complete_when_empty() -> None:
     replace_partition(connection, "etf_daily_prices", D, _frame("etf_daily_prices", []), note="x")
     replace_partition(connection, "etf_aum", D, _frame("etf_aum", []))
     assert rules.completeness(connection, "etf_aum", [D]).passed
+
+
+def test_overview_snapshot_rules(conn: duckdb.DuckDBPyConnection) -> None:
+    """The snapshot asset's checks: every priced ETF present once, no figure from after the
+    snapshot date, and coverage naming the figures this warehouse does not have yet."""
+    table = "etf_overview_snapshot"
+    snapshot = conn.execute(overview_sql(D)).df()
+    snapshot.insert(0, "trade_date", D)
+    replace_partition(conn, table, D, snapshot)
+    for rule in (rules.completeness, rules.uniqueness, rules.ranges):
+        outcome = rule(conn, table, [D])
+        assert outcome.passed, outcome.description
+    coverage = rules.coverage(conn, table, [D])  # no etf_aum, etf_52w, etf_tracking_error here
+    assert not coverage.passed
+    below = set(coverage.metadata["below_threshold"])
+    assert below == {"aum_krw", "high_52w", "premium_discount_20d_pct"}
+
+    replace_partition(conn, table, D, snapshot[snapshot["ticker"] != "0000D0"])
+    incomplete = rules.completeness(conn, table, [D])
+    assert not incomplete.passed and incomplete.metadata["missing_sample"] == ["0000D0"]
+
+    leaked = snapshot.assign(aum_as_of=D + timedelta(days=3))
+    replace_partition(conn, table, D, leaked)
+    outcome = rules.ranges(conn, table, [D])
+    assert not outcome.passed
+    assert outcome.metadata["violations"]["no figure newer than the snapshot"]["count"] == 4

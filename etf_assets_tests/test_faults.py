@@ -38,14 +38,19 @@ from dagster_duckdb import DuckDBResource
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.checks import ALL_CHECKS
 from etf_assets.partitions import KST, last_completed_session, sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER
 from etf_assets.resources.storage import TABLES, replace_partition
 from etf_assets.sandbox import kis_routes, krx_routes
 from etf_assets.sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
-from etf_assets_tests.conftest import ALL_ASSETS, AS_OF, krx_client, materialize, resources
+from etf_assets_tests.conftest import (
+    AS_OF,
+    krx_client,
+    materialize,
+    materialize_with_checks,
+    resources,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -172,25 +177,6 @@ def failure_text(result: dg.ExecuteInProcessResult) -> str:
 
 def executed_steps(result: dg.ExecuteInProcessResult) -> set[str]:
     return {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
-
-
-def checks_for(*assets: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
-    """The project's checks on exactly these assets (blocking ones fail the run)."""
-    keys = {a.key for a in assets}
-    return [c for c in ALL_CHECKS if {k.asset_key for k in c.check_keys} <= keys]
-
-
-def materialize_with_checks(
-    assets: list[dg.AssetsDefinition], res: dict[str, object], partition: str
-) -> dg.ExecuteInProcessResult:
-    """Like `dagster asset materialize` does: the assets and their checks in one run."""
-    return dg.materialize(
-        [*ALL_ASSETS, *checks_for(*assets)],
-        selection=[a.key for a in assets],
-        resources=res,
-        partition_key=partition,
-        raise_on_error=False,
-    )
 
 
 # ---- fixtures: the sandbox and its baseline warehouse -------------------------------------------

@@ -1,13 +1,19 @@
 """`make health` on the shared sandbox warehouse: healthy when fresh, exit 1 when stale."""
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from etf_assets import health, partitions
+from etf_assets.assets.metrics import etf_52w
+from etf_assets.assets.reports import etf_overview
 from etf_assets.partitions import KST
+from etf_assets.sandbox.server import Sandbox
+from etf_assets_tests.conftest import AS_OF, materialize_with_checks, resources
 
 # The shared warehouse holds AS_OF = Friday 2026-11-20 for every asset.
 SATURDAY_AFTER = datetime(2026, 11, 21, 12, tzinfo=KST)
@@ -32,7 +38,9 @@ def test_fresh_warehouse_is_healthy_on_the_weekend(
 ) -> None:
     assert run(db, SATURDAY_AFTER, monkeypatch) == 0
     out = capsys.readouterr().out
-    assert "verdict: HEALTHY" in out and "etf_daily_prices     2026-11-20" in out
+    assert "verdict: HEALTHY" in out
+    for table in ("etf_daily_prices", "etf_holdings", "etf_overview_snapshot"):
+        assert re.search(rf"^{table} +2026-11-20 ", out, re.MULTILINE), out
 
 
 def test_stale_warehouse_is_unhealthy(
@@ -46,3 +54,30 @@ def test_stale_warehouse_is_unhealthy(
 
 def test_missing_warehouse_is_unhealthy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(tmp_path / "none.duckdb", SATURDAY_AFTER, monkeypatch) == 1
+
+
+def test_reads_check_results_from_the_instance(
+    db: Path,
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With $DAGSTER_HOME set, each table shows its asset's latest check results, including
+    the overview, whose asset (etf_overview) is named differently from its table."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setattr(partitions, "now_kst", lambda: SATURDAY_AFTER)
+    with dg.DagsterInstance.get() as instance:
+        result = materialize_with_checks(
+            [etf_52w, etf_overview], resources(sandbox, db), AS_OF.isoformat(), instance
+        )
+    assert result.success
+    assert health.main(["--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    for table in ("etf_52w", "etf_overview_snapshot"):
+        assert re.search(rf"^{table} +2026-11-20 +1,070  5/5 passed", out, re.MULTILINE), out
+    assert re.search(r"^etf_aum +2026-11-20 +1,070  - ", out, re.MULTILINE), out
+    assert "note:" not in out

@@ -22,6 +22,7 @@ from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.assets.reports import etf_overview
 from etf_assets.checks import rules
 from etf_assets.metrics.aum import relative_gap_pct
 from etf_assets.resources.storage import warehouse
@@ -35,6 +36,7 @@ TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
     "etf_aum": etf_aum,
     "etf_52w": etf_52w,
     "etf_tracking_error": etf_tracking_error,
+    "etf_overview_snapshot": etf_overview,
 }
 TABLE_RULES: tuple[tuple[str, Rule, dg.AssetCheckSeverity, bool], ...] = (
     ("complete", rules.completeness, dg.AssetCheckSeverity.ERROR, True),

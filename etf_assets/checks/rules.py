@@ -71,6 +71,8 @@ COMPLETENESS: dict[str, Completeness] = {
     "etf_aum": Completeness(_PRICE_UNIVERSE, 1.0),
     "etf_52w": Completeness(_PRICE_UNIVERSE, 1.0),
     "etf_tracking_error": Completeness(_PRICE_UNIVERSE, 1.0),
+    # The overview's universe is the newest master ∪ the newest session's priced ETFs.
+    "etf_overview_snapshot": Completeness(_NEAREST_PRICE_UNIVERSE, 1.0),
 }
 
 # Columns people rely on, with the share of rows that must be non-NULL.
@@ -82,6 +84,15 @@ COVERAGE: dict[str, dict[str, float]] = {
     "etf_aum": {"aum_krw": 0.99, "market_cap_krw": 0.99},
     "etf_52w": {"high_52w": 0.99, "low_52w": 0.99},
     "etf_tracking_error": {"premium_discount_20d_pct": 0.95, "tracking_error_20d_pct": 0.9},
+    "etf_overview_snapshot": {
+        "name": 1.0,
+        "issuer": 0.99,
+        "expense_ratio_pct": 0.99,
+        "close": 0.99,
+        "aum_krw": 0.99,
+        "high_52w": 0.99,
+        "premium_discount_20d_pct": 0.9,
+    },
 }
 
 # Predicates every row must satisfy (NULLs pass: coverage watches those).
@@ -104,6 +115,12 @@ RANGES: dict[str, dict[str, str]] = {
     "etf_tracking_error": {
         "tracking_error >= 0": "tracking_error_20d_pct >= 0 AND tracking_error_250d_pct >= 0",
         "|premium/discount 20d| < 30 %": "abs(premium_discount_20d_pct) < 30",
+    },
+    "etf_overview_snapshot": {
+        # A snapshot reads every table up to its session only; a later figure would be a leak.
+        "no figure newer than the snapshot": "greatest(details_as_of, prices_as_of, aum_as_of, "
+        "tracking_as_of, week52_as_of) <= trade_date",
+        "aum_krw >= 0": "aum_krw >= 0",
     },
 }
 
@@ -252,6 +269,7 @@ PHASE_HOUR = {
     "etf_daily_prices": 16,
     "etf_aum": 16,
     "etf_52w": 17,
+    "etf_overview_snapshot": 17,
 }
 WEEKLY_TABLES = {"etf_holdings", "etf_tracking_error"}
 GRACE = timedelta(hours=2)
