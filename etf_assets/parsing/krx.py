@@ -24,6 +24,8 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from etf_assets.errors import ParseError
 
@@ -33,6 +35,7 @@ NULL_TOKENS = frozenset({"-", ""})
 _FLOAT_RE = r"[-+]?\d+(?:\.\d*)?"
 _INT_RE = r"[-+]?\d+"
 _DATE_RE = r"\d{8}"
+_NULL_TOKEN_ARRAY = pa.array(sorted(NULL_TOKENS), type=pa.string())
 
 # ── scalar helpers ────────────────────────────────────────────────────────────────────────
 
@@ -147,25 +150,48 @@ def _stripped(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return clean, clean.isna() | clean.isin(NULL_TOKENS)
 
 
+def _numbers(raw: pd.Series, pattern: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """(cleaned text, null mask, bad mask) of a number column, computed with Arrow kernels.
+
+    Per column this is a few Arrow calls instead of a dozen pandas string operations: the
+    parser is the CPU cost of every backfilled session, so it matters here.
+    """
+    text = pa.array(raw.to_numpy(dtype=object), type=pa.string())
+    clean = pc.utf8_trim_whitespace(pc.replace_substring(text, ",", ""))
+    null = pc.is_in(clean, value_set=_NULL_TOKEN_ARRAY)
+    matches = pc.match_substring_regex(clean, f"^(?:{pattern})$")
+    bad = pc.and_(pc.invert(null), pc.invert(matches))
+    return (
+        pc.if_else(null, pa.scalar(None, pa.string()), clean),
+        null.to_numpy(zero_copy_only=False),
+        bad.to_numpy(zero_copy_only=False),
+    )
+
+
 def _floats(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
     """Field → float64 with NaN for `"-"`/`""`; any other non-number raises ParseError."""
     raw = _texts(df, field, tickers)
-    clean, null = _stripped(raw)
-    bad = ~null & ~clean.str.fullmatch(_FLOAT_RE)
+    clean, _, bad = _numbers(raw, _FLOAT_RE)
     if bad.any():
-        _raise_at(bad, "not a KRX number", field, raw, tickers)
-    return pd.to_numeric(clean.where(~null), errors="coerce").astype("float64")
+        _raise_at(pd.Series(bad), "not a KRX number", field, raw, tickers)
+    values = pc.cast(clean, pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.Series(values, index=df.index, dtype="float64")
 
 
 def _ints(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
     """Field → exact nullable Int64 (`"1,234.00"` allowed); fractions and garbage raise."""
     raw = _texts(df, field, tickers)
-    clean, null = _stripped(raw)
-    clean = clean.str.replace(r"\.0*$", "", regex=True)
-    bad = ~null & ~clean.str.fullmatch(_INT_RE)
+    clean, null, bad = _numbers(raw, _INT_RE + r"(?:\.0*)?")
     if bad.any():
-        _raise_at(bad, "not a KRX integer", field, raw, tickers)
-    return clean.where(~null).astype("Int64")
+        _raise_at(pd.Series(bad), "not a KRX integer", field, raw, tickers)
+    whole = pc.replace_substring_regex(clean, r"^\+|\.0*$", "")
+    try:
+        values = pc.cast(pc.fill_null(whole, "0"), pa.int64()).to_numpy()
+    except pa.ArrowInvalid:  # digits only, so the one way to fail is beyond 64 bits
+        too_big = pd.Series([v is not None and abs(int(v)) >= 2**63 for v in whole.to_pylist()])
+        _raise_at(too_big, "not a KRX integer (beyond 64 bits)", field, raw, tickers)
+        raise
+    return pd.Series(pd.arrays.IntegerArray(values, null), index=df.index)
 
 
 def _dates(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
@@ -208,6 +234,8 @@ def _one_row_per_key(df: pd.DataFrame, field: str) -> pd.DataFrame:
     A screen listing a fund twice would otherwise be stored twice (and fail the uniqueness
     check after the write); two different answers for one fund cannot be resolved here.
     """
+    if not df[field].duplicated().any():  # the usual answer: nothing to compare row by row
+        return df
     df = df.drop_duplicates(ignore_index=True)
     keys = df[field].astype("str").str.strip()
     repeated = keys.duplicated(keep=False)
@@ -344,7 +372,7 @@ def is_no_data_answer(rows: Sequence[Row]) -> bool:
 def _daily_prices(
     df: pd.DataFrame, ticker_field: str, name_field: str, trade_dates: pd.Series, source: str
 ) -> pd.DataFrame:
-    if ticker_field in df.columns:
+    if ticker_field in df.columns and df[ticker_field].duplicated().any():
         keep = ~df.astype("str").duplicated()
         df, trade_dates = df[keep].reset_index(drop=True), trade_dates[keep].reset_index(drop=True)
         df = _one_row_per_key(df, ticker_field)
