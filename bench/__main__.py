@@ -28,6 +28,7 @@ from bench.measure import (
     duckdb_write_s,
     machine,
     new_work_dir,
+    parse_session_s,
     run_phase,
     week52_sql_s,
 )
@@ -122,11 +123,12 @@ def run_ours(url: str, counter: SandboxCounter, work: Path, session: date, week:
     return ours
 
 
-def run_micro(work: Path, session: date) -> Micro:
-    """DuckDB writes, the etf_52w statement and the Definitions load, on the bench warehouse."""
+def run_micro(url: str, work: Path, session: date) -> Micro:
+    """DuckDB writes, the etf_52w statement, the parser and the Definitions load."""
     print("  micro-measurements …", flush=True)
     db = work / "etf.duckdb"
     sql_s, sql_rows = week52_sql_s(db, session)
+    parse_s, parse_rows = parse_session_s(url, session)
     load = definitions_load(_env(None, work), work / "logs")
     return Micro(
         write_1k_s=duckdb_write_s(db, 1_000, 5, work),
@@ -135,6 +137,8 @@ def run_micro(work: Path, session: date) -> Micro:
         definitions_rss_mb=load.peak_rss_mb,
         week52_sql_s=sql_s,
         week52_rows=sql_rows,
+        parse_session_s=parse_s,
+        parse_session_rows=parse_rows,
         price_rows=count_rows(db, "etf_daily_prices"),
         load_average_end=" / ".join(f"{x:.2f}" for x in os.getloadavg()),
     )
@@ -154,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
             counter = SandboxCounter(url)
             baseline = run_baseline(url, counter, args.baseline_every, session)
             ours = run_ours(url, counter, work, session, week)
-        micro = run_micro(work, session)
+            micro = run_micro(url, work, session)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

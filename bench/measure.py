@@ -31,7 +31,9 @@ import requests
 
 from etf_assets.localrun import REPO
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
+from etf_assets.parsing.krx import daily_prices_from_data_service
 from etf_assets.partitions import KST, sessions_between
+from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import ensure_schema, replace_partition, replace_partitions
 
 PACKAGES = ("dagster", "dagster-duckdb", "duckdb", "pandas", "numpy", "requests", "urllib3")
@@ -264,6 +266,19 @@ def week52_sql_s(db: Path, trade_date: date, repeats: int = 5) -> tuple[float, i
             rows = len(conn.execute(WEEK52_SQL, params).df())
             samples.append(time.perf_counter() - started)
     return _median_s(samples), rows
+
+
+def parse_session_s(url: str, trade_date: date, repeats: int = 20) -> tuple[float, int]:
+    """Median seconds to parse one session's 04301 answer (the backfill's CPU cost per session,
+    network excluded), and its row count."""
+    rows = KRXClient(data_url=url, openapi_url=url).fetch_daily_prices(trade_date)
+    daily_prices_from_data_service(rows, trade_date)  # warm up
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        daily_prices_from_data_service(rows, trade_date)
+        samples.append(time.perf_counter() - started)
+    return _median_s(samples), len(rows)
 
 
 def count_rows(db: Path, table: str, trade_date: date | None = None) -> int:

@@ -60,6 +60,8 @@ class Micro:
     definitions_rss_mb: float
     week52_sql_s: float
     week52_rows: int
+    parse_session_s: float
+    parse_session_rows: int
     price_rows: int
     load_average_end: str
 
@@ -360,6 +362,8 @@ def _other(res: BenchResults) -> list[str]:
         ["peak RSS of that import (median of 5)", f"{m.definitions_rss_mb:,.0f} MB"],
         [f"etf_52w SQL alone: all {m.week52_rows:,} ETFs over {m.price_rows:,} price rows "
          "(median of 5)", f"{m.week52_sql_s * 1000:,.0f} ms"],
+        [f"parse one session's 04301 answer ({m.parse_session_rows:,} rows; median of 20)",
+         f"{m.parse_session_s * 1000:,.1f} ms"],
         [f"peak RSS, largest CLI run ({biggest.name})", f"{biggest.peak_rss_mb or 0:,.0f} MB"],
         ["load average at the end (1/5/15 min)", m.load_average_end],
     ]  # fmt: skip
