@@ -158,6 +158,18 @@ def test_5xx_persisting_is_a_krx_error_with_status() -> None:
     assert len(hits) == 2 and type(err.value) is KRXError
 
 
+def test_anonymous_clients_keep_their_own_retry_settings() -> None:
+    """Without a login there is no one-session-per-account rule: a second client on the same
+    URL with more retries gets its own transport rather than the first client's."""
+    unavailable = (503, {"Content-Type": "text/html"}, b"<html>503</html>", 0.0)
+    with scripted_server(lambda n: unavailable) as (url, hits):
+        for max_retries, expected_hits in ((1, 2), (3, 4 + 2)):
+            krx = KRXClient(data_url=url, max_retries=max_retries, requests_per_second=RATE)
+            with pytest.raises(KRXError):
+                krx.fetch_daily_prices(SESSION)
+            assert len(hits) == expected_hits
+
+
 def test_timeout_is_retried_then_reported() -> None:
     slow = (200, {}, b'{"output": []}', 2.0)
     with scripted_server(lambda n: slow) as (url, hits):

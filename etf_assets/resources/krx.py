@@ -86,7 +86,7 @@ class _DataSession:
     logged_in: bool = False
 
 
-_DATA_SESSIONS: dict[tuple[str, str | None], _DataSession] = {}
+_DATA_SESSIONS: dict[tuple[str | int | None, ...], _DataSession] = {}
 _OPENAPI_SESSIONS: dict[tuple[str, int], requests.Session] = {}
 _REGISTRY_LOCK = threading.Lock()
 
@@ -278,9 +278,15 @@ class KRXClient(dg.ConfigurableResource):
     def _data_session(self) -> _DataSession:
         """The process-wide session of this account. Its transport settings (retries, pool)
         are those of the client that logged in last: one account must never hold two
-        sessions, so clients differing only in settings share it.
+        sessions, so clients differing only in settings share it. Anonymous sessions have no
+        such rule, so each transport setting gets its own.
         """
-        key = (self.data_url.rstrip("/"), self.krx_id if self.has_login else None)
+        url = self.data_url.rstrip("/")
+        key = (
+            (url, self.krx_id)
+            if self.has_login
+            else (url, None, self.max_retries, self.max_workers)
+        )
         with _REGISTRY_LOCK:
             entry = _DATA_SESSIONS.get(key)
             if entry is None:
