@@ -35,12 +35,13 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.partitions import KST, last_completed_session, sessions_back
 from etf_assets.resources.kis import KISClient
-from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER
+from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER, SCREEN_PDF
 from etf_assets.resources.storage import TABLES, replace_partition
 from etf_assets.sandbox import kis_routes, krx_routes
 from etf_assets.sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
@@ -432,6 +433,50 @@ def test_rows_repeated_verbatim_are_stored_once(
     select = f"SELECT * EXCLUDE ({ignore})" if ignore else "SELECT *"
     sql = f"{select} FROM {table} WHERE trade_date = ? ORDER BY trade_date, ticker"
     assert rows_of(db, sql, [AS_OF]) == rows_of(baseline, sql, [AS_OF])
+
+
+def test_a_constituent_on_two_pdf_lines_is_one_position(
+    sb: Sandbox, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every PDF lists its first constituent three times: as sent, echoed verbatim, and as a
+    second lot (same code and amounts, another name). The echo is dropped and the lot summed;
+    the blocking uniqueness check passes; every other line is as stored without the fault."""
+    res = resources(sb, db)
+    clean = materialize_with_checks([etf_holdings], res, PARTITION)
+    assert clean.success, failure_text(clean)
+    sql = (
+        "SELECT h.etf_ticker, d.isin, h.constituent_code, h.constituent_name, h.kind, "
+        "h.shares_per_cu, h.value_krw, h.weight_pct FROM etf_holdings h JOIN etf_details d "
+        "ON d.ticker = h.etf_ticker AND d.trade_date = h.as_of_date "
+        "WHERE h.as_of_date = ? ORDER BY ALL"
+    )
+    columns = ["etf", "isin", "code", "name", "kind", "shares", "value", "weight"]
+    expected = pd.DataFrame(rows_of(db, sql, [AS_OF]), columns=columns)
+    original = krx_routes.SCREENS[SCREEN_PDF]
+    first_code_by_isin: dict[str, str] = {}
+
+    def repeating(req: Any, state: Any) -> list[dict[str, str]]:
+        rows = original(req, state)
+        if state is not sb.state or not rows:
+            return rows
+        first_code_by_isin[req.form["isuCd"]] = rows[0]["COMPST_ISU_CD"]
+        lot = dict(rows[0], COMPST_ISU_NM=rows[0]["COMPST_ISU_NM"] + " (2nd lot)")
+        return [*rows, dict(rows[0]), lot]
+
+    monkeypatch.setitem(krx_routes.SCREENS, SCREEN_PDF, repeating)
+    result = materialize_with_checks([etf_holdings], res, PARTITION)
+    assert result.success, failure_text(result)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["unique_keys"] and checks["complete"], checks
+    metadata = result.asset_materializations_for_node("etf_holdings")[0].metadata
+    assert metadata["repeated_lines_merged"].value == 2 * len(first_code_by_isin)
+
+    first = expected["isin"].map(first_code_by_isin) == expected["code"]
+    assert first.sum() == expected["etf"].nunique() == len(first_code_by_isin)
+    amounts = ["shares", "value", "weight"]
+    expected.loc[first, amounts] = expected.loc[first, amounts] * 2  # NULL stays NULL
+    got = pd.DataFrame(rows_of(db, sql, [AS_OF]), columns=columns)
+    pd.testing.assert_frame_equal(got, expected)
 
 
 # ---- KIS: EGW00201 storms and token expiry mid-run ---------------------------------------------
