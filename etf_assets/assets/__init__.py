@@ -1,4 +1,10 @@
-"""Assets, one module per group. Group names are constants so checks and jobs can select them."""
+"""Assets, one module per group. Group names are constants so checks and jobs can select them.
+
+Loading Definitions must stay under 2 s (every run, UI reload and schedule tick pays it), and
+pandas alone costs about 0.5 s of that. So the modules Definitions import (assets, checks,
+resources) import pandas and the pure parsing/metrics modules inside the functions that use
+them; `test_definitions` guards that loading them imports no pandas.
+"""
 
 import warnings
 

@@ -1,10 +1,14 @@
 """Small helpers shared by the asset modules: partition dates and metadata rendering."""
 
+from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
@@ -14,6 +18,8 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> dg.MetadataValue:
     """A compact markdown table; NaN shown as blank, floats with thousands separators."""
+    import pandas as pd
+
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
     shown = frame.head(max_rows).copy()

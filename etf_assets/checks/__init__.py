@@ -11,10 +11,10 @@ newest partition written. (Dagster's partitioned checks are still a preview feat
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
@@ -24,8 +24,10 @@ from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
 from etf_assets.checks import rules
-from etf_assets.metrics.aum import relative_gap_pct
 from etf_assets.resources.storage import warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Rule = Callable[..., rules.RuleOutcome]
 TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
@@ -132,7 +134,7 @@ def freshness_check(table: str) -> dg.AssetChecksDefinition:
 
 def _rows_of_run(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, table: str, sql: str
-) -> pd.DataFrame:
+) -> "pd.DataFrame":
     """`sql` (with one `?` for the partition dates) over the partitions this run checks."""
     with warehouse(duckdb) as conn:
         return conn.execute(sql, [checked_dates(context, conn, table)]).df()
@@ -147,6 +149,8 @@ def _rows_of_run(
 def krx_kis_net_assets_agree(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> dg.AssetCheckResult:
+    from etf_assets.metrics.aum import relative_gap_pct
+
     frame = _rows_of_run(
         context,
         duckdb,

@@ -13,6 +13,8 @@ What the wire needs and why (wire/kis.md §2, §3.4, §7, §8):
   every status. EGW00201 (rate) → back off with jitter and retry; EGW00123 (token) → re-issue
   once and retry; EGW00133 → wait about a minute, never loop.
 Secrets (app secret, token) never reach logs, reprs, exceptions or stats.
+The parsers (and with them pandas) are imported where an answer is parsed, not at import time:
+this module is on the Definitions load path (see `etf_assets.assets`).
 """
 
 from __future__ import annotations
@@ -30,11 +32,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pandas as pd
 import requests
 from pydantic import Field, PrivateAttr
 
@@ -45,13 +46,10 @@ from etf_assets.errors import (
     KISTokenExpired,
     KISTokenIssueThrottled,
 )
-from etf_assets.parsing.kis import (
-    is_zeroed_quote,
-    parse_components,
-    parse_inquire_price,
-    parse_nav_daily_trend,
-)
 from etf_assets.resources.http import RateLimiter, build_session, fan_out, get_rate_limiter
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KST = ZoneInfo("Asia/Seoul")
 REAL_BASE_URL = "https://openapi.koreainvestment.com:9443"
@@ -461,6 +459,8 @@ class KISClient(dg.ConfigurableResource):
             {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": ticker},
             ticker,
         )
+        from etf_assets.parsing.kis import is_zeroed_quote, parse_inquire_price
+
         output = body.get("output")
         if isinstance(output, Mapping) and is_zeroed_quote(output):
             raise KISError(f"{ticker}: KIS answered a zeroed quote (unknown or delisted code)")
@@ -494,6 +494,8 @@ class KISClient(dg.ConfigurableResource):
                 break
             oldest = min(str(r.get("stck_bsop_date", "")).strip() for r in page)
             page_end = datetime.strptime(oldest, "%Y%m%d").date() - timedelta(days=1)
+        from etf_assets.parsing.kis import parse_nav_daily_trend
+
         frame = parse_nav_daily_trend(rows, ticker)
         if frame.empty:
             return frame
@@ -515,6 +517,8 @@ class KISClient(dg.ConfigurableResource):
         output2 = body.get("output2") or []
         if isinstance(output2, Mapping):  # normalise: output2 is an object on some TRs
             output2 = [output2]
+        from etf_assets.parsing.kis import parse_components
+
         return parse_components(body.get("output1") or {}, output2, ticker)
 
     def fetch_many(

@@ -13,13 +13,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets.metrics.overview import COLUMN_TYPES as OVERVIEW_COLUMN_TYPES
 from etf_assets.metrics.overview import create_overview_view
+
+if TYPE_CHECKING:  # pandas is imported where a frame is written, not when Definitions load
+    import pandas as pd
 
 _PCT_WINDOWS = (20, 60, 120, 250)
 
@@ -239,6 +242,8 @@ def replace_partitions(
     Rows of `frame` outside `partition_dates` are refused, so a caller can never clobber a
     partition it did not mean to write. Returns the number of rows inserted.
     """
+    import pandas as pd
+
     table = TABLES[table_name]
     dates = sorted(set(partition_dates))
     if not dates:
