@@ -84,9 +84,15 @@ def eok_to_krw(value: object, field: str, ticker: str | None = None) -> int | No
     return None if number is None else int(number * EOK_KRW)
 
 
-def _nonzero(value: int | None) -> int | None:
-    """O/H/L of 0 mean "no trade yet" (pre-open snapshot), which is missing, not a price."""
-    return None if value == 0 else value
+def to_text(value: object, field: str, ticker: str | None = None) -> str | None:
+    """A text wire value, stripped; the converter signature for `clean`."""
+    return clean(value)
+
+
+def to_traded_price(value: object, field: str, ticker: str | None = None) -> int | None:
+    """An O/H/L price: 0 means "no trade yet" (pre-open snapshot), which is missing, not 0."""
+    price = to_int(value, field, ticker)
+    return None if price == 0 else price
 
 
 Converter = Callable[[object, str, str | None], Any]
@@ -95,20 +101,20 @@ Converter = Callable[[object, str, str | None], Any]
 _PRICE_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
     ("close", "stck_prpr", to_int, True),
     ("change", "prdy_vrss", to_int, False),
-    ("change_sign", "prdy_vrss_sign", lambda v, f, t: clean(v), False),
+    ("change_sign", "prdy_vrss_sign", to_text, False),
     ("change_pct", "prdy_ctrt", to_float, False),
     ("volume", "acml_vol", to_int, False),
     ("prev_volume", "prdy_vol", to_int, False),
     ("upper_limit", "stck_mxpr", to_int, False),
     ("lower_limit", "stck_llam", to_int, False),
     ("prev_close", "stck_prdy_clpr", to_int, False),
-    ("open", "stck_oprc", lambda v, f, t: _nonzero(to_int(v, f, t)), False),
-    ("high", "stck_hgpr", lambda v, f, t: _nonzero(to_int(v, f, t)), False),
-    ("low", "stck_lwpr", lambda v, f, t: _nonzero(to_int(v, f, t)), False),
+    ("open", "stck_oprc", to_traded_price, False),
+    ("high", "stck_hgpr", to_traded_price, False),
+    ("low", "stck_lwpr", to_traded_price, False),
     ("prev_nav", "prdy_last_nav", to_float, False),
     ("nav", "nav", to_float, True),
     ("nav_change", "nav_prdy_vrss", to_float, False),
-    ("nav_change_sign", "nav_prdy_vrss_sign", lambda v, f, t: clean(v), False),
+    ("nav_change_sign", "nav_prdy_vrss_sign", to_text, False),
     ("nav_change_pct", "nav_prdy_ctrt", to_float, False),
     ("tracking_error_pct", "trc_errt", to_float, False),
     ("base_price", "stck_sdpr", to_int, False),
@@ -117,7 +123,7 @@ _PRICE_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
     ("net_assets_krw", "etf_ntas_ttam", eok_to_krw, True),
     ("cu_shares", "etf_cu_unit_scrt_cnt", to_int, False),
     ("constituent_count", "etf_cnfg_issu_cnt", to_int, False),
-    ("currency", "crcd", lambda v, f, t: clean(v), False),
+    ("currency", "crcd", to_text, False),
     ("year_high", "stck_dryy_hgpr", to_int, False),
     ("year_high_date", "dryy_hgpr_date", to_date, False),
     ("year_low", "stck_dryy_lwpr", to_int, False),
@@ -125,10 +131,10 @@ _PRICE_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
     ("listed_shares", "lstn_stcn", to_int, True),
     ("leverage_factor", "etf_trc_ert_mltp", to_float, False),
     ("premium_discount_pct", "dprt", to_float, False),
-    ("issuer", "mbcr_name", lambda v, f, t: clean(v), False),
+    ("issuer", "mbcr_name", to_text, False),
     ("listing_date", "stck_lstn_date", to_date, False),
-    ("index_name", "etf_rprs_bstp_kor_isnm", lambda v, f, t: clean(v), False),
-    ("etf_kind", "etf_div_name", lambda v, f, t: clean(v), False),
+    ("index_name", "etf_rprs_bstp_kor_isnm", to_text, False),
+    ("etf_kind", "etf_div_name", to_text, False),
 )
 
 
@@ -187,14 +193,14 @@ _NAV_DAILY_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
     ("trade_date", "stck_bsop_date", to_date, True),
     ("close", "stck_clpr", to_int, True),
     ("change", "prdy_vrss", to_int, False),
-    ("change_sign", "prdy_vrss_sign", lambda v, f, t: clean(v), False),
+    ("change_sign", "prdy_vrss_sign", to_text, False),
     ("change_pct", "prdy_ctrt", to_float, False),
     ("volume", "acml_vol", to_int, False),
     ("contract_volume", "cntg_vol", to_int, False),
     ("premium_discount_pct", "dprt", to_float, False),
     ("close_minus_nav", "nav_vrss_prpr", to_float, False),
     ("nav", "nav", to_float, True),
-    ("nav_change_sign", "nav_prdy_vrss_sign", lambda v, f, t: clean(v), False),
+    ("nav_change_sign", "nav_prdy_vrss_sign", to_text, False),
     ("nav_change", "nav_prdy_vrss", to_float, False),
     ("nav_change_pct", "nav_prdy_ctrt", to_float, False),
 )
@@ -233,8 +239,8 @@ _COMPONENT_ETF_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
 )
 
 _COMPONENT_ROW_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
-    ("constituent_code", "stck_shrn_iscd", lambda v, f, t: clean(v), False),
-    ("constituent_name", "hts_kor_isnm", lambda v, f, t: clean(v), False),
+    ("constituent_code", "stck_shrn_iscd", to_text, False),
+    ("constituent_name", "hts_kor_isnm", to_text, False),
     ("price", "stck_prpr", to_int, False),
     ("price_change", "prdy_vrss", to_int, False),
     ("value_krw", "etf_cnfg_issu_avls", to_int, False),
