@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 from filelock import FileLock
@@ -23,6 +24,7 @@ from etf_assets.checks import ALL_CHECKS
 from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.storage import TABLES
 from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 AS_OF = date(2026, 11, 20)  # a Friday: a session and its week's last session
@@ -45,6 +47,15 @@ ALL_ASSETS = [
 def sandbox() -> Iterator[Sandbox]:
     with start_sandbox(SandboxConfig()) as server:
         yield server
+
+
+def table_frame(table: str, rows: list[dict[str, object]]) -> pd.DataFrame:
+    """Rows for `table`, in its column order, with every column not given NULL."""
+    frame = pd.DataFrame(rows)
+    for column in TABLES[table].column_names:
+        if column not in frame:
+            frame[column] = None
+    return frame[list(TABLES[table].column_names)]
 
 
 def krx_client(sandbox: Sandbox, **overrides: object) -> KRXClient:

@@ -3,24 +3,16 @@
 from datetime import date, datetime, timedelta
 
 import duckdb
-import pandas as pd
 import pytest
 
 from etf_assets.checks import rules
 from etf_assets.metrics.overview import overview_sql
 from etf_assets.partitions import KST
-from etf_assets.resources.storage import TABLES, ensure_schema, replace_partition
+from etf_assets.resources.storage import ensure_schema, replace_partition
+from etf_assets_tests.conftest import table_frame
 
 D = date(2026, 11, 20)
 TICKERS = ["069500", "102110", "0000D0", "114800"]
-
-
-def _frame(table: str, rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    for column in TABLES[table].column_names:
-        if column not in frame:
-            frame[column] = None
-    return frame[list(TABLES[table].column_names)]
 
 
 @pytest.fixture
@@ -28,7 +20,7 @@ def conn() -> duckdb.DuckDBPyConnection:
     """A good warehouse for D: listing, details and prices for four ETFs."""
     connection = duckdb.connect()
     ensure_schema(connection)
-    listing = _frame(
+    listing = table_frame(
         "krx_etf_list",
         [
             dict(trade_date=D, ticker=t, ISU_CD=f"KR7{t}00", COM_ABBRV="x", ETF_TOT_FEE="0.1")
@@ -36,7 +28,7 @@ def conn() -> duckdb.DuckDBPyConnection:
         ],
     )
     replace_partition(connection, "krx_etf_list", D, listing)
-    details = _frame(
+    details = table_frame(
         "etf_details",
         [
             dict(
@@ -53,7 +45,7 @@ def conn() -> duckdb.DuckDBPyConnection:
         ],
     )
     replace_partition(connection, "etf_details", D, details)
-    prices = _frame(
+    prices = table_frame(
         "etf_daily_prices",
         [
             dict(
@@ -100,7 +92,7 @@ def test_empty_closure_partition_is_complete(conn: duckdb.DuckDBPyConnection) ->
         conn,
         "etf_daily_prices",
         closed,
-        _frame("etf_daily_prices", []),
+        table_frame("etf_daily_prices", []),
         note="KRX answered no data: closure",
     )
     assert rules.completeness(conn, "etf_daily_prices", [closed]).passed
@@ -157,7 +149,7 @@ def test_freshness_after_chuseok_does_not_alarm() -> None:
         connection,
         "etf_daily_prices",
         last_before,
-        _frame("etf_daily_prices", [dict(trade_date=last_before, ticker="069500", close=1.0)]),
+        table_frame("etf_daily_prices", [dict(trade_date=last_before, ticker="069500", close=1.0)]),
     )
     # Monday 28 Sept, morning after the Chuseok break (24–25 Sept closed, then the weekend).
     assert rules.freshness(
@@ -183,7 +175,7 @@ def test_unscheduled_closure_recorded_as_empty_partition_is_fresh() -> None:
         connection,
         "etf_daily_prices",
         closure,
-        _frame("etf_daily_prices", []),
+        table_frame("etf_daily_prices", []),
         note="no data: closure",
     )
     assert rules.freshness(
@@ -197,7 +189,7 @@ def test_prices_without_a_listing_compare_with_the_previous_session() -> None:
     monday = date(2026, 11, 23)
     for d, tickers in ((D, TICKERS), (monday, TICKERS[:2])):
         rows = [dict(trade_date=d, ticker=t, close=1.0) for t in tickers]
-        replace_partition(connection, "etf_daily_prices", d, _frame("etf_daily_prices", rows))
+        replace_partition(connection, "etf_daily_prices", d, table_frame("etf_daily_prices", rows))
     outcome = rules.completeness(connection, "etf_daily_prices", [D, monday])
     assert not outcome.passed  # Monday lost half of Friday's funds
     assert outcome.metadata["worst_partition"] == "2026-11-23"
@@ -207,15 +199,16 @@ def test_prices_without_a_listing_compare_with_the_previous_session() -> None:
 def test_empty_partition_without_a_note_is_incomplete() -> None:
     connection = duckdb.connect()
     ensure_schema(connection)
-    replace_partition(connection, "etf_aum", D, _frame("etf_aum", []))
+    replace_partition(connection, "etf_aum", D, table_frame("etf_aum", []))
     assert not rules.completeness(connection, "etf_aum", [D]).passed
 
 
 def test_downstream_of_a_closure_is_complete_when_empty() -> None:
     connection = duckdb.connect()
     ensure_schema(connection)
-    replace_partition(connection, "etf_daily_prices", D, _frame("etf_daily_prices", []), note="x")
-    replace_partition(connection, "etf_aum", D, _frame("etf_aum", []))
+    no_prices = table_frame("etf_daily_prices", [])
+    replace_partition(connection, "etf_daily_prices", D, no_prices, note="x")
+    replace_partition(connection, "etf_aum", D, table_frame("etf_aum", []))
     assert rules.completeness(connection, "etf_aum", [D]).passed
 
 

@@ -11,18 +11,16 @@ from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.tracking import TRACKING_SQL
 from etf_assets.metrics.week52 import WEEK52_SQL
 from etf_assets.partitions import sessions_back, sessions_between
-from etf_assets.resources.storage import TABLES, ensure_schema
+from etf_assets.resources.storage import ensure_schema
+from etf_assets_tests.conftest import table_frame
 
 AS_OF = date(2026, 11, 20)
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
-    frame = pd.DataFrame(rows)
-    for column in TABLES[table].column_names:
-        if column not in frame:
-            frame[column] = None
-    frame = frame[list(TABLES[table].column_names)]
-    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
+    conn.register("incoming", table_frame(table, rows))
+    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+    conn.unregister("incoming")
 
 
 @pytest.fixture

@@ -21,18 +21,9 @@ from etf_assets.partitions import sessions_back
 from etf_assets.resources.storage import TABLES, ensure_schema, replace_partition
 from etf_assets.sandbox.market import Market
 from etf_assets.sandbox.server import Sandbox
-from etf_assets_tests.conftest import AS_OF, resources
+from etf_assets_tests.conftest import AS_OF, resources, table_frame
 
 D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
-
-
-def _frame(table: str, rows: list[dict[str, object]]) -> pd.DataFrame:
-    """Rows for `table` with every other column NULL."""
-    frame = pd.DataFrame(rows)
-    for column in TABLES[table].column_names:
-        if column not in frame:
-            frame[column] = None
-    return frame[list(TABLES[table].column_names)]
 
 
 @pytest.fixture
@@ -51,7 +42,7 @@ def small(tmp_path: Path) -> duckdb.DuckDBPyConnection:
              "asset_class": "주식", "expense_ratio_pct": 0.1, "leverage_factor": 1.0}
             for t in tickers
         ]  # fmt: skip
-        replace_partition(conn, "etf_details", d, _frame("etf_details", rows))
+        replace_partition(conn, "etf_details", d, table_frame("etf_details", rows))
 
     def prices(d: date, tickers: list[str]) -> None:
         rows = [
@@ -59,7 +50,7 @@ def small(tmp_path: Path) -> duckdb.DuckDBPyConnection:
              "nav": 100.5 + d.day}
             for t in tickers
         ]  # fmt: skip
-        replace_partition(conn, "etf_daily_prices", d, _frame("etf_daily_prices", rows))
+        replace_partition(conn, "etf_daily_prices", d, table_frame("etf_daily_prices", rows))
 
     def aum(d: date, tickers: list[str]) -> None:
         rows = [
@@ -67,7 +58,7 @@ def small(tmp_path: Path) -> duckdb.DuckDBPyConnection:
              "market_cap_krw": 2e9 * d.day}
             for t in tickers
         ]  # fmt: skip
-        replace_partition(conn, "etf_aum", d, _frame("etf_aum", rows))
+        replace_partition(conn, "etf_aum", d, table_frame("etf_aum", rows))
 
     details(D1, ["000001", "000002", "000003"])
     details(D2, ["000001", "000002"])
@@ -76,9 +67,9 @@ def small(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     aum(D1, ["000001", "000002", "000003"])
     aum(D2, ["000001"])  # 000002's figure for D2 is missing
     tracking = [{"as_of_date": D1, "ticker": "000001", "premium_discount_20d_pct": 0.25}]
-    replace_partition(conn, "etf_tracking_error", D1, _frame("etf_tracking_error", tracking))
+    replace_partition(conn, "etf_tracking_error", D1, table_frame("etf_tracking_error", tracking))
     week52 = [{"trade_date": D2, "ticker": "000001", "high_52w": 130.0, "high_52w_date": D2}]
-    replace_partition(conn, "etf_52w", D2, _frame("etf_52w", week52))
+    replace_partition(conn, "etf_52w", D2, table_frame("etf_52w", week52))
     return conn
 
 
