@@ -129,7 +129,7 @@ def etf_daily_prices(
         )
     newest = result.results[done[-1]][0] if done else pd.DataFrame()
     sources = (
-        pd.concat([f for f, _ in result.results.values() if not f.empty])["source"]
+        pd.concat([f["source"] for f, _ in result.results.values() if not f.empty])
         .value_counts()
         .to_dict()
         if written

@@ -249,15 +249,10 @@ def replace_partitions(
     if not dates:
         return 0
     frame = _conform(conn, table, frame)
-    if len(frame):
-        outside = set(pd.to_datetime(frame[table.key_column]).dt.date) - set(dates)
-        if outside:
-            raise SchemaMismatch(f"{table_name}: rows for dates {sorted(outside)[:5]} not written")
-    counts = (
-        pd.to_datetime(frame[table.key_column]).dt.date.value_counts().to_dict()
-        if len(frame)
-        else {}
-    )
+    counts = pd.to_datetime(frame[table.key_column]).dt.date.value_counts().to_dict()
+    outside = set(counts) - set(dates)
+    if outside:
+        raise SchemaMismatch(f"{table_name}: rows for dates {sorted(outside)[:5]} not written")
     notes = notes or {}
     conn.execute("BEGIN TRANSACTION")
     try:
