@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: install
-	$(PY) -m etf_assets.demo
+	$(PY) -m etf_sandbox.demo
 
 lint: install
 	$(PY) -m ruff check .
@@ -27,10 +27,10 @@ test: install lint
 	$(PY) -m pytest -n 2 -q
 
 dev: install
-	$(PY) -m etf_assets.dev --port $(SANDBOX_PORT)
+	$(PY) -m etf_sandbox.dev --port $(SANDBOX_PORT)
 
 sandbox: install
-	$(PY) -m etf_assets.sandbox --port $(SANDBOX_PORT)
+	$(PY) -m etf_sandbox --port $(SANDBOX_PORT)
 
 bench: install
 	$(PY) -m bench

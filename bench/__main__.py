@@ -33,8 +33,8 @@ from bench.measure import (
     week52_sql_s,
 )
 from bench.report import BaselineRun, BenchResults, Micro, OursRun, render
-from etf_assets.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 from etf_assets.partitions import KST, last_completed_session, sessions_back, weekly_partitions
+from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 HISTORY_SESSIONS = 260  # 365 calendar days for etf_52w, and 250 returns for tracking error
 LISTING = "krx_etf_list,etf_details"

@@ -174,7 +174,7 @@ def _setup(res: BenchResults) -> list[str]:
         f"`make bench` (`python -m bench`), {res.machine['date']}. Session {res.session} "
         f"(weekly partition {res.week}). Whole run {res.total_s / 60:.1f} min.",
         "",
-        "Both sides run against the same sandbox process (`python -m etf_assets.sandbox "
+        "Both sides run against the same sandbox process (`python -m etf_sandbox "
         f"--latency-ms {res.latency_ms}`) on 127.0.0.1, with the real rate limits: KIS "
         f"{KIS_LIMIT_RPS:.0f} req/s per app key (EGW00201 above), KRX data service blocked above "
         f"50 req/s. Our KRX pace is {res.krx_rps} req/s (`KRX_REQUESTS_PER_SECOND`), KIS is "

@@ -25,7 +25,7 @@ from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import TABLES
-from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
+from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 AS_OF = date(2026, 11, 20)  # a Friday: a session and its week's last session
 HISTORY_SESSIONS = 260  # enough for 52w (365 days) and 250 returns

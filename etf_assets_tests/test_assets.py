@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etf_assets.sandbox.market import Market
-from etf_assets.sandbox.server import Sandbox
 from etf_assets_tests.conftest import AS_OF, HISTORY_SESSIONS
+from etf_sandbox.market import Market
+from etf_sandbox.server import Sandbox
 
 pytestmark = pytest.mark.usefixtures("warehouse_path")
 

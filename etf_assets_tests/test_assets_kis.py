@@ -23,9 +23,9 @@ from etf_assets.errors import KRXError
 from etf_assets.partitions import KST, weekly_partitions
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.sandbox import kis_routes
-from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
 from etf_assets_tests.conftest import krx_client, materialize
+from etf_sandbox import kis_routes
+from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 # The session the sandbox's KIS quotes now; our clock is frozen to its evening so the test does
 # not depend on the hour it runs (intraday, KIS enrichment is rightly skipped).

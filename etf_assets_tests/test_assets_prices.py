@@ -14,10 +14,10 @@ import pandas as pd
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.checks import ALL_CHECKS
-from etf_assets.localrun import REPO, sandbox_env
 from etf_assets.partitions import sessions_back
-from etf_assets.sandbox.server import Sandbox
 from etf_assets_tests.conftest import AS_OF, krx_client, materialize, resources, unconfigured_kis
+from etf_sandbox.localrun import REPO, sandbox_env
+from etf_sandbox.server import Sandbox
 
 
 def table(db: Path, sql: str) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from bench.baseline import (
     run_tracking_phase,
 )
 from etf_assets.partitions import KST
-from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
+from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 SESSION = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 18, 30, tzinfo=KST)  # after the close and KRX's 18:00 net assets

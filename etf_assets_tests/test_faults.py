@@ -43,8 +43,6 @@ from etf_assets.partitions import KST, last_completed_session, sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER, SCREEN_PDF
 from etf_assets.resources.storage import TABLES, replace_partition
-from etf_assets.sandbox import kis_routes, krx_routes
-from etf_assets.sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
 from etf_assets_tests.conftest import (
     AS_OF,
     krx_client,
@@ -52,6 +50,8 @@ from etf_assets_tests.conftest import (
     materialize_with_checks,
     resources,
 )
+from etf_sandbox import kis_routes, krx_routes
+from etf_sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
 
 pytestmark = pytest.mark.faults
 

@@ -12,8 +12,8 @@ from etf_assets import health, partitions
 from etf_assets.assets.metrics import etf_52w
 from etf_assets.assets.reports import etf_overview
 from etf_assets.partitions import KST
-from etf_assets.sandbox.server import Sandbox
 from etf_assets_tests.conftest import AS_OF, materialize_with_checks, resources
+from etf_sandbox.server import Sandbox
 
 # The shared warehouse holds AS_OF = Friday 2026-11-20 for every asset.
 SATURDAY_AFTER = datetime(2026, 11, 21, 12, tzinfo=KST)

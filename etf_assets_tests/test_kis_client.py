@@ -19,14 +19,14 @@ import pytest
 import requests
 
 from etf_assets.errors import KISError, KISPaperUnsupported, KISTokenIssueThrottled
-from etf_assets.localrun import sandbox_process
 from etf_assets.partitions import KST, sessions_between
 from etf_assets.resources import kis as kis_module
 from etf_assets.resources.kis import KISClient
-from etf_assets.sandbox import kis_routes
-from etf_assets.sandbox.market import get_market
-from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
 from etf_assets_tests.test_http import max_in_window
+from etf_sandbox import kis_routes
+from etf_sandbox.localrun import sandbox_process
+from etf_sandbox.market import get_market
+from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=KST)
 SESSION = date(2026, 11, 20)

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from etf_assets.partitions import KST
-from etf_assets.sandbox import kis_routes
-from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
+from etf_sandbox import kis_routes
+from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=KST)
 KEY, SECRET = "PSsandboxAPPKEYreal0000000000000000", "sandbox-secret-real"

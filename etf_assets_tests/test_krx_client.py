@@ -40,8 +40,8 @@ from etf_assets.resources.krx import (
     LOGIN_POST_PATH,
     KRXClient,
 )
-from etf_assets.sandbox.server import Sandbox, SandboxConfig, start_sandbox
 from etf_assets_tests.test_http import max_in_window, scripted_server
+from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=KST)
 SESSION = date(2026, 11, 20)  # a Friday session, published by both services at NOW

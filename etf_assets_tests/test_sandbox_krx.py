@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from etf_assets.sandbox.krx_routes import current_datetime
-from etf_assets.sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
+from etf_sandbox.krx_routes import current_datetime
+from etf_sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
 
 KST = ZoneInfo("Asia/Seoul")
 FROZEN = datetime(2026, 11, 20, 19, 0, tzinfo=KST)  # Friday, after the close and 18:00

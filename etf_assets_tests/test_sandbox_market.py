@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etf_assets.sandbox.market import (
+from etf_sandbox.market import (
     ALNUM_FROM,
     ALNUM_LETTERS,
     ANCHOR,

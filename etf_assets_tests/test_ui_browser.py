@@ -10,7 +10,7 @@ runs queued forever).
 
 Set-up as `make dev` does it: `dagster dev` (webserver and daemon) with a temporary DAGSTER_HOME
 holding the project's dagster.yaml, a temporary warehouse, and the environment of
-`etf_assets.localrun.sandbox_env` pointing at a sandbox served from this process. The browser is
+`etf_sandbox.localrun.sandbox_env` pointing at a sandbox served from this process. The browser is
 Debian's Chromium driven by Playwright (never `playwright install`): `scripts/install_browser.sh`
 installs it. Screenshots go to test-artifacts/.
 """
@@ -34,9 +34,9 @@ import duckdb
 import pytest
 import requests
 
-from etf_assets.localrun import prepare_dagster_home, sandbox_env
-from etf_assets.sandbox.server import SandboxConfig, start_sandbox
 from etf_assets_tests.conftest import AS_OF
+from etf_sandbox.localrun import prepare_dagster_home, sandbox_env
+from etf_sandbox.server import SandboxConfig, start_sandbox
 
 pytestmark = pytest.mark.browser
 

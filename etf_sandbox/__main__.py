@@ -1,4 +1,4 @@
-"""`python -m etf_assets.sandbox --port N`: run the sandbox until SIGINT/SIGTERM.
+"""`python -m etf_sandbox --port N`: run the sandbox until SIGINT/SIGTERM.
 
 Prints one line `sandbox listening on http://127.0.0.1:PORT` and the environment variables
 that point etf_assets at it (the sandbox's own test accounts, not real credentials).
@@ -11,11 +11,11 @@ import signal
 import threading
 from types import FrameType
 
-from etf_assets.sandbox.server import SandboxConfig, start_sandbox
+from etf_sandbox.server import SandboxConfig, start_sandbox
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m etf_assets.sandbox", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m etf_sandbox", description=__doc__)
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     p.add_argument("--seed", type=int, default=SandboxConfig.seed)
     p.add_argument("--n-etfs", type=int, default=SandboxConfig.n_etfs)

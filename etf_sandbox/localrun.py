@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from etf_assets.sandbox.server import SandboxConfig
+from etf_sandbox.server import SandboxConfig
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -48,9 +48,9 @@ def prepare_dagster_home(home: Path) -> Path:
 
 @contextmanager
 def sandbox_process(port: int = 0, *args: str) -> Iterator[str]:
-    """Start `python -m etf_assets.sandbox` and yield its URL; stop it on exit."""
+    """Start `python -m etf_sandbox` and yield its URL; stop it on exit."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "etf_assets.sandbox", "--port", str(port), *args],
+        [sys.executable, "-m", "etf_sandbox", "--port", str(port), *args],
         stdout=subprocess.PIPE,
         text=True,
         env=os.environ.copy(),

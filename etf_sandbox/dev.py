@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from etf_assets.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
+from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ from typing import Any
 
 import pandas as pd
 
-from etf_assets.sandbox.market import START, Market
-from etf_assets.sandbox.server import (
+from etf_sandbox.market import START, Market
+from etf_sandbox.server import (
     KRX_DATA_PATH,
     SandboxRequest,
     SandboxResponse,

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 
 from etf_assets.export import overview_summary
-from etf_assets.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 from etf_assets.partitions import KST, last_completed_session, sessions_back, weekly_partitions
+from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 PRICE_HISTORY_SESSIONS = 260  # a year for etf_52w plus 250 returns for tracking error
 

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from etf_assets.sandbox.market import Market, get_market
+from etf_sandbox.market import Market, get_market
 
 KST = ZoneInfo("Asia/Seoul")
 SERVICES = ("krx_data", "krx_openapi", "kis")
@@ -334,7 +334,7 @@ def reset_state(state: SandboxState) -> None:
 
 def _collect_routes() -> dict[tuple[str, str], Handler]:
     """ROUTES of both route modules (imported here: they import this module's types)."""
-    from etf_assets.sandbox import kis_routes, krx_routes
+    from etf_sandbox import kis_routes, krx_routes
 
     routes: dict[tuple[str, str], Handler] = {}
     for module in (krx_routes, kis_routes):

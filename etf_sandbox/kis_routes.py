@@ -40,8 +40,8 @@ import numpy as np
 from etf_assets.partitions import KST, is_session, previous_session, sessions_between
 
 if TYPE_CHECKING:
-    from etf_assets.sandbox.market import Market
-    from etf_assets.sandbox.server import SandboxRequest, SandboxResponse, SandboxState
+    from etf_sandbox.market import Market
+    from etf_sandbox.server import SandboxRequest, SandboxResponse, SandboxState
 
 SERVICE = "kis"
 TOKEN_LIFETIME = timedelta(seconds=86400)
@@ -85,7 +85,7 @@ def _kis(state: SandboxState) -> KisSandboxState:
 
 def _json(obj: Any, status: int = 200) -> SandboxResponse:
     # Imported here: server.py imports this module to collect ROUTES.
-    from etf_assets.sandbox.server import json_response
+    from etf_sandbox.server import json_response
 
     return json_response(obj, status=status)
 
