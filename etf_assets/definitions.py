@@ -1,6 +1,6 @@
 """The one `dg.Definitions` of etf_assets (workspace.yaml and `-m etf_assets.definitions`).
 
-Configuration comes from the environment (names fixed in DESIGN.md). Secrets pass through
+Configuration comes from the environment (README.md lists the names). Secrets pass through
 `dg.EnvVar` only, so their values never appear in the UI, run config or logs; an unset optional
 secret means "this source is not configured", which assets report in their metadata.
 """

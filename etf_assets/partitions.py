@@ -171,7 +171,7 @@ def _non_sessions_on_weekdays(keep: frozenset[date]) -> list[datetime]:
 def session_partitions() -> dg.DailyPartitionsDefinition:
     """Daily partitions on XKRX sessions (keys YYYY-MM-DD, Asia/Seoul).
 
-    `end_offset=1` (a deliberate deviation from DESIGN.md): without it today's key only exists
+    `end_offset=1` (deliberate): without it today's key only exists
     after midnight, so the 16:00 and 17:00 phases could not run for today's session at all
     (DagsterUnknownPartitionError). The cost is Dagster bug #33551: on a closed day the next
     session's key is listed early; running it fails cleanly with KRXNotYetPublished.

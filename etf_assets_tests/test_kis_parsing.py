@@ -1,4 +1,4 @@
-"""Pure tests of etf_assets.parsing.kis on the captured KIS samples (wire/samples/kis_*.json)."""
+"""Pure tests of etf_assets.parsing.kis on the captured KIS samples (wire_samples/kis_*.json)."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def test_nav_daily_trend_sample() -> None:
     last = frame.iloc[-1]
     assert last["close"] == 40751
     assert last["nav"] == 43422.04
-    assert last["premium_discount_pct"] == -0.22  # dprt kept as reported (kis.md §4.4)
+    assert last["premium_discount_pct"] == -0.22  # dprt kept as reported (docs/kis.md)
     assert last["close_minus_nav"] == -2671.04
     assert last["nav_change"] == 90.07
     assert last["volume"] == 3267790

@@ -1,4 +1,4 @@
-"""KRX parsers against the real captured wire samples (wire/krx.md § 4) and against bad input.
+"""KRX parsers against the real captured samples (wire_samples/krx_*.json) and bad input.
 
 The samples are the verbatim bodies recorded by pykrx's cassettes and the krx-rs spec, kept in
 `etf_assets_tests/wire_samples/`.
@@ -536,7 +536,7 @@ def test_holdings_empty_and_garbage() -> None:
     assert err.value.field == "COMPST_RTO" and err.value.ticker == "152100"
 
 
-# ── 05901 tracking error and 06001 premium/discount (no raw capture: fields per krx.md) ──
+# ── 05901 tracking error and 06001 premium/discount (no capture; fields: docs/krx.md) ──
 
 
 def test_tracking_error_rows_sorted_oldest_first() -> None:

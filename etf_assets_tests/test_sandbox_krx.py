@@ -19,7 +19,7 @@ DATA = "/comm/bldAttendant/getJsonData.cmd"
 OPENAPI = "/svc/apis/etp/etf_bydd_trd"
 KEY = {"AUTH_KEY": "sandbox-auth-key"}
 
-# field order of the real captured samples (wire/samples/krx_*.json, openapi_*.json)
+# field order of the real captured samples (wire_samples/krx_*.json, openapi_*.json)
 FIELDS_04601 = [
     "ISU_CD", "ISU_SRT_CD", "ISU_NM", "ISU_ABBRV", "ISU_ENG_NM", "LIST_DD", "ETF_OBJ_IDX_NM",
     "IDX_CALC_INST_NM1", "IDX_CALC_INST_NM2", "ETF_REPLICA_METHD_TP_CD", "IDX_MKT_CLSS_NM",

@@ -1,6 +1,6 @@
 """The KIS Open API part of the sandbox: token issue and the three ETF quotation TRs.
 
-Wire formats follow wire/kis.md and the captured samples (every value a string, the
+Wire formats follow docs/kis.md and the captured samples (every value a string, the
 `rt_cd/msg_cd/msg1` envelope, tokenP without it). Values come from the generated market as of
 the last completed session at the sandbox's `now` (15:30 KST close): KIS is a live feed, but
 the market is end-of-day, so the sandbox always answers like KIS does after the close.
@@ -11,12 +11,12 @@ matching (EGW00103 / EGW00105), the injected `kis_egw00201_next_n` fault, at mos
 (EGW00201 on HTTP 500), a valid unexpired Bearer token of that app key (EGW00123), tr_id matching
 the path and custtype P/B, then the paper-key refusal (90000000).
 
-HTTP statuses (kis.md is unsure; these are the sandbox's choices): gateway errors (EGW…) answer
-HTTP 500 with the JSON envelope, which is what third-party clients report for EGW00201;
+HTTP statuses (public sources are unsure; these are the sandbox's choices): gateway errors
+(EGW…) answer HTTP 500 with the JSON envelope, as third-party clients report for EGW00201;
 business answers (90000000, OPSQ…) answer HTTP 200 with rt_cd "1". tokenP errors answer HTTP 403
 with KIS's token-endpoint shape `{"error_description", "error_code"}` plus the envelope keys
 `rt_cd/msg_cd/msg1`, so a client reading either shape works. EGW00103/00105/00133/00123 and
-90000000 are KIS codes from kis.md or common reports; OPSQ1002, OPSQ2001 and EGW00002 are the
+90000000 are KIS codes (docs/kis.md § Errors); OPSQ1002, OPSQ2001 and EGW00002 are the
 sandbox's own (marked "sandbox" in msg1), standing in for codes the sources do not show.
 """
 

@@ -1,6 +1,6 @@
 """KRX routes of the sandbox: data service (getJsonData.cmd), member login, Open API.
 
-Wire formats follow /work/shared/wire/krx.md and the captured samples exactly. Where the real
+Wire formats follow docs/krx.md and the captured samples exactly. Where the real
 behaviour is unknown the sandbox makes a documented choice:
 - unknown or missing `bld` → HTTP 400 with a short HTML error page (not JSON, not `LOGOUT`);
   malformed/missing date or ISIN parameters → `{"output": []}`.

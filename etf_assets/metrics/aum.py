@@ -1,4 +1,4 @@
-"""AUM = net assets (순자산총액), never market cap (시가총액). See DESIGN.md § Definitions.
+"""AUM = net assets (순자산총액), never market cap (시가총액). See README.md § Definitions.
 
 KRX publishes `INVSTASST_NETASST_TOTAMT`; it can be 0 on the day itself and for new listings,
 and then NAV × listed shares stands in (`aum_source = nav_x_shares`). Close × listed shares is

@@ -1,7 +1,7 @@
 """Pure parsers of KIS Open API ETF answers (wire strings → typed values and frames).
 
 KIS sends every value as a string, space-padded or empty when missing, with implicit units
-(wire/kis.md §3.2, §8 traps 6–7). This module turns them into typed values once, so the
+(docs/kis.md § Envelope, § Units). This module turns them into typed values once, so the
 resource and the assets never see wire strings. No HTTP and no Dagster here: the functions are
 tested on the captured samples directly.
 
@@ -162,7 +162,10 @@ def _convert(
 
 
 def is_zeroed_quote(output: Mapping[str, Any]) -> bool:
-    """KIS answers an unknown or delisted code with rt_cd 0 and a quote of zeros (kis.md §7)."""
+    """KIS answers an unknown or delisted code with rt_cd 0 and a zeroed quote.
+
+    See docs/kis.md § Quirks.
+    """
     return clean(output.get("stck_prpr")) in (None, "0") and clean(output.get("nav")) in (
         None,
         "0",
@@ -211,8 +214,8 @@ def parse_nav_daily_trend(output: Iterable[Mapping[str, Any]], ticker: str) -> p
     """NAV 비교추이(일) (FHPST02440200) rows → one row per date, oldest first, no duplicates.
 
     The wire is newest-first and callers page by moving the end date back, so pages may
-    overlap: de-duplicate on trade_date. `dprt` is kept as KIS reports it (kis.md §4.4 ⚠).
-    Empty dicts (placeholder rows) are dropped.
+    overlap: de-duplicate on trade_date. `dprt` is kept as KIS reports it
+    (docs/kis.md § NAV daily trend). Empty dicts (placeholder rows) are dropped.
     """
     rows = []
     for raw in output:
@@ -295,8 +298,8 @@ def parse_components(
     """ETF 구성종목시세 (FHKST121600C0) → (ETF-level record, holdings per 1 CU).
 
     KIS has no quantity field, so shares per CU are derived as etf_cnfg_issu_avls / stck_prpr
-    (kis.md §4.5, exact in the sample: 570,011,400 / 79,800 = 7,143); None without a price.
-    Rows with a blank code are dropped (kis.md §8 trap 11). output1 etf_cnfg_issu_avls is in
+    (docs/kis.md § Components; exact in the sample: 570,011,400 / 79,800 = 7,143); None
+    without a price. Rows with a blank code are dropped. output1 etf_cnfg_issu_avls is in
     만원 [inferred]; it is returned as `cu_value_krw` too.
     """
     if not isinstance(output1, Mapping):

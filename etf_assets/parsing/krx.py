@@ -1,7 +1,7 @@
 """Pure parsers: KRX wire rows (data service and Open API) → typed pandas frames.
 
 No Dagster and no HTTP here, so every rule below is unit-tested against the real captured
-samples. KRX quirks handled (see wire/krx.md § 6):
+samples. KRX quirks handled (see docs/krx.md § Quirks):
 
 * Numbers are strings with thousands commas on data.krx (`"1,234.56"`), without on the Open
   API; `"-"` and `""` mean "no value" and become NULL, never 0.

@@ -1,6 +1,6 @@
 """KISClient: the KIS (한국투자증권) Open API ETF quotations, as a Dagster resource.
 
-What the wire needs and why (wire/kis.md §2, §3.4, §7, §8):
+What the wire needs and why (docs/kis.md § Token, § Errors, § Rate limit):
 - One access token per app key and environment, issued at most about once a day: every issue
   sends the user a KakaoTalk message and KIS refuses a second issue within a minute (EGW00133).
   So the token is cached on disk (mode 0600, file named by a hash of key and environment), shared
@@ -361,7 +361,7 @@ class KISClient(dg.ConfigurableResource):
     def _token_expiry(self, body: Mapping[str, Any]) -> datetime:
         """access_token_token_expired ("YYYY-MM-DD HH:MM:SS", KST), which KIS itself honours.
 
-        `expires_in` has no reference time (kis.md §2.2), so it is only the fallback: for a
+        `expires_in` has no reference time (docs/kis.md § Token), so it is only the fallback: for a
         missing stamp, or one already past by our clock (a skewed clock would otherwise make
         every request issue a new token).
         """
@@ -470,7 +470,7 @@ class KISClient(dg.ConfigurableResource):
         """Daily close vs NAV over [start, end], oldest first.
 
         KIS returns at most 100 rows, newest first, without tr_cont paging: page by moving the
-        end date before the oldest row received (kis.md §4.4, §8 trap 9).
+        end date before the oldest row received (docs/kis.md § NAV daily trend).
         """
         rows: list[Mapping[str, Any]] = []
         page_end = end

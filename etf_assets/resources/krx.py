@@ -2,7 +2,7 @@
 
 Returns raw rows (`list[dict[str, str]]`, the strings KRX sent); `etf_assets.parsing.krx` turns
 them into typed frames. What this module is about is the transport, because that is where
-KRX breaks (wire/krx.md § 1–3, § 6):
+KRX breaks (docs/krx.md § Data service, § Login, § Errors):
 
 * Success is decided by parsing the body: KRX serves JSON as `text/html`, `HTTP 400 LOGOUT`
   when the session is missing or was taken over, an HTML "서비스 제공 불가능" page during
@@ -323,7 +323,7 @@ class KRXClient(dg.ConfigurableResource):
             _log().info(f"KRX data service: logged in (session #{entry.generation})")
 
     def _login_steps(self, session: requests.Session) -> None:
-        """The 3-step login of wire/krx.md § 2 (same as pykrx's auth.py)."""
+        """The 3-step login of docs/krx.md § Login (same as pykrx's auth.py)."""
         base = self.data_url.rstrip("/")
         page = base + LOGIN_PAGE_PATH
         common = {"service": DATA_SERVICE, "screen": "login", "when": "member login"}
