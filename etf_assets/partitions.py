@@ -1,8 +1,13 @@
 """The XKRX session calendar and the partitions built on it.
 
-`exchange_calendars.get_calendar("XKRX")` costs ~3.6 s, and Definitions load in every run and
-UI reload, so the calendar is cached in `xkrx_calendar.json` beside this module (regenerate
-with `python -m etf_assets.partitions`; a test checks it still equals exchange_calendars).
+exchange_calendars is the source of XKRX holidays, but building its calendar costs about a
+second (more with its import), and Definitions load in every run, UI reload and schedule tick.
+So its result is cached as JSON: a seed shipped in the package (`xkrx_calendar.json`, rewritten
+by `python -m etf_assets.partitions`) and a per-user copy under `$XDG_CACHE_HOME/etf_assets/`.
+A cache is used while it was built by the installed exchange_calendars version and still reaches
+`CALENDAR_MIN_HORIZON` ahead; otherwise the calendar is rebuilt once and the copy rewritten.
+exchange_calendars builds a year ahead, so the calendar extends itself every couple of months
+and picks up holidays a new exchange_calendars release learns, and partitions never run out.
 On top of it sit the ad-hoc closures exchange_calendars misses.
 """
 
@@ -11,15 +16,21 @@ from __future__ import annotations
 import bisect
 import functools
 import json
+import logging
+import os
+import tempfile
 from datetime import date, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 KST = ZoneInfo("Asia/Seoul")
 CALENDAR_START = date(2020, 1, 2)
-CALENDAR_CACHE = Path(__file__).with_name("xkrx_calendar.json")
+CALENDAR_SEED = Path(__file__).with_name("xkrx_calendar.json")
+CALENDAR_MIN_HORIZON = timedelta(days=300)
 
 # Closures that exchange_calendars 4.13.2 lists as sessions. Source: KRX market notice of the
 # 2026-06-03 nationwide local elections (제9회 전국동시지방선거, 임시공휴일 → 휴장).
@@ -27,30 +38,91 @@ EXTRA_CLOSURES: dict[date, str] = {
     date(2026, 6, 3): "local elections (제9회 전국동시지방선거), KRX closed",
 }
 
+log = logging.getLogger(__name__)
 
-def build_calendar_cache() -> dict[str, object]:
-    """Weekday closures of XKRX from exchange_calendars (slow: imports and builds it)."""
-    import exchange_calendars as xc
 
-    cal = xc.get_calendar("XKRX", start=CALENDAR_START.isoformat())
+def exchange_calendars_version() -> str:
+    """The installed version, read from package metadata (importing it costs half a second)."""
+    return metadata.version("exchange_calendars")
+
+
+def build_calendar(end: date | None = None) -> dict[str, Any]:
+    """Weekday closures of XKRX from exchange_calendars, from CALENDAR_START to `end`.
+
+    Without `end`, exchange_calendars' own horizon (a year from today). Slow: about a second.
+    """
+    import exchange_calendars as xc  # only here: the cache spares every other load its import
+
+    cal = xc.get_calendar(
+        "XKRX", start=CALENDAR_START.isoformat(), end=end.isoformat() if end else None
+    )
     sessions = set(cal.sessions.date)
     first, last = cal.first_session.date(), cal.last_session.date()
-    holidays = [
-        (first + timedelta(days=i)).isoformat()
-        for i in range((last - first).days + 1)
-        if (first + timedelta(days=i)).weekday() < 5 and (first + timedelta(days=i)) not in sessions
-    ]
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
     return {
-        "source": f"exchange_calendars {xc.__version__} XKRX",
+        "source": "exchange_calendars XKRX",
+        "exchange_calendars": xc.__version__,
         "first_session": first.isoformat(),
         "last_session": last.isoformat(),
-        "weekday_holidays": holidays,
+        "weekday_holidays": [d.isoformat() for d in days if d.weekday() < 5 and d not in sessions],
     }
 
 
+def calendar_cache_path() -> Path:
+    """The per-user copy of the calendar (XDG base directory convention)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "etf_assets" / "xkrx_calendar.json"
+
+
+def calendar_is_current(calendar: dict[str, Any], today: date, version: str) -> bool:
+    """Built by the installed exchange_calendars and reaching far enough past `today`."""
+    return (
+        calendar.get("exchange_calendars") == version
+        and date.fromisoformat(calendar["first_session"]) <= CALENDAR_START
+        and date.fromisoformat(calendar["last_session"]) >= today + CALENDAR_MIN_HORIZON
+    )
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        calendar = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    needed = {"first_session", "last_session", "weekday_holidays"}
+    return calendar if isinstance(calendar, dict) and needed <= calendar.keys() else None
+
+
+def _write_atomically(path: Path, calendar: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False
+    ) as tmp:
+        tmp.write(json.dumps(calendar, indent=1) + "\n")
+    os.replace(tmp.name, path)
+
+
+def load_calendar(today: date, cache: Path, seed: Path = CALENDAR_SEED) -> dict[str, Any]:
+    """The first current calendar of the user's copy and the seed, else a fresh build.
+
+    A fresh build is written to `cache` (atomically, so concurrent processes never read half a
+    file); a cache that cannot be written only costs the next process the same rebuild.
+    """
+    version = exchange_calendars_version()
+    for path in (cache, seed):
+        calendar = _read(path)
+        if calendar is not None and calendar_is_current(calendar, today, version):
+            return calendar
+    calendar = build_calendar()
+    try:
+        _write_atomically(cache, calendar)
+    except OSError as exc:
+        log.warning("could not cache the XKRX calendar at %s: %s", cache, exc)
+    return calendar
+
+
 @functools.cache
-def _calendar() -> dict[str, object]:
-    return json.loads(CALENDAR_CACHE.read_text(encoding="utf-8"))
+def _calendar() -> dict[str, Any]:
+    return load_calendar(now_kst().date(), calendar_cache_path())
 
 
 @functools.cache
@@ -75,7 +147,7 @@ def calendar_end() -> date:
 
 def is_session(d: date) -> bool:
     if d > calendar_end():
-        raise ValueError(f"{d} is beyond the cached XKRX calendar (ends {calendar_end()})")
+        raise ValueError(f"{d} is beyond the XKRX calendar (ends {calendar_end()})")
     return d in _session_set()
 
 
@@ -204,5 +276,5 @@ def weekly_partitions() -> dg.DailyPartitionsDefinition:
 
 
 if __name__ == "__main__":
-    CALENDAR_CACHE.write_text(json.dumps(build_calendar_cache(), indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {CALENDAR_CACHE}")
+    _write_atomically(CALENDAR_SEED, build_calendar())
+    print(f"wrote {CALENDAR_SEED}")

@@ -1,14 +1,100 @@
-from datetime import date, datetime
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
 
+import exchange_calendars as xc
 import pytest
 
 from etf_assets import partitions as p
 
+FIXED_END = date(2027, 6, 30)  # inside any calendar built since 2026-12: no test reads the clock
 
-def test_cached_calendar_equals_exchange_calendars() -> None:
-    """The committed cache must match exchange_calendars; regenerate with
-    `python -m etf_assets.partitions` when exchange_calendars is upgraded."""
-    assert p._calendar() == p.build_calendar_cache()
+
+def test_calendar_equals_exchange_calendars_less_the_extra_closures() -> None:
+    """Over a fixed range, our sessions are exactly exchange_calendars' minus known closures."""
+    calendar = xc.get_calendar("XKRX", start="2020-01-02", end=FIXED_END.isoformat())
+    theirs = set(calendar.sessions.date)
+    ours = p.sessions_between(p.CALENDAR_START, FIXED_END)
+    assert set(ours) == theirs - set(p.EXTRA_CLOSURES)
+
+
+def test_seed_reaches_past_the_minimum_horizon_of_its_build() -> None:
+    seed = json.loads(p.CALENDAR_SEED.read_text(encoding="utf-8"))
+    assert date.fromisoformat(seed["last_session"]) >= FIXED_END
+    assert seed["exchange_calendars"]
+
+
+def _calendar(version: str, last: date) -> dict[str, object]:
+    return {
+        "exchange_calendars": version,
+        "first_session": "2020-01-02",
+        "last_session": last.isoformat(),
+        "weekday_holidays": [],
+    }
+
+
+@pytest.fixture
+def no_build(monkeypatch: pytest.MonkeyPatch) -> list[date]:
+    """Record (instead of running) every rebuild; the fake ends a year after the frozen day."""
+    builds: list[date] = []
+
+    def fake_build(end: date | None = None) -> dict[str, object]:
+        builds.append(TODAY)
+        return _calendar(p.exchange_calendars_version(), TODAY + timedelta(days=365))
+
+    monkeypatch.setattr(p, "build_calendar", fake_build)
+    return builds
+
+
+TODAY = date(2026, 12, 1)
+
+
+def test_a_current_seed_is_used_without_a_build(tmp_path: Path, no_build: list[date]) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(_calendar(p.exchange_calendars_version(), date(2027, 12, 1))))
+    calendar = p.load_calendar(TODAY, tmp_path / "cache" / "xkrx.json", seed)
+    assert calendar["last_session"] == "2027-12-01" and no_build == []
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize(
+    ("version", "last", "why"),
+    [
+        ("installed", date(2027, 6, 1), "ends less than the minimum horizon ahead"),
+        ("an older release", date(2027, 12, 1), "built by another exchange_calendars"),
+    ],
+)
+def test_a_stale_calendar_is_rebuilt_once_and_cached(
+    tmp_path: Path, no_build: list[date], version: str, last: date, why: str
+) -> None:
+    seed = tmp_path / "seed.json"
+    installed = p.exchange_calendars_version()
+    seed.write_text(json.dumps(_calendar(installed if version == "installed" else version, last)))
+    cache = tmp_path / "cache" / "xkrx.json"
+    first = p.load_calendar(TODAY, cache, seed)
+    assert len(no_build) == 1, why
+    assert date.fromisoformat(first["last_session"]) >= TODAY + p.CALENDAR_MIN_HORIZON
+    assert p.load_calendar(TODAY, cache, seed) == first and len(no_build) == 1  # from the cache
+    later = TODAY + timedelta(days=90)  # the cached build is now short of the horizon
+    p.load_calendar(later, cache, seed)
+    assert len(no_build) == 2
+
+
+def test_an_unwritable_cache_costs_a_rebuild_not_a_failure(
+    tmp_path: Path, no_build: list[date]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    calendar = p.load_calendar(TODAY, blocker / "xkrx.json", tmp_path / "no-seed.json")
+    assert calendar["last_session"] == (TODAY + timedelta(days=365)).isoformat()
+
+
+def test_a_real_rebuild_reaches_the_horizon_from_today(tmp_path: Path) -> None:
+    """Whatever day this runs, exchange_calendars builds far enough ahead for partitions."""
+    today = date.today()
+    calendar = p.load_calendar(today, tmp_path / "xkrx.json", tmp_path / "no-seed.json")
+    assert p.calendar_is_current(calendar, today, p.exchange_calendars_version())
+    assert (tmp_path / "xkrx.json").exists()
 
 
 def test_extra_closures_are_not_sessions() -> None:
