@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 import requests
 
 from etf_assets.partitions import KST
+from etf_assets_tests.wire_samples import sample_body
 from etf_sandbox import kis_routes
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=KST)
 KEY, SECRET = "PSsandboxAPPKEYreal0000000000000000", "sandbox-secret-real"
 PAPER_KEY, PAPER_SECRET = "PSsandboxAPPKEYpaper000000000000000", "sandbox-secret-paper"
-SAMPLE = Path("/work/shared/wire/samples/kis_etf_inquire_price.json")
+SAMPLE = "kis_etf_inquire_price.json"  # in etf_assets_tests/wire_samples/
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +88,7 @@ def test_inquire_price_fields_match_the_sample(sb: Sandbox, token: str) -> None:
                                                   "fid_input_iscd": "069500"})  # fmt: skip
     body = resp.json()
     assert resp.status_code == 200 and body["rt_cd"] == "0" and body["msg_cd"] == "MCA00000"
-    sample = json.loads(SAMPLE.read_text(encoding="utf-8"))["body"]
+    sample = sample_body(SAMPLE)
     assert list(body["output"]) == list(sample)
     assert all(isinstance(v, str) for v in body["output"].values())
     row = sb.market.daily(date(2026, 11, 20))
