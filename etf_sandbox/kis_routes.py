@@ -220,7 +220,7 @@ def _rate_limited(kis: KisSandboxState, app_key: str) -> SandboxResponse:
 
 
 def _param(req: SandboxRequest, name: str) -> str | None:
-    """Query parameters in either case: official code sends UPPER, the portal lower (§3.1)."""
+    """Query parameters in either case: official code sends UPPER, the portal lower."""
     for key, value in req.query.items():
         if key.upper() == name:
             return value.strip()
@@ -362,7 +362,7 @@ _PRICE_TEXT_FIELDS = {
 
 
 def _zeroed_price() -> dict[str, str]:
-    """KIS's answer for an unknown or delisted code: rt_cd 0 and a quote of zeros (§7)."""
+    """KIS's answer for an unknown or delisted code: rt_cd 0 and a quote of zeros."""
     template = _price_template()
     zeroed = {
         k: ("" if k in _PRICE_TEXT_FIELDS else ("0.00" if "." in v else "0"))

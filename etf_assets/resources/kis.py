@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 KST = ZoneInfo("Asia/Seoul")
 REAL_BASE_URL = "https://openapi.koreainvestment.com:9443"
 PAPER_BASE_URL = "https://openapivts.koreainvestment.com:29443"
-DEFAULT_RATE_PER_S = {"real": 18.0, "paper": 1.0}  # S7 rate notice, 2026-04-20
+DEFAULT_RATE_PER_S = {"real": 18.0, "paper": 1.0}  # KIS rate notice of 2026-04-20
 RATE_HEADROOM = 0.95  # pace at 95 % of the limit: KIS counts arrivals, which jitter
 TOKEN_MARGIN = timedelta(minutes=10)  # refresh this long before access_token_token_expired
 RATE_RETRY_ATTEMPTS = 6  # EGW00201 retries per request before KISRateLimited
