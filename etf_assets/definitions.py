@@ -10,6 +10,7 @@ import os
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import settings
 from etf_assets.assets import holdings, listing, metrics, prices, reports
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.resources.kis import KISClient
@@ -21,13 +22,6 @@ from etf_assets.schedules import (
     monitoring_schedule,
 )
 
-KRX_DATA_URL_DEFAULT = "https://data.krx.co.kr"
-KRX_OPENAPI_URL_DEFAULT = "https://data-dbg.krx.co.kr"
-KIS_BASE_URL_DEFAULT = {
-    "real": "https://openapi.koreainvestment.com:9443",
-    "paper": "https://openapivts.koreainvestment.com:29443",
-}
-
 
 def _secret(name: str) -> dg.EnvVar | None:
     """`dg.EnvVar(name)` when set, else None (the optional source is not configured)."""
@@ -35,26 +29,23 @@ def _secret(name: str) -> dg.EnvVar | None:
 
 
 def build_resources() -> dict[str, object]:
-    kis_env = os.environ.get("KIS_ENV", "real")
-    krx_rate = os.environ.get("KRX_REQUESTS_PER_SECOND")
+    kis_env = settings.kis_env()
     return {
         "krx": KRXClient(
-            data_url=os.environ.get("KRX_DATA_URL", KRX_DATA_URL_DEFAULT),
-            openapi_url=os.environ.get("KRX_OPENAPI_URL", KRX_OPENAPI_URL_DEFAULT),
+            data_url=os.environ.get("KRX_DATA_URL") or settings.KRX_DATA_URL,
+            openapi_url=os.environ.get("KRX_OPENAPI_URL") or settings.KRX_OPENAPI_URL,
             krx_id=_secret("KRX_ID"),
             krx_pw=_secret("KRX_PW"),
             auth_key=_secret("KRX_AUTH_KEY"),
-            **({"requests_per_second": float(krx_rate)} if krx_rate else {}),
+            requests_per_second=settings.krx_requests_per_second(),
         ),
         "kis": KISClient(
             app_key=_secret("KIS_APP_KEY"),
             app_secret=_secret("KIS_APP_SECRET"),
             env=kis_env,
-            base_url=os.environ.get("KIS_BASE_URL", KIS_BASE_URL_DEFAULT.get(kis_env, "")),
+            base_url=os.environ.get("KIS_BASE_URL") or settings.KIS_BASE_URLS.get(kis_env, ""),
         ),
-        "duckdb": DuckDBResource(
-            database=os.environ.get("ETF_ASSETS_DUCKDB", "data/etf.duckdb")
-        ),
+        "duckdb": DuckDBResource(database=settings.duckdb_path()),
     }
 
 

@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 from etf_assets.definitions import defs
+from etf_assets.resources.kis import KISClient
+from etf_assets.resources.krx import KRXClient
 
 ASSETS = {
     "krx_etf_list", "etf_details", "etf_daily_prices", "etf_holdings",
@@ -53,3 +55,16 @@ def test_secrets_are_env_vars_not_values(monkeypatch) -> None:
     monkeypatch.setenv("KIS_APP_KEY", "PSkey")
     resources = build_resources()
     assert "not-a-real-secret" not in repr(resources["kis"])
+
+
+def test_secrets_stay_out_of_dumps_and_reprs() -> None:
+    """A resource holding resolved secrets (as inside a run) shows none of them."""
+    secret = "not-a-real-secret-0123456789"
+    clients = (
+        KISClient(app_key="PSkey", app_secret=secret),
+        KRXClient(krx_id="member", krx_pw=secret, auth_key=secret),
+    )
+    for client in clients:
+        for shown in (repr(client), str(client), client.model_dump(), client.model_dump_json()):
+            assert secret not in str(shown)
+    assert clients[0].is_configured and clients[1].has_login and clients[1].has_openapi

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from etf_assets import settings
 from etf_assets.export import overview_summary
 from etf_assets.partitions import KST, last_completed_session, sessions_back, weekly_partitions
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
@@ -51,8 +52,8 @@ def summary(db_path: Path) -> str:
 
 
 def main() -> None:
-    home = prepare_dagster_home(Path(os.environ.get("DAGSTER_HOME", REPO / ".dagster_home")))
-    db_path = Path(os.environ.get("ETF_ASSETS_DUCKDB", REPO / "data" / "etf.duckdb"))
+    home = prepare_dagster_home()
+    db_path = Path(os.environ.get("ETF_ASSETS_DUCKDB") or REPO / settings.DUCKDB_PATH)
     latest = last_completed_session(datetime.now(KST))
     week = weekly_partitions().get_last_partition_key()
     first = sessions_back(latest, PRICE_HISTORY_SESSIONS)[0]

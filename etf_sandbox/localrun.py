@@ -38,8 +38,12 @@ def sandbox_env(url: str, *, with_kis: bool = True, with_openapi: bool = False) 
     return env
 
 
-def prepare_dagster_home(home: Path) -> Path:
-    """A DAGSTER_HOME holding the project's instance settings (one run at a time)."""
+def prepare_dagster_home(home: Path | None = None) -> Path:
+    """A DAGSTER_HOME holding the project's instance settings (one run at a time).
+
+    Without `home`: $DAGSTER_HOME, else `.dagster_home` in the repo (as `make` sets it).
+    """
+    home = home or Path(os.environ.get("DAGSTER_HOME") or REPO / ".dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")

@@ -32,13 +32,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pandas as pd
 import requests
 from pydantic import Field, PrivateAttr
 
+from etf_assets import settings
 from etf_assets.errors import (
     KISError,
     KISPaperUnsupported,
@@ -46,15 +48,15 @@ from etf_assets.errors import (
     KISTokenExpired,
     KISTokenIssueThrottled,
 )
+from etf_assets.parsing.kis import (
+    is_zeroed_quote,
+    parse_components,
+    parse_inquire_price,
+    parse_nav_daily_trend,
+)
 from etf_assets.resources.http import RateLimiter, build_session, fan_out, get_rate_limiter
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 KST = ZoneInfo("Asia/Seoul")
-REAL_BASE_URL = "https://openapi.koreainvestment.com:9443"
-PAPER_BASE_URL = "https://openapivts.koreainvestment.com:29443"
-DEFAULT_RATE_PER_S = {"real": 18.0, "paper": 1.0}  # KIS rate notice of 2026-04-20
 RATE_HEADROOM = 0.95  # pace at 95 % of the limit: KIS counts arrivals, which jitter
 TOKEN_MARGIN = timedelta(minutes=10)  # refresh this long before access_token_token_expired
 RATE_RETRY_ATTEMPTS = 6  # EGW00201 retries per request before KISRateLimited
@@ -185,10 +187,15 @@ class KISClient(dg.ConfigurableResource):
     """
 
     app_key: str | None = Field(default=None, description="KIS_APP_KEY; None = not configured")
-    app_secret: str | None = Field(default=None, description="KIS_APP_SECRET (never logged)")
-    env: str = Field(default="real", description="real | paper (KIS_ENV)")
+    app_secret: str | None = Field(
+        default=None,
+        repr=False,
+        exclude=True,  # out of model_dump() and everything built on it
+        description="KIS_APP_SECRET (never logged, dumped or shown)",
+    )
+    env: str = Field(default=settings.KIS_ENV, description="real | paper (KIS_ENV)")
     base_url: str = Field(
-        default=REAL_BASE_URL,
+        default=settings.KIS_BASE_URLS["real"],
         description="KIS_BASE_URL; the real default is swapped for the paper domain on paper",
     )
     token_cache_dir: str | None = Field(
@@ -246,7 +253,7 @@ class KISClient(dg.ConfigurableResource):
     def _require_configured(self) -> tuple[str, str]:
         if not self.app_key or not self.app_secret:
             raise KISError("KIS is not configured: set KIS_APP_KEY and KIS_APP_SECRET")
-        if self.env not in DEFAULT_RATE_PER_S:
+        if self.env not in settings.KIS_REQUESTS_PER_SECOND:
             raise KISError(f"KIS_ENV must be 'real' or 'paper', not {self.env!r}")
         return self.app_key, self.app_secret
 
@@ -255,8 +262,8 @@ class KISClient(dg.ConfigurableResource):
         return hashlib.sha256(f"{key}{self.env}".encode()).hexdigest()
 
     def _base(self) -> str:
-        if self.env == "paper" and self.base_url.rstrip("/") == REAL_BASE_URL:
-            return PAPER_BASE_URL
+        if self.env == "paper" and self.base_url.rstrip("/") == settings.KIS_BASE_URLS["real"]:
+            return settings.KIS_BASE_URLS["paper"]
         return self.base_url.rstrip("/")
 
     # ---- plumbing -------------------------------------------------------------------------
@@ -269,7 +276,7 @@ class KISClient(dg.ConfigurableResource):
 
     def _limiter(self) -> RateLimiter:
         """The process-wide limiter of this app key (shared by every client instance)."""
-        limit = self.requests_per_second or DEFAULT_RATE_PER_S[self.env]
+        limit = self.requests_per_second or settings.KIS_REQUESTS_PER_SECOND[self.env]
         return get_rate_limiter(f"kis:{self._key_hash()[:16]}", limit * RATE_HEADROOM, burst=1)
 
     def cache_path(self) -> Path:
@@ -459,7 +466,6 @@ class KISClient(dg.ConfigurableResource):
             {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": ticker},
             ticker,
         )
-        from etf_assets.parsing.kis import is_zeroed_quote, parse_inquire_price
 
         output = body.get("output")
         if isinstance(output, Mapping) and is_zeroed_quote(output):
@@ -494,7 +500,6 @@ class KISClient(dg.ConfigurableResource):
                 break
             oldest = min(str(r.get("stck_bsop_date", "")).strip() for r in page)
             page_end = datetime.strptime(oldest, "%Y%m%d").date() - timedelta(days=1)
-        from etf_assets.parsing.kis import parse_nav_daily_trend
 
         frame = parse_nav_daily_trend(rows, ticker)
         if frame.empty:
@@ -517,7 +522,6 @@ class KISClient(dg.ConfigurableResource):
         output2 = body.get("output2") or []
         if isinstance(output2, Mapping):  # normalise: output2 is an object on some TRs
             output2 = [output2]
-        from etf_assets.parsing.kis import parse_components
 
         return parse_components(body.get("output1") or {}, output2, ticker)
 

@@ -31,6 +31,7 @@ import dagster as dg
 import requests
 from pydantic import Field, PrivateAttr
 
+from etf_assets import settings
 from etf_assets.errors import (
     KRXAuthKeyRejected,
     KRXBadResponse,
@@ -111,22 +112,22 @@ class KRXClient(dg.ConfigurableResource):
     """
 
     data_url: str = Field(
-        default="https://data.krx.co.kr", description="KRX data service base URL (KRX_DATA_URL)."
+        default=settings.KRX_DATA_URL, description="KRX data service base URL (KRX_DATA_URL)."
     )
     openapi_url: str = Field(
-        default="https://data-dbg.krx.co.kr", description="KRX Open API base URL (KRX_OPENAPI_URL)."
+        default=settings.KRX_OPENAPI_URL,
+        description="KRX Open API base URL (KRX_OPENAPI_URL).",
     )
     krx_id: str | None = Field(default=None, description="KRX member id (KRX_ID).")
-    krx_pw: str | None = Field(default=None, repr=False, description="KRX password (KRX_PW).")
+    krx_pw: str | None = Field(
+        default=None, repr=False, exclude=True, description="KRX password (KRX_PW)."
+    )
     auth_key: str | None = Field(
-        default=None, repr=False, description="KRX Open API key (KRX_AUTH_KEY)."
+        default=None, repr=False, exclude=True, description="KRX Open API key (KRX_AUTH_KEY)."
     )
     requests_per_second: float = Field(
-        default=10.0,
-        description=(
-            "Process-wide pace per KRX upstream. KRX publishes no limit, but bursts have got "
-            "client IPs blocked (pykrx #146), so stay modest."
-        ),
+        default=settings.KRX_REQUESTS_PER_SECOND,
+        description="Process-wide pace per KRX upstream (KRX_REQUESTS_PER_SECOND).",
     )
     max_workers: int = Field(default=8, description="Threads for per-ETF fan-out.")
     timeout_s: float = Field(default=20.0, description="Connect and read timeout per request.")

@@ -1,0 +1,45 @@
+"""Every default of etf_assets, and the environment variables that override them, in one place.
+
+The names of the variables are a contract (README § Pointing it at the real services): users'
+shells, cron jobs and CI set them. The defaults are the real services, so the sandbox is only
+other URLs on the same code path.
+"""
+
+import os
+
+KRX_DATA_URL = "https://data.krx.co.kr"
+KRX_OPENAPI_URL = "https://data-dbg.krx.co.kr"
+KIS_BASE_URLS = {
+    "real": "https://openapi.koreainvestment.com:9443",
+    "paper": "https://openapivts.koreainvestment.com:29443",
+}
+KIS_ENV = "real"
+DUCKDB_PATH = "data/etf.duckdb"
+
+# KRX publishes no limit, but bursts have got client IPs blocked (pykrx #146): stay modest.
+KRX_REQUESTS_PER_SECOND = 10.0
+# A KIS app key's limit per environment (KIS notice of 2026-04-20).
+KIS_REQUESTS_PER_SECOND = {"real": 18.0, "paper": 1.0}
+
+
+def duckdb_path() -> str:
+    """The warehouse file: ETF_ASSETS_DUCKDB, else data/etf.duckdb (relative to the cwd)."""
+    return os.environ.get("ETF_ASSETS_DUCKDB") or DUCKDB_PATH
+
+
+def kis_env() -> str:
+    return os.environ.get("KIS_ENV") or KIS_ENV
+
+
+def krx_requests_per_second() -> float:
+    """KRX_REQUESTS_PER_SECOND, else the default; a value that is not a positive number fails."""
+    raw = os.environ.get("KRX_REQUESTS_PER_SECOND")
+    if not raw:
+        return KRX_REQUESTS_PER_SECOND
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise ValueError(f"KRX_REQUESTS_PER_SECOND must be a positive number, not {raw!r}")
+    return rate
