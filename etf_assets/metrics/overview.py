@@ -16,17 +16,15 @@ to partitions on or before the session), so a snapshot is what the view showed o
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 import duckdb
+import pandas as pd
 
-if TYPE_CHECKING:  # pandas stays off the Definitions load path (storage imports this module)
-    import pandas as pd
-
-WINDOWS = (20, 60, 120, 250)
+from etf_assets.metrics.tracking import WINDOWS
 
 # (column, DuckDB type, expression over the CTE aliases below). The snapshot table's schema is
-# derived from this list too, so view and snapshot cannot drift apart.
+# derived from this list too, so view and snapshot cannot drift apart; each column's description
+# is the warehouse-wide one for its name (etf_assets.resources.storage.COLUMN_DESCRIPTIONS).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ticker", "VARCHAR", "u.ticker"),
     ("name", "VARCHAR", "coalesce(d.name, p.name)"),
@@ -132,7 +130,5 @@ def widest_premiums(overview: pd.DataFrame, count: int = 20) -> pd.DataFrame:
 
 def new_52w_highs(overview: pd.DataFrame, session: date) -> pd.DataFrame:
     """ETFs whose 52-week high was set on `session` itself, largest AUM first."""
-    import pandas as pd
-
     at_high = overview[pd.to_datetime(overview["high_52w_date"]).dt.date == session]
     return at_high.sort_values("aum_krw", ascending=False, ignore_index=True)

@@ -1,9 +1,20 @@
-"""The DuckDB contract: table DDL, `_latest` views, and the one way partitions are written.
+"""The DuckDB contract: table DDL, column descriptions, `_latest` views, and the one way
+partitions are written.
 
 Every partition is written by `DELETE … WHERE key IN (…)` + `INSERT … BY NAME` inside one
 transaction, so re-running is idempotent and a failed run leaves the previous rows intact.
 No primary keys are declared: uniqueness is watched by asset checks, which must be able to see
 a duplicate to report it.
+
+A column name means one thing in every table and view, so its description (with its unit) is
+written once, in `COLUMN_DESCRIPTIONS`, the etf_overview columns (listed in metrics/overview.py)
+included; `Table.column_schema` turns the contract into the `dg.TableSchema` each asset shows in
+the UI before anything is materialized.
+
+Naming rule: an asset is named for the relation people query; its `dagster/table_name` names the
+table that stores its partitions. Every asset writes the table of its own name, except
+`etf_overview`, whose partitions are stored in `etf_overview_snapshot` behind the live
+`etf_overview` view.
 """
 
 from __future__ import annotations
@@ -13,18 +24,142 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import dagster as dg
 import duckdb
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets.metrics.overview import COLUMN_TYPES as OVERVIEW_COLUMN_TYPES
 from etf_assets.metrics.overview import create_overview_view
+from etf_assets.metrics.tracking import WINDOWS
+from etf_assets.parsing.krx import MASTER_FIELDS
 
-if TYPE_CHECKING:  # pandas is imported where a frame is written, not when Definitions load
-    import pandas as pd
+_ZERO_MEANS_NO_TRADE = "NULL when KRX sends 0 (no trade that session)"
+_WEEK52_WINDOW = "over the sessions within the 365 calendar days ending on trade_date"
 
-_PCT_WINDOWS = (20, 60, 120, 250)
+# One description per column name, with its unit; every table and view uses the same one.
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    # keys
+    "trade_date": "KRX session (trading day, KST) the row describes; the partition key",
+    "as_of_date": "last session of the week the row describes; the weekly partition key",
+    "ticker": "KRX short code (단축코드), text of 6 characters, some alphanumeric (0000D0)",
+    "etf_ticker": "short code of the ETF whose basket holds the constituent (see ticker)",
+    # krx_etf_list: the raw master (MDCSTAT04601), every field the string KRX sent
+    "ISU_CD": "ISIN (표준코드), e.g. KR7069500007",
+    "ISU_SRT_CD": "short code (단축코드), e.g. 069500; the same as ticker",
+    "ISU_NM": "full Korean fund name (종목명)",
+    "ISU_ABBRV": "short Korean name (종목약명), e.g. KODEX 200",
+    "ISU_ENG_NM": "English fund name",
+    "LIST_DD": "listing date (상장일) as text YYYY/MM/DD",
+    "ETF_OBJ_IDX_NM": "name of the underlying index (기초지수명)",
+    "IDX_CALC_INST_NM1": "index provider (지수산출기관), e.g. KRX, S&P",
+    "IDX_CALC_INST_NM2": "tracking multiple label (추적배수): 일반, 2X 레버리지, 1X 인버스, …",
+    "ETF_REPLICA_METHD_TP_CD": "replication method (복제방법), e.g. 실물(패시브), 합성(액티브)",
+    "IDX_MKT_CLSS_NM": "market of the underlying (기초시장): 국내 (domestic) or 해외 (overseas)",
+    "IDX_ASST_CLSS_NM": "asset class of the underlying (기초자산): 주식, 채권, 원자재, 통화, …",
+    "LIST_SHRS": "listed shares (상장좌수), a count as text with thousands commas",
+    "COM_ABBRV": "issuer: the asset manager's short name (운용사)",
+    "CU_QTY": "creation unit size (CU): ETF shares per creation unit, a count as text",
+    "ETF_TOT_FEE": "total fee (총보수) in % p.a. as KRX sends it: 0.150000 = 0.15 %",
+    "TAX_TP_CD": "tax type label (과세유형), e.g. 비과세, 배당소득세(보유기간과세)",
+    "snapshot_date": "KST date the master was fetched on (KRX publishes only today's master)",
+    "fetched_at": "when the master was fetched, KST wall-clock time (no time zone stored)",
+    # etf_details: the master typed
+    "isin": "ISIN (KRX ISU_CD)",
+    "name": "short Korean name (KRX ISU_ABBRV), e.g. KODEX 200",
+    "name_full": "full Korean fund name (KRX ISU_NM)",
+    "name_eng": "English fund name (KRX ISU_ENG_NM)",
+    "issuer": "asset manager's short name (운용사, KRX COM_ABBRV)",
+    "tracking_index": "name of the underlying index (KRX ETF_OBJ_IDX_NM)",
+    "index_provider": "index provider (KRX IDX_CALC_INST_NM1)",
+    "market_region": "market of the underlying: 국내 or 해외 (KRX IDX_MKT_CLSS_NM)",
+    "asset_class": "asset class of the underlying: 주식, 채권, 원자재, … (KRX IDX_ASST_CLSS_NM)",
+    "replication_method": "replication method, e.g. 실물(패시브) (KRX ETF_REPLICA_METHD_TP_CD)",
+    "leverage_factor": "signed daily multiple of the index, unitless: 1, 2, −1, −2 "
+    "(decoded from KRX IDX_CALC_INST_NM2)",
+    "expense_ratio_pct": "total fee (총보수) in % p.a., as KRX's ETF_TOT_FEE (0.15 = 0.15 %)",
+    "listed_shares": "listed shares (상장좌수), a count (KRX LIST_SHRS)",
+    "cu_shares": "creation unit size: ETF shares per creation unit, a count (KRX CU_QTY)",
+    "tax_type": "tax type label (KRX TAX_TP_CD), e.g. 비과세",
+    "listing_date": "listing date (KRX LIST_DD)",
+    # etf_daily_prices
+    "open": f"opening price in KRW (KRX TDD_OPNPRC); {_ZERO_MEANS_NO_TRADE}",
+    "high": f"daily high in KRW (KRX TDD_HGPRC); {_ZERO_MEANS_NO_TRADE}",
+    "low": f"daily low in KRW (KRX TDD_LWPRC); {_ZERO_MEANS_NO_TRADE}",
+    "close": "closing price (종가) in KRW (KRX TDD_CLSPRC)",
+    "volume": "shares traded (거래량), a count (KRX ACC_TRDVOL)",
+    "traded_value_krw": "value traded (거래대금) in KRW (KRX ACC_TRDVAL)",
+    "market_cap_krw": "market cap (시가총액) = close × listed shares, in KRW; KRX's MKTCAP, "
+    "computed where KRX sends none; never AUM",
+    "nav": "net asset value per share (NAV) in KRW, as KRX publishes it",
+    "net_assets_krw": "net assets (순자산총액) in KRW as KRX publishes INVSTASST_NETASST_TOTAMT; "
+    "0 kept as sent (KRX publishes 0 on the day itself and for new listings)",
+    "index_name": "name of the tracked index in the price answer (KRX IDX_IND_NM)",
+    "index_close": "closing level of the tracked index, in index points (KRX OBJ_STKPRC_IDX)",
+    "source": "upstream of the row: krx_openapi or krx_data (prices), krx_pdf or "
+    "kis_components (holdings)",
+    # etf_holdings (KRX PDF, MDCSTAT05001)
+    "constituent_code": "constituent's code kept whole (KRX COMPST_ISU_CD): 6-character "
+    "ticker, 12-character cash/futures code such as KRD010010001, or KRX's foreign code",
+    "constituent_name": "constituent's Korean name (KRX COMPST_ISU_NM)",
+    "constituent_isin": "constituent's ISIN (KRX COMPST_ISU_CD2); NULL when none is sent",
+    "kind": "stock, etf, future, cash or other (from KRX SECUGRP_ID and the code)",
+    "shares_per_cu": "quantity held per creation unit, in shares or contracts "
+    "(KRX COMPST_ISU_CU1_SHRS); NULL for cash",
+    "value_krw": "value of the quantity per creation unit (평가금액) in KRW (KRX VALU_AMT); "
+    "NULL for cash lines",
+    "weight_pct": "weight in the basket, in % (KRX COMPST_RTO)",
+    # etf_aum
+    "aum_krw": "net assets (순자산총액) in KRW as KRX publishes INVSTASST_NETASST_TOTAMT; "
+    "NAV × listed shares when KRX publishes 0, KIS's net assets when KRX has neither "
+    "(see aum_source); never market cap",
+    "aum_source": "where aum_krw comes from: krx_net_assets, nav_x_shares or kis",
+    "aum_krw_kis": "net assets in KRW per KIS inquire-price (etf_ntas_ttam, 억원 × 10^8); "
+    "newest session only, NULL without KIS",
+    "nav_kis": "NAV in KRW per share per KIS inquire-price (nav); NULL without KIS",
+    "close_kis": "price in KRW per share per KIS inquire-price after the close (stck_prpr); "
+    "NULL without KIS",
+    "listed_shares_kis": "listed shares per KIS inquire-price (lstn_stcn), a count; "
+    "NULL without KIS",
+    # etf_tracking_error
+    **{
+        f"premium_discount_{n}d_pct": f"premium (+) or discount (−) to NAV (괴리율): mean of "
+        f"daily (close − NAV)/NAV × 100 over the last {n} sessions with both, in percent; "
+        f"NULL with fewer than {n}"
+        for n in WINDOWS
+    },
+    **{
+        f"tracking_error_{n}d_pct": "tracking error (추적오차율): annualised (×√250) sample "
+        f"std over the last {n} sessions of (NAV daily return − leverage_factor × index daily "
+        f"return), in percent; NULL with fewer than {n} sessions or no index level"
+        for n in WINDOWS
+    },
+    "constituent_count": "non-cash lines in the ETF's basket of the same week (etf_holdings), "
+    "a count; NULL without holdings",
+    "sessions_used": "price sessions behind the figures: the ETF's newest rows, at most 250, "
+    "a count",
+    "krx_tracking_error_pct": "KRX's own published tracking error in % (MDCSTAT05901 "
+    "TRACE_ERR_RT), for a weekly sample of 20 ETFs; NULL for the others",
+    # etf_52w
+    "high_52w": f"52-week high: highest daily high in KRW {_WEEK52_WINDOW}",
+    "high_52w_date": "session of high_52w (ties: the most recent)",
+    "low_52w": f"52-week low: lowest daily low in KRW {_WEEK52_WINDOW}; a low of 0 (no trade) "
+    "never counts",
+    "low_52w_date": "session of low_52w (ties: the most recent)",
+    "pct_below_high": "(high_52w − close)/high_52w × 100, in percent: 0 at the high",
+    "sessions_in_window": "the ETF's price rows within the 52-week window, a count",
+    "has_full_year": "true when listed before the window and priced on every session of it; "
+    "false: the figures are since listing or over the history held",
+    # etf_overview (and its snapshot): each group of figures is the ETF's newest, dated
+    "is_active": "true when the ticker is in the newest ETF master (etf_details)",
+    "details_as_of": "trade_date of the etf_details row the static attributes come from",
+    "prices_as_of": "session of close and nav (etf_daily_prices)",
+    "aum_as_of": "session of aum_krw, aum_source and market_cap_krw (etf_aum)",
+    "tracking_as_of": "week (as_of_date) of the premium/discount, tracking error and "
+    "constituent figures (etf_tracking_error)",
+    "week52_as_of": "session of the 52-week figures (etf_52w)",
+}
 
 
 @dataclass(frozen=True)
@@ -39,12 +174,17 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.columns)
 
+    @property
+    def column_schema(self) -> dg.TableSchema:
+        """The contract as Dagster shows it; a column without a description shows it blank
+        (and fails test_storage) rather than break loading Definitions."""
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(name, sql_type, description=COLUMN_DESCRIPTIONS.get(name, ""))
+                for name, sql_type in self.columns
+            ]
+        )
 
-KRX_MASTER_FIELDS = (
-    "ISU_CD", "ISU_SRT_CD", "ISU_NM", "ISU_ABBRV", "ISU_ENG_NM", "LIST_DD", "ETF_OBJ_IDX_NM",
-    "IDX_CALC_INST_NM1", "IDX_CALC_INST_NM2", "ETF_REPLICA_METHD_TP_CD", "IDX_MKT_CLSS_NM",
-    "IDX_ASST_CLSS_NM", "LIST_SHRS", "COM_ABBRV", "CU_QTY", "ETF_TOT_FEE", "TAX_TP_CD",
-)  # fmt: skip
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -56,7 +196,7 @@ TABLES: dict[str, Table] = {
             (
                 ("trade_date", "DATE"),
                 ("ticker", "VARCHAR"),
-                *((field, "VARCHAR") for field in KRX_MASTER_FIELDS),
+                *((field, "VARCHAR") for field in MASTER_FIELDS),
                 ("snapshot_date", "DATE"),
                 ("fetched_at", "TIMESTAMP"),
             ),
@@ -153,8 +293,8 @@ TABLES: dict[str, Table] = {
             (
                 ("as_of_date", "DATE"),
                 ("ticker", "VARCHAR"),
-                *((f"premium_discount_{n}d_pct", "DOUBLE") for n in _PCT_WINDOWS),
-                *((f"tracking_error_{n}d_pct", "DOUBLE") for n in _PCT_WINDOWS),
+                *((f"premium_discount_{n}d_pct", "DOUBLE") for n in WINDOWS),
+                *((f"tracking_error_{n}d_pct", "DOUBLE") for n in WINDOWS),
                 ("constituent_count", "INTEGER"),
                 ("sessions_used", "INTEGER"),
                 ("krx_tracking_error_pct", "DOUBLE"),
@@ -242,8 +382,6 @@ def replace_partitions(
     Rows of `frame` outside `partition_dates` are refused, so a caller can never clobber a
     partition it did not mean to write. Returns the number of rows inserted.
     """
-    import pandas as pd
-
     table = TABLES[table_name]
     dates = sorted(set(partition_dates))
     if not dates:
