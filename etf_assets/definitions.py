@@ -15,12 +15,7 @@ from etf_assets.assets import holdings, listing, metrics, prices, reports
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.schedules import (
-    PHASE_JOBS,
-    PHASE_SCHEDULES,
-    monitoring_job,
-    monitoring_schedule,
-)
+from etf_assets.schedules import PHASE_SCHEDULES, monitoring_schedule
 
 
 def _secret(name: str) -> dg.EnvVar | None:
@@ -54,7 +49,6 @@ all_assets = dg.load_assets_from_modules([listing, prices, holdings, metrics, re
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=ALL_CHECKS,
-    jobs=[*PHASE_JOBS, monitoring_job],
     schedules=[*PHASE_SCHEDULES, monitoring_schedule],
     resources=build_resources(),
     executor=dg.in_process_executor,

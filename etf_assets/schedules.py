@@ -1,5 +1,8 @@
 """One schedule per phase (Asia/Seoul), each computing its partition key from the tick time.
 
+Names: a phase's job is `<phase>_job` and its schedule `<phase>_schedule`; the checks-only job
+is `monitoring_job`. Jobs reach Definitions through the schedules that target them.
+
 Not `build_schedule_from_partitioned_job`, which misbehaves with exclusions: each schedule
 asks the XKRX calendar whether its tick is a session and returns a SkipReason when it is not.
 """
@@ -9,26 +12,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from etf_assets.partitions import KST, is_session, week_last_session
 
 KeyForTick = Callable[[datetime], date | None]
-
-listing_job = dg.define_asset_job(
-    "listing_job", selection=["krx_etf_list", "etf_details"], description="09:00 phase"
-)
-prices_job = dg.define_asset_job(
-    "prices_job", selection=["etf_daily_prices", "etf_aum"], description="16:00 phase"
-)
-week52_job = dg.define_asset_job(
-    "week52_job", selection=["etf_52w", "etf_overview"], description="17:00 phase"
-)
-tracking_job = dg.define_asset_job(
-    "tracking_job",
-    selection=["etf_holdings", "etf_tracking_error"],
-    description="Sunday 21:00 phase",
-)
 
 
 def todays_session(tick: datetime) -> date | None:
@@ -43,17 +30,18 @@ def this_weeks_last_session(tick: datetime) -> date | None:
 
 
 def phase_schedule(
-    job: UnresolvedAssetJobDefinition, cron: str, key_for_tick: KeyForTick
+    phase: str, assets: list[str], description: str, cron: str, key_for_tick: KeyForTick
 ) -> dg.ScheduleDefinition:
-    name = job.name.removesuffix("_job") + "_schedule"
+    """The `<phase>_schedule`, running the `<phase>_job` of `assets` on the tick's partition."""
+    name = f"{phase}_schedule"
 
     @dg.schedule(
         name=name,
-        job=job,
+        target=dg.define_asset_job(f"{phase}_job", selection=assets, description=description),
         cron_schedule=cron,
         execution_timezone="Asia/Seoul",
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description=f"{job.description}: {key_for_tick.__doc__ or key_for_tick.__name__}",
+        description=f"{description}: {key_for_tick.__doc__ or key_for_tick.__name__}",
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         tick = context.scheduled_execution_time or datetime.now(KST)
@@ -65,23 +53,32 @@ def phase_schedule(
     return _schedule
 
 
-listing_schedule = phase_schedule(listing_job, "0 9 * * 1-5", todays_session)
-prices_schedule = phase_schedule(prices_job, "0 16 * * 1-5", todays_session)
-week52_schedule = phase_schedule(week52_job, "0 17 * * 1-5", todays_session)
-tracking_schedule = phase_schedule(tracking_job, "0 21 * * 0", this_weeks_last_session)
-
-PHASE_JOBS = [listing_job, prices_job, week52_job, tracking_job]
-PHASE_SCHEDULES = [listing_schedule, prices_schedule, week52_schedule, tracking_schedule]
-
-monitoring_job = dg.define_asset_job(
-    "monitoring",
-    selection=dg.AssetSelection.all_asset_checks(),
-    description="Only the checks: freshness in sessions and the newest partitions' health",
-)
+PHASE_SCHEDULES = [
+    phase_schedule(
+        "listing", ["krx_etf_list", "etf_details"], "09:00 phase", "0 9 * * 1-5", todays_session
+    ),
+    phase_schedule(
+        "prices", ["etf_daily_prices", "etf_aum"], "16:00 phase", "0 16 * * 1-5", todays_session
+    ),
+    phase_schedule(
+        "week52", ["etf_52w", "etf_overview"], "17:00 phase", "0 17 * * 1-5", todays_session
+    ),
+    phase_schedule(
+        "tracking",
+        ["etf_holdings", "etf_tracking_error"],
+        "Sunday 21:00 phase",
+        "0 21 * * 0",
+        this_weeks_last_session,
+    ),
+]
 
 monitoring_schedule = dg.ScheduleDefinition(
     name="monitoring_schedule",
-    job=monitoring_job,
+    target=dg.define_asset_job(
+        "monitoring_job",
+        selection=dg.AssetSelection.all_asset_checks(),
+        description="Only the checks: freshness in sessions and the newest partitions' health",
+    ),
     cron_schedule=["30 9,16,17 * * 1-5", "30 21 * * 0"],  # half an hour after each phase
     execution_timezone="Asia/Seoul",
     default_status=dg.DefaultScheduleStatus.STOPPED,
