@@ -7,7 +7,8 @@
 #
 # Idempotent: does nothing when the browser is already there. Installs only when we are root
 # (CI containers); otherwise prints the command to run and exits 0, so `make test` goes on and
-# the browser test itself fails with the same instructions.
+# the browser test is skipped with the same instructions in pytest's summary (with CI set, it
+# fails instead: a skipped UI test must not pass for a green CI).
 set -euo pipefail
 
 CHROMIUM="${ETF_ASSETS_CHROMIUM:-/usr/bin/chromium}"
