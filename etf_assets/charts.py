@@ -12,6 +12,10 @@ import base64
 import io
 from collections.abc import Iterable, Sequence
 
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Families that carry Hangul, most common first (Linux packages, Windows, macOS).
@@ -50,10 +54,6 @@ _HANGUL_FIRST, _HANGUL_COUNT = 0xAC00, 19 * 21 * 28
 
 def korean_font() -> str | None:
     """The first installed font family that can draw Hangul, or None."""
-    # matplotlib is imported where it is used: importing it costs ~0.4 s, and this module is
-    # imported by the Definitions that every run and UI reload loads.
-    from matplotlib import font_manager
-
     installed = {entry.name for entry in font_manager.fontManager.ttflist}
     return next((family for family in KOREAN_FONT_FAMILIES if family in installed), None)
 
@@ -124,9 +124,6 @@ def bar_chart_png(
     font: str | None = None,
 ) -> bytes:
     """A horizontal bar chart, largest bar on top, as PNG bytes (about 20–40 kB)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # see korean_font
-    from matplotlib.figure import Figure
-
     figure = Figure(figsize=(7.5, 0.32 * len(labels) + 1.4), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
