@@ -9,34 +9,30 @@ that the asset fails and writes nothing.
 
 import time
 from datetime import date
-from typing import TYPE_CHECKING
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
 from etf_assets.assets import HOLDINGS
 from etf_assets.assets.listing import etf_details
-from etf_assets.assets.utils import markdown_table
+from etf_assets.assets.utils import markdown_table, table_metadata
 from etf_assets.errors import KRX_FATAL
+from etf_assets.parsing.krx import holdings_frame_many, merge_repeated_constituents
 from etf_assets.partitions import kis_quote_session, weekly_partitions
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import TABLES, replace_partition, warehouse
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 FAILURE_TOLERANCE = 0.05
 
 
 def _kis_fallback(
     context: dg.AssetExecutionContext, kis: KISClient, tickers: list[str], as_of: date
-) -> "tuple[pd.DataFrame, str]":
+) -> tuple[pd.DataFrame, str]:
     """KIS components for ETFs whose KRX PDF failed, as etf_holdings rows."""
-    import pandas as pd
-
     empty = pd.DataFrame(columns=list(TABLES["etf_holdings"].column_names))
     if not tickers:
         return empty, "not needed"
@@ -61,14 +57,11 @@ def _kis_fallback(
     deps=[etf_details],
     kinds={"duckdb"},
     description="Constituents per ETF per week (KRX PDF), keyed by the week's last session.",
+    metadata=table_metadata("etf_holdings"),
 )
 def etf_holdings(
     context: dg.AssetExecutionContext, krx: KRXClient, kis: KISClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    import pandas as pd
-
-    from etf_assets.parsing.krx import holdings_frame_many, merge_repeated_constituents
-
     as_of = date.fromisoformat(context.partition_key)
     with warehouse(duckdb) as conn:
         universe = conn.execute(

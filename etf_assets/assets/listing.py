@@ -6,11 +6,13 @@ are missing from it (the historical universe lives in etf_daily_prices).
 """
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
 from etf_assets.assets import LISTING
-from etf_assets.assets.utils import counts_table, markdown_table, partition_dates
+from etf_assets.assets.utils import counts_table, markdown_table, partition_dates, table_metadata
+from etf_assets.parsing.krx import etf_details_frame, master_raw_frame, parse_krx_date
 from etf_assets.partitions import session_partitions
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import replace_partitions, warehouse
@@ -22,14 +24,11 @@ from etf_assets.resources.storage import replace_partitions, warehouse
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"duckdb"},
     description="Raw KRX ETF master (MDCSTAT04601): every field as the string KRX sent.",
+    metadata=table_metadata("krx_etf_list"),
 )
 def krx_etf_list(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    import pandas as pd
-
-    from etf_assets.parsing.krx import etf_details_frame, master_raw_frame, parse_krx_date
-
     dates = partition_dates(context)
     fetched_at = partitions.now_kst()
     rows = krx.fetch_etf_master()
@@ -70,10 +69,9 @@ def krx_etf_list(
     deps=[krx_etf_list],
     kinds={"duckdb"},
     description="Typed static attributes per ETF and session: issuer, index, fee, leverage.",
+    metadata=table_metadata("etf_details"),
 )
 def etf_details(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    from etf_assets.parsing.krx import etf_details_frame
-
     dates = partition_dates(context)
     with warehouse(duckdb) as conn:
         raw = conn.execute(

@@ -7,10 +7,10 @@ Each asset reads its inputs from the warehouse, runs one statement from `etf_ass
 import hashlib
 import time
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
@@ -18,10 +18,13 @@ from etf_assets.assets import METRICS
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table, partition_dates
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.errors import KRX_FATAL
+from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
+from etf_assets.parsing.kis import inquire_price_frame
+from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
 from etf_assets.partitions import (
     kis_quote_session,
     max_sessions_in_calendar_days,
@@ -35,9 +38,6 @@ from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import replace_partition, replace_partitions, warehouse
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 KIS_FAILURE_TOLERANCE = 0.05
 # parse_inquire_price's names → etf_aum's `_kis` columns.
 KIS_FROM_QUOTE = {
@@ -50,10 +50,8 @@ KIS_FROM_QUOTE = {
 
 def _kis_snapshot(
     context: dg.AssetExecutionContext, kis: KISClient, tickers: list[str]
-) -> "tuple[pd.DataFrame, dict[str, object]]":
+) -> tuple[pd.DataFrame, dict[str, object]]:
     """KIS inquire-price for every ticker, as the `_kis` columns of etf_aum."""
-    from etf_assets.parsing.kis import inquire_price_frame
-
     results, failures, stats = kis.fetch_many("inquire_price", tickers)
     if len(failures) > KIS_FAILURE_TOLERANCE * max(len(tickers), 1):
         raise dg.Failure(
@@ -79,14 +77,11 @@ def _kis_snapshot(
     deps=[etf_details, etf_daily_prices],
     kinds={"duckdb"},
     description="AUM = net assets (순자산총액), never market cap; KIS figures beside it when set.",
+    metadata=table_metadata("etf_aum"),
 )
 def etf_aum(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, kis: KISClient
 ) -> dg.MaterializeResult:
-    import pandas as pd
-
-    from etf_assets.metrics.aum import aum_frame
-
     dates = partition_dates(context)
     newest_session = kis_quote_session(partitions.now_kst())
     kis_frame: pd.DataFrame | None = None
@@ -134,7 +129,7 @@ def etf_aum(
 
 def week52_for(
     conn: duckdb.DuckDBPyConnection, trade_date: date
-) -> "tuple[pd.DataFrame, list[date]]":
+) -> tuple[pd.DataFrame, list[date]]:
     """etf_52w rows for one session, and the sessions of its window with no price partition.
 
     Recorded closures (empty price partitions) are not expected sessions; missing ones are.
@@ -176,10 +171,9 @@ def week52_for(
     ],
     kinds={"duckdb"},
     description="52-week high/low from daily highs and lows over 365 calendar days, with dates.",
+    metadata=table_metadata("etf_52w"),
 )
 def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    import pandas as pd
-
     dates = partition_dates(context)
     started = time.perf_counter()
     with warehouse(duckdb) as conn:
@@ -225,13 +219,9 @@ def krx_tracking_sample(tickers: list[str], as_of: date, size: int) -> list[str]
 
 
 def _krx_published_tracking_error(
-    context: dg.AssetExecutionContext, krx: KRXClient, etfs: "pd.DataFrame", as_of: date
-) -> "pd.DataFrame":
+    context: dg.AssetExecutionContext, krx: KRXClient, etfs: pd.DataFrame, as_of: date
+) -> pd.DataFrame:
     """KRX's own 추적오차율 (MDCSTAT05901) for a sample, for the cross-check."""
-    import pandas as pd
-
-    from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
-
     chosen = krx_tracking_sample(list(etfs["ticker"]), as_of, KRX_TRACKING_SAMPLE_SIZE)
     sample = etfs[etfs["ticker"].isin(chosen)]
     start = sessions_back(as_of, 5)[0]
@@ -267,6 +257,7 @@ def _krx_published_tracking_error(
     ],
     kinds={"duckdb"},
     description="Premium/discount (괴리율) and true tracking error (추적오차율), 20/60/120/250d.",
+    metadata=table_metadata("etf_tracking_error"),
 )
 def etf_tracking_error(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource

@@ -9,22 +9,24 @@ A range runs as one run: dates are fetched concurrently under the KRX rate limit
 
 import time
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
 from etf_assets.assets import PRICES
-from etf_assets.assets.utils import markdown_table, partition_dates
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.errors import KRX_FATAL, KRXNotYetPublished
+from etf_assets.parsing.krx import (
+    daily_prices_from_data_service,
+    daily_prices_from_openapi,
+    is_no_data_answer,
+)
 from etf_assets.partitions import KST, session_partitions
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import TABLES, replace_partitions, warehouse
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 DATA_SERVICE_FINAL_AFTER = timedelta(hours=15, minutes=45)  # close 15:30 + settling margin
 OPENAPI_PUBLISHED_AFTER = timedelta(days=1, hours=8)  # T+1, next morning
@@ -50,16 +52,8 @@ def price_source(trade_date: date, now: datetime, has_openapi: bool) -> str:
 
 def fetch_session_prices(
     krx: KRXClient, trade_date: date, now: datetime
-) -> "tuple[pd.DataFrame, str | None]":
+) -> tuple[pd.DataFrame, str | None]:
     """One session's rows and, for a no-data answer, the note that explains the empty partition."""
-    import pandas as pd
-
-    from etf_assets.parsing.krx import (
-        daily_prices_from_data_service,
-        daily_prices_from_openapi,
-        is_no_data_answer,
-    )
-
     source = price_source(trade_date, now, krx.has_openapi)
     if source == "krx_openapi":
         rows = krx.fetch_openapi_daily(trade_date)
@@ -83,12 +77,11 @@ def fetch_session_prices(
     retry_policy=dg.RetryPolicy(max_retries=2, delay=300),
     kinds={"duckdb"},
     description="Daily OHLCV, NAV, net assets and index level of every ETF (delisted included).",
+    metadata=table_metadata("etf_daily_prices"),
 )
 def etf_daily_prices(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    import pandas as pd
-
     dates = partition_dates(context)
     now = partitions.now_kst()
     started = time.monotonic()

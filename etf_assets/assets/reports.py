@@ -8,24 +8,21 @@ people ask for (AUM by issuer and asset class, widest premiums, new 52-week high
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import charts
 from etf_assets.assets import REPORTS
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
-from etf_assets.assets.utils import markdown_table, partition_dates
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.export import FORMATS, write_query
 from etf_assets.metrics.overview import aum_by, new_52w_highs, overview_sql, widest_premiums
 from etf_assets.partitions import session_partitions
 from etf_assets.resources.storage import replace_partitions, warehouse
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 CHART_MAX_BARS = 15
 WIDEST_COLUMNS = [
@@ -35,7 +32,7 @@ WIDEST_COLUMNS = [
 SNAPSHOT = "etf_overview_snapshot"
 
 
-def snapshot_frame(conn: duckdb.DuckDBPyConnection, session: date) -> "pd.DataFrame":
+def snapshot_frame(conn: duckdb.DuckDBPyConnection, session: date) -> pd.DataFrame:
     """The overview as it stood on `session`: every table read up to that partition only."""
     frame = conn.execute(overview_sql(session)).df()
     frame.insert(0, "trade_date", session)
@@ -48,11 +45,11 @@ def reports_dir(database: str, session: date) -> Path:
 
 
 def _chart_labels(
-    overview: "pd.DataFrame",
-    by_issuer: "pd.DataFrame",
-    by_class: "pd.DataFrame",
+    overview: pd.DataFrame,
+    by_issuer: pd.DataFrame,
+    by_class: pd.DataFrame,
     font: str | None,
-) -> "tuple[pd.Series, pd.Series, str]":
+) -> tuple[pd.Series, pd.Series, str]:
     """Issuer and asset-class labels for the charts, and a note saying which kind they are."""
     if font:
         return by_issuer["issuer"], by_class["asset_class"], f"Korean labels (font {font})"
@@ -66,10 +63,8 @@ def _chart_labels(
     )
 
 
-def aum_pictures(overview: "pd.DataFrame", session: date, out: Path) -> dict[str, object]:
+def aum_pictures(overview: pd.DataFrame, session: date, out: Path) -> dict[str, object]:
     """AUM by issuer and by asset class: markdown tables, PNG files in `out`, inline charts."""
-    import pandas as pd
-
     font = charts.korean_font()
     metadata: dict[str, object] = {}
     by_issuer, by_class = aum_by(overview, "issuer"), aum_by(overview, "asset_class")
@@ -122,10 +117,9 @@ def aum_pictures(overview: "pd.DataFrame", session: date, out: Path) -> dict[str
     kinds={"duckdb"},
     description="One row per ETF with the newest figure of every metric and its as-of date; "
     "snapshotted per session, exported, charted.",
+    metadata=table_metadata(SNAPSHOT),
 )
 def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    import pandas as pd
-
     dates = partition_dates(context)
     session = dates[-1]
     out = reports_dir(duckdb.database, session)

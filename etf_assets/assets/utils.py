@@ -1,14 +1,18 @@
-"""Small helpers shared by the asset modules: partition dates and metadata rendering."""
-
-from __future__ import annotations
+"""Small helpers shared by the asset modules: partition dates, table metadata, rendering."""
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 import dagster as dg
+import pandas as pd
 
-if TYPE_CHECKING:
-    import pandas as pd
+from etf_assets.resources.storage import TABLES
+
+
+def table_metadata(table_name: str) -> dict[str, object]:
+    """Definition metadata for the asset whose partitions are stored in `table_name`: the
+    table's name and its columns with types and descriptions, shown before any run."""
+    table = TABLES[table_name]
+    return {"dagster/table_name": table.name, "dagster/column_schema": table.column_schema}
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
@@ -18,8 +22,6 @@ def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> dg.MetadataValue:
     """A compact markdown table; NaN shown as blank, floats with thousands separators."""
-    import pandas as pd
-
     if frame.empty:
         return dg.MetadataValue.md("_no rows_")
     shown = frame.head(max_rows).copy()
