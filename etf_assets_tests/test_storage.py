@@ -4,6 +4,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from etf_assets.definitions import defs
 from etf_assets.resources.storage import (
     TABLES,
     SchemaMismatch,
@@ -79,3 +80,29 @@ def test_raw_table_keeps_unknown_upstream_fields(conn: duckdb.DuckDBPyConnection
     frame["trade_date"], frame["snapshot_date"], frame["fetched_at"] = D1, D1, pd.Timestamp(D1)
     replace_partition(conn, "krx_etf_list", D1, frame)
     assert conn.execute('SELECT "NEW_KRX_FIELD" FROM krx_etf_list').fetchone() == ("kept",)
+
+
+# The naming rule: every asset writes the table of its own name, except etf_overview (a view),
+# whose partitions are stored in etf_overview_snapshot.
+TABLE_OF_ASSET = {"etf_overview": "etf_overview_snapshot"}
+
+
+def test_duckdb_tables_are_the_contract_and_every_column_is_described(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    for table in TABLES.values():
+        described = conn.execute(f"DESCRIBE {table.name}").fetchall()
+        assert [(row[0], row[1]) for row in described] == list(table.columns), table.name
+        blank = [c.name for c in table.column_schema.columns if not c.description.strip()]
+        assert blank == [], f"{table.name}: columns without a description: {blank}"
+
+
+def test_every_asset_declares_its_table_and_columns() -> None:
+    declared_tables: list[str] = []
+    for spec in defs.resolve_all_asset_specs():
+        asset_name = spec.key.to_user_string()
+        table_name = spec.metadata["dagster/table_name"]
+        assert table_name == TABLE_OF_ASSET.get(asset_name, asset_name)
+        assert spec.metadata["dagster/column_schema"] == TABLES[table_name].column_schema
+        declared_tables.append(table_name)
+    assert sorted(declared_tables) == sorted(TABLES)
