@@ -18,12 +18,11 @@ from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.checks import krx_kis_net_assets_agree
 from etf_assets.errors import KRXError
 from etf_assets.partitions import KST, weekly_partitions
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets_tests.conftest import krx_client, materialize
+from etf_assets_tests.conftest import checks_for, krx_client, materialize
 from etf_sandbox import kis_routes
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
@@ -82,7 +81,7 @@ def test_aum_with_kis_beside_krx(
         "duckdb": DuckDBResource(database=str(priced)),
     }
     result = dg.materialize(
-        [krx_etf_list, etf_details, etf_daily_prices, etf_aum, krx_kis_net_assets_agree],
+        [krx_etf_list, etf_details, etf_daily_prices, etf_aum, *checks_for(etf_aum)],
         selection=[etf_aum.key],
         resources=res,
         partition_key=TODAY.isoformat(),
@@ -97,8 +96,9 @@ def test_aum_with_kis_beside_krx(
     both = frame[frame["aum_source"] == "krx_net_assets"]
     assert ((both["aum_krw_kis"] - both["aum_krw"]).abs() < 1e8).all()  # KIS counts in 억원
     assert (frame["close_kis"] == frame["close"]).all()
-    (check,) = result.get_asset_check_evaluations()
-    assert check.passed, check.description
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    agree = checks["krx_kis_net_assets_agree"]
+    assert agree.passed and agree.metadata["compared"].value > 0, agree.description
     metadata = result.asset_materializations_for_node("etf_aum")[0].metadata
     assert metadata["kis_requests"].value >= len(frame)
 

@@ -1,7 +1,7 @@
 """What the checks measure, as plain functions over a DuckDB connection (fast to test).
 
 Each rule returns a `RuleOutcome`: passed, a one-line description, and the numbers with up to
-20 offenders. The Dagster wrappers in this package only decide severity and blocking.
+20 offenders. The Dagster wiring in this package only decides severity and blocking.
 """
 
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
+from etf_assets.metrics.aum import relative_gap_pct
 from etf_assets.partitions import (
     KST,
     is_session,
@@ -20,6 +21,12 @@ from etf_assets.partitions import (
 from etf_assets.resources.storage import TABLES
 
 MAX_OFFENDERS = 20
+AUM_TOLERANCE_PCT = 1.0
+# KIS publishes net assets in whole 억원 (etf_ntas_ttam), so a smaller gap is its rounding.
+KIS_NET_ASSETS_RESOLUTION_KRW = 100_000_000
+# KRX's 추적오차율 and ours differ in window and annualisation details; half a point of
+# annual tracking error is well above that noise and well below a real tracking problem.
+TRACKING_TOLERANCE_PCTPT = 0.5
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,7 @@ def completeness(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[da
 
 
 def uniqueness(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    """No key (the table's id columns) appears twice; the most repeated are named."""
     keys = ", ".join(TABLES[table].id_columns)
     duplicates = conn.execute(
         f"SELECT {keys}, count(*) AS n FROM {table} "
@@ -219,6 +227,7 @@ def uniqueness(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date
 
 
 def coverage(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    """Columns people rely on are non-NULL in at least their share of rows (`COVERAGE`)."""
     thresholds = COVERAGE[table]
     select = ", ".join(f'avg(("{c}" IS NOT NULL)::INT) AS "{c}"' for c in thresholds)
     row = conn.execute(
@@ -242,6 +251,7 @@ def coverage(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date])
 
 
 def ranges(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    """Every row satisfies the table's predicates (`RANGES`); NULLs are coverage's business."""
     ticker = "etf_ticker" if table == "etf_holdings" else "ticker"
     failures: dict[str, object] = {}
     for label, predicate in RANGES[table].items():
@@ -259,6 +269,60 @@ def ranges(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -
         not failures,
         f"{table}: out of range: {sorted(failures)}" if failures else f"{table}: all in range",
         {"violations": failures, "rules": list(RANGES[table])},
+    )
+
+
+def net_assets_agree(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """KRX's and KIS's net assets agree where both exist (etf_aum); the widest gaps are named."""
+    frame = conn.execute(
+        f"SELECT ticker, aum_krw, aum_krw_kis FROM {table} WHERE {_key(table)} IN "
+        "(SELECT unnest(?::DATE[])) AND aum_source = 'krx_net_assets' AND aum_krw_kis IS NOT NULL",
+        [list(dates)],
+    ).df()
+    frame["gap_pct"] = relative_gap_pct(frame["aum_krw_kis"], frame["aum_krw"])
+    gap_krw = (frame["aum_krw_kis"] - frame["aum_krw"]).abs()
+    beyond = frame[
+        (frame["gap_pct"] > AUM_TOLERANCE_PCT) & (gap_krw >= KIS_NET_ASSETS_RESOLUTION_KRW)
+    ]
+    offenders = beyond.nlargest(MAX_OFFENDERS, "gap_pct")
+    return RuleOutcome(
+        beyond.empty,
+        f"{len(frame)} ETFs with both figures; {len(beyond)} differ by more than "
+        f"{AUM_TOLERANCE_PCT} %"
+        if len(frame)
+        else "no KIS figures for this partition (KIS not configured or not the newest session)",
+        {
+            "compared": len(frame),
+            "max_gap_pct": float(frame["gap_pct"].max()) if len(frame) else None,
+            "offenders": offenders[["ticker", "gap_pct"]].round(3).to_dict("records"),
+        },
+    )
+
+
+def tracking_agrees_with_krx(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """Our 250-session tracking error is within `TRACKING_TOLERANCE_PCTPT` of KRX's published
+    추적오차율 for the ETFs sampled (etf_tracking_error)."""
+    frame = conn.execute(
+        "SELECT ticker, tracking_error_250d_pct AS ours, krx_tracking_error_pct AS krx "
+        f"FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) "
+        "AND krx_tracking_error_pct IS NOT NULL AND tracking_error_250d_pct IS NOT NULL",
+        [list(dates)],
+    ).df()
+    frame["diff_pctpt"] = (frame["ours"] - frame["krx"]).abs()
+    offenders = frame[frame["diff_pctpt"] > TRACKING_TOLERANCE_PCTPT]
+    return RuleOutcome(
+        offenders.empty,
+        f"{len(frame)} ETFs compared; {len(offenders)} differ by more than "
+        f"{TRACKING_TOLERANCE_PCTPT} %pt",
+        {
+            "compared": len(frame),
+            "median_abs_diff_pctpt": float(frame["diff_pctpt"].median()) if len(frame) else None,
+            "offenders": offenders.round(4).head(MAX_OFFENDERS).to_dict("records"),
+        },
     )
 
 
