@@ -15,7 +15,14 @@ from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.partitions import sessions_back
-from etf_assets_tests.conftest import AS_OF, krx_client, materialize, resources, unconfigured_kis
+from etf_assets_tests.conftest import (
+    AS_OF,
+    checks_for,
+    krx_client,
+    materialize,
+    resources,
+    unconfigured_kis,
+)
 from etf_sandbox.localrun import REPO, sandbox_env
 from etf_sandbox.server import Sandbox
 
@@ -84,7 +91,8 @@ def test_relisting_leaves_the_same_rows(sandbox: Sandbox, tmp_path: Path) -> Non
 
 
 def test_incomplete_partition_fails_the_cli_run(sandbox: Sandbox, tmp_path: Path) -> None:
-    """A blocking completeness check makes `dagster asset materialize` exit non-zero."""
+    """A blocking completeness check makes `dagster asset materialize` exit non-zero, and the
+    asset downstream in the same run (etf_aum) is not materialized."""
     db = tmp_path / "w.duckdb"
     res = resources(sandbox, db)
     assert materialize([krx_etf_list, etf_details], res, AS_OF.isoformat()).success
@@ -102,11 +110,14 @@ def test_incomplete_partition_fails_the_cli_run(sandbox: Sandbox, tmp_path: Path
     (tmp_path / "home").mkdir()
     completed = subprocess.run(
         [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "etf_assets.definitions",
-         "--select", "etf_daily_prices", "--partition", AS_OF.isoformat()],
+         "--select", "etf_daily_prices,etf_aum", "--partition", AS_OF.isoformat()],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert completed.returncode != 0
-    assert "etf_daily_prices_complete" in completed.stdout + completed.stderr
+    assert "blocking asset check failed" in completed.stdout + completed.stderr
+    assert "etf_daily_prices: complete" in completed.stdout + completed.stderr
+    written = table(db, "SELECT DISTINCT table_name FROM etf_partition_log")["table_name"]
+    assert "etf_daily_prices" in set(written) and "etf_aum" not in set(written)
 
 
 def test_checks_pass_on_a_good_partition(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -124,3 +135,27 @@ def test_checks_pass_on_a_good_partition(sandbox: Sandbox, tmp_path: Path) -> No
     assert {"complete", "unique_keys", "coverage", "ranges"} <= set(evaluations)
     for name in ("complete", "unique_keys", "coverage", "ranges"):
         assert evaluations[name].passed, evaluations[name].description
+
+
+def test_checks_of_a_range_run_look_at_every_partition_written(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A single-run backfill: the checks take the whole range from the run's context."""
+    span = sessions_back(AS_OF, 3)
+    result = dg.materialize(
+        [krx_etf_list, etf_details, etf_daily_prices, *checks_for(etf_daily_prices)],
+        selection=[etf_daily_prices.key],
+        resources=resources(sandbox, tmp_path / "w.duckdb"),
+        tags={
+            "dagster/asset_partition_range_start": span[0].isoformat(),
+            "dagster/asset_partition_range_end": span[-1].isoformat(),
+        },
+    )
+    assert result.success
+    checked = {
+        e.check_name: e.metadata["checked_partitions"].value
+        for e in result.get_asset_check_evaluations()
+        if e.check_name != "fresh_in_sessions"
+    }
+    assert set(checked) == {"complete", "unique_keys", "coverage", "ranges"}
+    assert set(checked.values()) == {f"{span[0]}…{span[-1]} (3)"}

@@ -11,8 +11,10 @@ import pytest
 from etf_assets import health, partitions
 from etf_assets.assets.metrics import etf_52w
 from etf_assets.assets.reports import etf_overview
+from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS
 from etf_assets.partitions import KST
-from etf_assets_tests.conftest import AS_OF, materialize_with_checks, resources
+from etf_assets.schedules import monitoring_schedule
+from etf_assets_tests.conftest import ALL_ASSETS, AS_OF, materialize_with_checks, resources
 from etf_sandbox.server import Sandbox
 
 # The shared warehouse holds AS_OF = Friday 2026-11-20 for every asset.
@@ -81,3 +83,30 @@ def test_reads_check_results_from_the_instance(
         assert re.search(rf"^{table} +2026-11-20 +1,070  5/5 passed", out, re.MULTILINE), out
     assert re.search(r"^etf_aum +2026-11-20 +1,070  - ", out, re.MULTILINE), out
     assert "note:" not in out
+
+
+def test_monitoring_job_checks_the_newest_partition_in_one_step_per_table(
+    db: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks-only job runs without a partition: every table's checks read its newest
+    partition written (AS_OF everywhere here), all of them in one step per table."""
+    monkeypatch.setattr(partitions, "now_kst", lambda: SATURDAY_AFTER)
+    defs = dg.Definitions(
+        assets=ALL_ASSETS,
+        asset_checks=ALL_CHECKS,
+        schedules=[monitoring_schedule],
+        resources=resources(sandbox, db),
+    )
+    result = defs.resolve_job_def("monitoring_job").execute_in_process()
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == sum(len(c.check_specs) for c in ALL_CHECKS)
+    failed = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed]
+    assert not failed, failed
+    assert {
+        e.metadata["checked_partitions"].value
+        for e in evaluations
+        if e.check_name != "fresh_in_sessions"
+    } == {f"{AS_OF}…{AS_OF} (1)"}
+    steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert len(steps) == len(TABLE_ASSETS)
