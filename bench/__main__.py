@@ -39,6 +39,8 @@ from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbo
 HISTORY_SESSIONS = 260  # 365 calendar days for etf_52w, and 250 returns for tracking error
 LISTING = "krx_etf_list,etf_details"
 PRICES_AUM = "etf_daily_prices,etf_aum"
+# What a day needs in one run: the listing, prices, AUM and 52-week phases of one session.
+DAILY_REFRESH = "krx_etf_list,etf_details,etf_daily_prices,etf_aum,etf_52w"
 UPSTREAM_PREFIXES = ("KIS_", "KRX_")
 
 
@@ -99,7 +101,8 @@ def run_baseline(url: str, counter: SandboxCounter, every: int, session: date) -
 
 
 def run_ours(url: str, counter: SandboxCounter, work: Path, session: date, week: str) -> OursRun:
-    """Our phases through the CLI, in the order a fresh deployment runs them."""
+    """Our phases through the CLI, in the order a fresh deployment runs them; then the daily
+    refresh as one run (KRX only), once etf_52w has its year of prices."""
     krx_only, with_kis = _env(url, work), _env(url, work, with_kis=True)
     history = sessions_back(session, HISTORY_SESSIONS)
     day, week_key = ["--partition", session.isoformat()], ["--partition", week]
@@ -115,6 +118,7 @@ def run_ours(url: str, counter: SandboxCounter, work: Path, session: date, week:
         prices_aum_kis=phase("prices + AUM, with KIS", PRICES_AUM, day, with_kis),
         backfill=phase("one-year price backfill", "etf_daily_prices", year),
         week52=phase("52-week", "etf_52w", day),
+        daily_refresh=phase("daily refresh, KRX only (one run)", DAILY_REFRESH, day),
         week_listing=phase("listing of the week's last session (setup)", LISTING, week_key),
         tracking=phase("tracking", "etf_holdings,etf_tracking_error", week_key),
         backfill_sessions=len(history),

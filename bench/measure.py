@@ -2,7 +2,8 @@
 
 Every phase runs as `python -m dagster asset materialize -m etf_assets.definitions …` in its own
 process, as a user or CI would; its wall time and peak RSS come from `os.wait4` in a small
-wrapper process (`bench.peak_rss`), its in-run time from the Dagster instance. Requests are
+wrapper process (`bench.peak_rss`), its in-run time and each step's time from the Dagster
+instance (the run record and the run's STEP_START/STEP_SUCCESS events). Requests are
 counted where they arrive, at the sandbox (`GET /_sandbox/stats`), as the difference between two
 snapshots: `/_sandbox/reset` also forgets KIS tokens and KRX logins, so it is used only before
 the baseline and before our runs, not inside either.
@@ -128,10 +129,15 @@ class Phase:
     peak_rss_mb: float | None = None
     command: str = ""
     in_run_s: float | None = None  # the Dagster run's own start → end, without process start
+    step_s: dict[str, float] = field(default_factory=dict)  # step key → start → end, run order
 
     @property
     def rps(self) -> float:
         return self.requests.total / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def steps(self) -> int | None:
+        return len(self.step_s) if self.step_s else None
 
 
 class MaterializeFailed(RuntimeError):
@@ -175,16 +181,48 @@ def materialize(
     return usage, shown
 
 
-def newest_run_s(dagster_home: Path) -> float | None:
-    """Start → end of the newest run recorded in the instance (None if it has no times)."""
+@dataclass
+class RunTimes:
+    """The newest run in the instance: its start → end, and each step's."""
+
+    in_run_s: float | None
+    step_s: dict[str, float]
+
+
+STEP_EVENTS = {
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+}
+
+
+def newest_run_times(dagster_home: Path) -> RunTimes:
+    """Times of the newest run recorded in the instance (in-run None if it has no times).
+
+    A step's time is from its STEP_START to its STEP_SUCCESS/FAILURE event: its op's body
+    plus Dagster's handling of its outputs and events, not the gaps between steps.
+    """
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     try:
         records = instance.get_run_records(limit=1)
+        if not records:
+            return RunTimes(None, {})
+        events = instance.all_logs(records[0].dagster_run.run_id, of_type=STEP_EVENTS)
     finally:
         instance.dispose()
-    if not records or records[0].start_time is None or records[0].end_time is None:
-        return None
-    return records[0].end_time - records[0].start_time
+    started: dict[str, float] = {}
+    step_s: dict[str, float] = {}
+    for event in events:
+        if event.step_key is None or event.dagster_event is None:
+            continue
+        if event.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            started[event.step_key] = event.timestamp
+        elif event.step_key in started:
+            step_s[event.step_key] = event.timestamp - started[event.step_key]
+    record = records[0]
+    if record.start_time is None or record.end_time is None:
+        return RunTimes(None, step_s)
+    return RunTimes(record.end_time - record.start_time, step_s)
 
 
 def run_phase(
@@ -200,8 +238,10 @@ def run_phase(
     counter.mark()
     usage, shown = materialize(select, partition_args, env, log_dir)
     requests_seen = counter.since_mark()
-    in_run = newest_run_s(Path(env["DAGSTER_HOME"]))
-    phase = Phase(name, usage.wall_s, requests_seen, usage.peak_rss_mb, shown, in_run)
+    times = newest_run_times(Path(env["DAGSTER_HOME"]))
+    phase = Phase(
+        name, usage.wall_s, requests_seen, usage.peak_rss_mb, shown, times.in_run_s, times.step_s
+    )
     print(f"{usage.wall_s:.1f} s, {phase.requests.total} requests", flush=True)
     return phase
 
