@@ -125,15 +125,32 @@ def _calendar() -> dict[str, Any]:
     return load_calendar(now_kst().date(), calendar_cache_path())
 
 
+def weekday_sessions(calendar: dict[str, Any], start: date, end: date) -> tuple[date, ...]:
+    """Weekdays from start to end that are neither holidays of `calendar` nor EXTRA_CLOSURES.
+
+    Days past the calendar's last session count as sessions: only a caller that wants a
+    fixed set of days whatever the calendar's reach (the sandbox's market) asks for them.
+    """
+    closed = {date.fromisoformat(d) for d in calendar["weekday_holidays"]} | set(EXTRA_CLOSURES)
+    days = (start + timedelta(days=i) for i in range((end - start).days + 1))
+    return tuple(d for d in days if d.weekday() < 5 and d not in closed)
+
+
+@functools.cache
+def seed_calendar() -> dict[str, Any]:
+    """The calendar shipped in the package: fixed until a developer regenerates it."""
+    return json.loads(CALENDAR_SEED.read_text(encoding="utf-8"))
+
+
 @functools.cache
 def xkrx_sessions() -> tuple[date, ...]:
     """Every XKRX session from CALENDAR_START to the calendar's end, extra closures removed."""
-    cal = _calendar()
-    first = date.fromisoformat(str(cal["first_session"]))
-    last = date.fromisoformat(str(cal["last_session"]))
-    closed = {date.fromisoformat(d) for d in cal["weekday_holidays"]} | set(EXTRA_CLOSURES)
-    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
-    return tuple(d for d in days if d.weekday() < 5 and d not in closed)
+    calendar = _calendar()
+    return weekday_sessions(
+        calendar,
+        date.fromisoformat(calendar["first_session"]),
+        date.fromisoformat(calendar["last_session"]),
+    )
 
 
 @functools.cache

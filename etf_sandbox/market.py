@@ -25,7 +25,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from etf_assets.partitions import xkrx_sessions
+from etf_assets.partitions import seed_calendar, weekday_sessions
 
 START = date(2023, 1, 2)
 END = date(2027, 12, 30)
@@ -432,8 +432,9 @@ def _listing_plan(
     rng: np.random.Generator, n_etfs: int, sessions: tuple[date, ...], famous: list[date]
 ) -> list[tuple[date, date | None]]:
     """(listing, delisting) of every generated fund: survivors, delisted and future listings."""
-    sset = frozenset(xkrx_sessions())
-    cal_start = xkrx_sessions()[0]
+    seed = seed_calendar()
+    cal_start = date.fromisoformat(seed["first_session"])
+    sset = frozenset(weekday_sessions(seed, cal_start, END))
     counts = _largest_remainder([p[2] for p in _PERIODS], n_etfs)
     for d in famous:
         p = next(i for i, (a, b, _) in enumerate(_PERIODS) if a <= d <= b)
@@ -1202,9 +1203,15 @@ def _prices_of(m: Market, frame: pd.DataFrame, week: int) -> np.ndarray:
     return prices[min(max(week, 0), len(prices) - 1), frame.index.to_numpy()]
 
 
+@functools.cache
 def generated_sessions() -> tuple[date, ...]:
-    """XKRX sessions from START to END (or the end of the cached calendar)."""
-    return tuple(d for d in xkrx_sessions() if START <= d <= END)
+    """The market's sessions, START to END, by the calendar shipped in the package.
+
+    Not the self-extending calendar: the market must be the same whatever day it is built on,
+    or the answers tests expect would change as the calendar's reach moves. Past the seed's
+    end every weekday is a session; the product asks only for its own sessions there.
+    """
+    return weekday_sessions(seed_calendar(), START, END)
 
 
 @functools.cache
