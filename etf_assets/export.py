@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import os
 import shutil
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from etf_assets import settings
 from etf_assets.metrics.overview import overview_sql
 from etf_assets.resources.storage import TABLES
 
@@ -44,7 +44,7 @@ class Written:
 
 
 def default_db() -> Path:
-    return Path(os.environ.get("ETF_ASSETS_DUCKDB", "data/etf.duckdb"))
+    return Path(settings.duckdb_path())
 
 
 def connect_read_only(db: Path) -> duckdb.DuckDBPyConnection:

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from etf_assets import partitions
+from etf_assets import partitions, settings
 from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, rules
 from etf_assets.resources.storage import TABLES
 
@@ -92,7 +92,7 @@ def render(report: list[AssetHealth], note: str | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=os.environ.get("ETF_ASSETS_DUCKDB", "data/etf.duckdb"))
+    parser.add_argument("--db", default=settings.duckdb_path())
     args = parser.parse_args(argv)
     if not Path(args.db).exists():
         print(f"UNHEALTHY: no warehouse at {args.db} (run `make demo` or materialize assets)")
