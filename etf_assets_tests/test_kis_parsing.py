@@ -11,6 +11,10 @@ import pytest
 
 from etf_assets.errors import ParseError
 from etf_assets.parsing.kis import (
+    COMPONENT_ETF_FIELDS,
+    COMPONENT_ROW_FIELDS,
+    NAV_DAILY_FIELDS,
+    PRICE_FIELDS,
     classify_kind,
     clean,
     eok_to_krw,
@@ -23,6 +27,7 @@ from etf_assets.parsing.kis import (
     to_float,
     to_int,
 )
+from etf_assets.parsing.rules import Absence
 from etf_assets_tests.wire_samples import SAMPLES_DIR as SAMPLES
 
 
@@ -97,6 +102,37 @@ def test_inquire_price_bad_number_names_field(price_output: dict[str, Any]) -> N
         parse_inquire_price({**price_output, "dprt": "abc"}, "305720")
 
 
+def test_zero_is_none_only_where_zero_cannot_be_a_value(price_output: dict[str, Any]) -> None:
+    """KIS's 0 for "not published" (NAV, net assets, dates, prices) is NULL; 0 traded is 0."""
+    rec = parse_inquire_price(
+        {**price_output, "nav": "0.00", "etf_ntas_ttam": "0", "dryy_hgpr_date": "00000000",
+         "stck_lstn_date": "0", "prdy_last_nav": "0", "stck_dryy_lwpr": "0"},
+        "305720",
+    )  # fmt: skip
+    assert rec["nav"] is None and rec["net_assets_krw"] is None and rec["prev_nav"] is None
+    assert rec["year_high_date"] is None and rec["listing_date"] is None
+    assert rec["year_low"] is None
+    assert rec["volume"] == 0 and rec["change"] == 0 and rec["nav_change"] == 0.0
+    assert rec["close"] == 19020  # still a quote: only a zeroed price makes it unusable
+
+
+@pytest.mark.parametrize("field", ["stck_prpr", "lstn_stcn"])
+def test_a_quote_without_price_or_units_is_an_error(
+    price_output: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ParseError, match="required field empty") as info:
+        parse_inquire_price({**price_output, field: "0"}, "305720")
+    assert info.value.field == field
+
+
+def test_kis_fields_have_one_rule_and_a_reason() -> None:
+    for fields in (PRICE_FIELDS, NAV_DAILY_FIELDS, COMPONENT_ETF_FIELDS, COMPONENT_ROW_FIELDS):
+        for spec in fields:
+            assert spec.why and isinstance(spec.absent, Absence), spec
+    nav_rules = {s.absent for s in (*PRICE_FIELDS, *NAV_DAILY_FIELDS) if s.wire == "nav"}
+    assert nav_rules == {Absence.MARKED_OR_ZERO}
+
+
 def test_zeroed_quote_detected(price_output: dict[str, Any]) -> None:
     assert not is_zeroed_quote(price_output)
     assert is_zeroed_quote({**price_output, "stck_prpr": "0", "nav": "0.00"})
@@ -147,6 +183,7 @@ def test_components_sample() -> None:
     assert row["value_krw"] == 570_011_400
     assert row["weight_pct"] == 30.08
     assert row["prev_value_krw"] == 557_868_300
+    assert pd.isna(row["amount_krw"])  # KIS has no COMPST_AMT: NULL, never 0
     assert row["tday_rsfl_rate"] == "2.05"  # unknown fields kept raw
 
 
@@ -160,7 +197,10 @@ def test_components_skip_blank_codes_and_missing_price() -> None:
     cash_row = holdings.iloc[1]
     assert cash_row["kind"] == "cash"
     assert pd.isna(cash_row["shares_per_cu"])  # no price, no share count
+    assert pd.isna(cash_row["price"])  # "0" is no price
     assert pd.isna(cash_row["weight_pct"])
+    assert cash_row["value_krw"] == 1_500_000
+    assert holdings["amount_krw"].dtype == "float64" and holdings["amount_krw"].isna().all()
 
 
 @pytest.mark.parametrize(
@@ -170,7 +210,11 @@ def test_components_skip_blank_codes_and_missing_price() -> None:
         ("069500", "KODEX 200", "etf"),
         ("KRD010010001", "원화예금", "cash"),
         ("KR4101W30001", "코스피200 F 202603", "future"),
+        ("KR4201W32555", "코스피200 C 202603 350.0", "option"),
+        ("KR103501GB31", "국고01500-2603(16-1)", "bond"),
+        ("CASH00000001", "설정현금액", "cash"),
         ("", "설정현금액", "cash"),
+        ("", "미니코스피200 선물", "future"),
         ("US0378331005", "APPLE INC", "other"),
     ],
 )
@@ -191,7 +235,7 @@ def test_scalar_converters() -> None:
     assert to_int("", "f") is None
     assert to_float("100.0000", "f") == 100.0
     assert to_date("20240102", "f") == date(2024, 1, 2)
-    assert to_date("0", "f") is None
+    assert to_date(" ", "f") is None
     assert eok_to_krw("61724", "f") == 6_172_400_000_000
     with pytest.raises(ParseError):
         to_int("12.5", "lstn_stcn", "069500")

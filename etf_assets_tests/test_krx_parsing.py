@@ -16,9 +16,15 @@ import pytest
 from etf_assets.errors import ParseError
 from etf_assets.parsing.krx import (
     DAILY_PRICE_COLUMNS,
+    DAILY_PRICE_FIELDS,
+    ETF_DETAIL_FIELDS,
     ETF_DETAILS_COLUMNS,
+    HOLDING_FIELDS,
     HOLDINGS_COLUMNS,
     MASTER_FIELDS,
+    PREMIUM_DISCOUNT_FIELDS,
+    TRACKING_ERROR_FIELDS,
+    constituent_kind,
     daily_prices_from_data_service,
     daily_prices_from_openapi,
     etf_details_frame,
@@ -33,6 +39,7 @@ from etf_assets.parsing.krx import (
     premium_discount_rows,
     tracking_error_rows,
 )
+from etf_assets.parsing.rules import KINDS, Absence, kind_from_code
 from etf_assets_tests.wire_samples import sample_body
 
 
@@ -45,7 +52,9 @@ MASTER = "krx_data_MDCSTAT04601_etf_basic_20260125.trimmed.json"
 PRICES = "krx_data_MDCSTAT04301_etf_all_prices_20210325.trimmed.json"
 SUNDAY = "krx_data_MDCSTAT04301_etf_all_prices_20210321_sunday.trimmed.json"
 OPENAPI = "openapi_etf_bydd_trd_20240104.trimmed.json"
+OPENAPI_UNPUBLISHED_INDEX = "openapi_etf_bydd_trd_20240104_unpublished_index.trimmed.json"
 PDF = "krx_data_MDCSTAT05001_pdf_152100_20210402.trimmed.json"
+INVERSE_PDF = "krx_data_MDCSTAT05001_pdf_114800_20210402.json"  # reconstructed, see its _note
 
 SNAPSHOT = date(2026, 1, 25)
 FETCHED = datetime(2026, 1, 25, 20, 24, 51)
@@ -125,11 +134,68 @@ def test_leverage_factor_from_label(label: str, factor: float) -> None:
     assert leverage_factor_from_label(label) == factor
 
 
-@pytest.mark.parametrize("label", ["", "-", "레버리지", "커버드콜", None])
-def test_leverage_factor_unknown_label_raises(label: str | None) -> None:
+@pytest.mark.parametrize("label", ["레버리지", "커버드콜", "2배"])
+def test_leverage_factor_unknown_label_raises(label: str) -> None:
     with pytest.raises(ParseError) as err:
         leverage_factor_from_label(label, ticker="252400")
     assert err.value.field == "IDX_CALC_INST_NM2" and err.value.ticker == "252400"
+
+
+@pytest.mark.parametrize("label", ["", "-", " ", None])
+def test_leverage_factor_not_sent_is_none(label: str | None) -> None:
+    """KRX's "no value" is NULL, never a guessed 1: the fund's tracking error is then NULL."""
+    assert leverage_factor_from_label(label, ticker="252400") is None
+
+
+def test_etf_details_dash_leverage_label_is_null() -> None:
+    rows = sample_rows(MASTER)[:2]
+    rows[1] = dict(rows[1], IDX_CALC_INST_NM2="-", CU_QTY="0", ETF_TOT_FEE="-")
+    got = by_ticker(etf_details_frame(master_raw_frame(rows, SNAPSHOT, SNAPSHOT, FETCHED)))
+    odd = got[rows[1]["ISU_SRT_CD"]]
+    assert math.isnan(odd["leverage_factor"]) and math.isnan(odd["expense_ratio_pct"])
+    assert pd.isna(odd["cu_shares"])  # a creation unit of 0 units is none
+    assert got[rows[0]["ISU_SRT_CD"]]["leverage_factor"] == 1.0
+
+
+# ── one absence rule per field ──
+
+ALL_FIELD_TABLES = {
+    "etf_details": ETF_DETAIL_FIELDS,
+    "etf_daily_prices": DAILY_PRICE_FIELDS,
+    "etf_holdings": HOLDING_FIELDS,
+    "05901": TRACKING_ERROR_FIELDS,
+    "06001": PREMIUM_DISCOUNT_FIELDS,
+}
+
+
+def test_a_wire_field_has_one_absence_rule_everywhere() -> None:
+    rules: dict[str, set[Absence]] = {}
+    for fields in ALL_FIELD_TABLES.values():
+        for spec in fields:
+            rules.setdefault(spec.wire, set()).add(spec.absent)
+            assert spec.why, spec
+    assert {wire: r for wire, r in rules.items() if len(r) > 1} == {}
+
+
+def test_zero_is_absent_exactly_where_zero_cannot_be_a_value() -> None:
+    """The list README.md § Absent values gives, checked against the parsers' tables."""
+    zero_is_absent = {
+        spec.wire
+        for fields in ALL_FIELD_TABLES.values()
+        for spec in fields
+        if spec.absent is Absence.MARKED_OR_ZERO
+    }
+    assert zero_is_absent == {
+        "TDD_OPNPRC", "TDD_HGPRC", "TDD_LWPRC", "TDD_CLSPRC", "CLSPRC", "NAV", "LST_NAV",
+        "MKTCAP", "INVSTASST_NETASST_TOTAMT", "LIST_SHRS", "CU_QTY", "OBJ_STKPRC_IDX",
+        "TRACE_YD_MULT",
+    }  # fmt: skip
+
+
+def test_field_tables_fill_the_frames() -> None:
+    assert {s.column for s in ETF_DETAIL_FIELDS} <= set(ETF_DETAILS_COLUMNS)
+    assert {s.column for s in DAILY_PRICE_FIELDS} <= set(DAILY_PRICE_COLUMNS)
+    assert {s.column for s in HOLDING_FIELDS} <= set(HOLDINGS_COLUMNS)
 
 
 # ── krx_etf_list and etf_details (04601) ──
@@ -337,13 +403,25 @@ def test_data_service_drops_rows_without_close_and_nav() -> None:
     assert frame["ticker"].tolist() == ["152100", "295820"]
 
 
-def test_data_service_zero_ohlc_is_null_and_zero_net_assets_kept() -> None:
+def test_data_service_zero_is_none_only_where_zero_cannot_be_a_value() -> None:
     row = dict(sample_rows(PRICES)[0], TDD_OPNPRC="0", TDD_HGPRC="0", TDD_LWPRC="0")
-    row["INVSTASST_NETASST_TOTAMT"] = "0"
+    row.update(INVSTASST_NETASST_TOTAMT="0", OBJ_STKPRC_IDX="0.00", MKTCAP="0")
+    row.update(ACC_TRDVOL="0", ACC_TRDVAL="0")
     got = daily_prices_from_data_service([row], date(2021, 3, 25)).iloc[0]
-    assert got[["open", "high", "low"]].isna().all()
-    assert got["close"] == 41835.0
-    assert got["net_assets_krw"] == 0
+    assert got[["open", "high", "low"]].isna().all()  # no trade
+    assert pd.isna(got["net_assets_krw"])  # not published yet: etf_aum uses NAV × units
+    assert pd.isna(got["market_cap_krw"]) and math.isnan(got["index_close"])
+    assert got["close"] == 41835.0 and got["nav"] == pytest.approx(41887.33)
+    assert got["volume"] == 0 and got["traded_value_krw"] == 0  # nothing traded is a fact
+
+
+def test_data_service_zero_nav_and_close_are_none_and_no_row() -> None:
+    rows = sample_rows(PRICES)[:2]
+    rows[0] = dict(rows[0], NAV="0.00")
+    rows[1] = dict(rows[1], NAV="0", TDD_CLSPRC="0")
+    got = by_ticker(daily_prices_from_data_service(rows, date(2021, 3, 25)))
+    assert math.isnan(got["152100"]["nav"]) and got["152100"]["close"] == 41835.0
+    assert "295820" not in got  # neither close nor NAV: no trading record that day
 
 
 def test_data_service_malformed_number_names_field_and_ticker() -> None:
@@ -407,6 +485,20 @@ def test_openapi_dash_index_is_null(ticker: str) -> None:
     assert math.isnan(row["index_close"])
 
 
+def test_openapi_unpublished_index_level_is_null_not_zero() -> None:
+    """14 of 812 real rows on 2024-01-04 send level, change and change % all "0.00"."""
+    rows = sample_rows(OPENAPI_UNPUBLISHED_INDEX, "OutBlock_1")
+    assert len(rows) == 14
+    assert all(r[f] == "0.00" for r in rows for f in ("OBJ_STKPRC_IDX", "CMPPREVDD_IDX"))
+    frame = daily_prices_from_openapi(rows)
+    assert len(frame) == 14 and frame["index_close"].isna().all()
+    assert frame["index_name"].notna().all()  # the index has a name, not a published level
+    gold = by_ticker(frame)["132030"]
+    assert gold["index_name"] == "S&P GSCI Gold Index(TR)"
+    assert (gold["close"], gold["nav"]) == (12925.0, 12861.24)
+    assert gold["net_assets_krw"] == 169_768_368_663
+
+
 def test_openapi_empty_answer() -> None:
     assert is_no_data_answer([])
     frame = daily_prices_from_openapi([])
@@ -447,9 +539,11 @@ def test_holdings_sample_values() -> None:
     assert samsung["kind"] == "stock"
     assert samsung["shares_per_cu"] == 8140.0
     assert samsung["value_krw"] == 674_806_000.0
+    assert samsung["amount_krw"] == 690_272_000.0
     assert samsung["weight_pct"] == 31.74
     assert samsung["source"] == "krx_pdf"
     assert set(frame["kind"]) == {"stock", "cash"}
+    assert frame["amount_krw"].notna().all()  # every line of this basket has a COMPST_AMT
 
 
 def test_holdings_cash_row_kept_whole() -> None:
@@ -458,7 +552,75 @@ def test_holdings_cash_row_kept_whole() -> None:
     assert cash["constituent_name"] == "원화예금"
     assert cash["constituent_isin"] == "KRD010010001"
     assert math.isnan(cash["shares_per_cu"]) and math.isnan(cash["value_krw"])
+    assert cash["amount_krw"] == 14_159_974.0  # the one amount KRX gives a cash line
     assert cash["weight_pct"] == 0.65  # this real capture publishes a weight for cash
+
+
+def test_inverse_basket_keeps_every_number_krx_sends() -> None:
+    """114800 on 2021-04-02: each kind of line leaves a different number out; none is lost."""
+    frame = holdings_frame(sample_rows(INVERSE_PDF), "114800", date(2021, 4, 2))
+    got = by_ticker(frame, "constituent_code")
+    assert list(got) == ["069500", "KR4101R60000", "KRD010010001", "CASH00000001"]
+    cols = ["kind", "shares_per_cu", "value_krw", "amount_krw"]
+    nan = float("nan")
+    expected = {
+        "069500": ["etf", -324.0, nan, -13_946_580.0],
+        "KR4101R60000": ["future", -3.58, -375_184_000.0, nan],
+        "KRD010010001": ["cash", nan, nan, 388_739_133.0],
+        "CASH00000001": ["cash", nan, nan, 388_739_133.0],
+    }
+    for code, values in expected.items():
+        row = [got[code][c] for c in cols]
+        assert row[0] == values[0], code
+        for value, want in zip(row[1:], values[1:], strict=True):
+            assert (math.isnan(value) and math.isnan(want)) or value == want, (code, row)
+    assert frame["weight_pct"].isna().all()  # KRX sends "-" for every weight of this basket
+    assert got["069500"]["constituent_isin"] == "KR7069500007"
+    assert pd.isna(got["CASH00000001"]["constituent_isin"])  # "" is no ISIN
+    assert frame["source"].eq("krx_pdf").all() and frame["etf_ticker"].eq("114800").all()
+
+
+@pytest.mark.parametrize(
+    ("group", "market", "code", "kind"),
+    [
+        ("ST", "STK", "005930", "stock"),
+        ("ST", "KSQ", "247540", "stock"),
+        ("EF", "STK", "069500", "etf"),
+        ("FU", "DRV", "KR4101R60000", "future"),
+        ("", "DRV", "KR4201R62555", "option"),  # a call: KR42…
+        ("", "DRV", "KR4301R62551", "option"),  # a put: KR43…
+        ("", "DRV", "ESM21", "future"),  # a derivatives line without a Korean ISIN
+        ("", "", "KRD010010001", "cash"),
+        ("", "", "CASH00000001", "cash"),
+        ("", "", "KR103501GB31", "bond"),  # 국고채: KR1…
+        ("", "", "KR6000001A12", "bond"),  # a corporate bond: KR6…
+        ("", "", "0724F1", "other"),  # KRX-internal foreign code
+        ("RT", "STK", "395400", "other"),  # a group we do not map
+    ],
+)
+def test_constituent_kind(group: str, market: str, code: str, kind: str) -> None:
+    assert constituent_kind(group, market, code) == kind
+
+
+def test_kind_from_code_says_nothing_of_tickers() -> None:
+    assert kind_from_code("005930") is None and kind_from_code("0000D0") is None
+    assert kind_from_code("US0378331005") is None
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), "absent"])
+def test_kind_is_never_the_string_nan(missing: object) -> None:
+    """pandas 2.2 once turned the cash lines' missing group into the kind 'nan' (a string)."""
+    rows = [dict(r) for r in sample_rows(INVERSE_PDF)]
+    for row in rows[2:]:  # the cash lines
+        for field in ("SECUGRP_ID", "MKT_ID"):
+            if missing == "absent":
+                del row[field]
+            else:
+                row[field] = missing
+    frame = holdings_frame(rows, "114800", date(2021, 4, 2))
+    assert frame["kind"].tolist() == ["etf", "future", "cash", "cash"]
+    assert frame["kind"].notna().all() and set(frame["kind"]) <= set(KINDS)
+    assert "nan" not in set(frame["kind"].astype(object))
 
 
 def test_holdings_kinds_negative_quantities_and_dash_weight() -> None:
@@ -489,7 +651,13 @@ def test_holdings_kinds_negative_quantities_and_dash_weight() -> None:
 def test_repeated_constituent_lines_become_one_position() -> None:
     rows = sample_rows(PDF)
     samsung = next(r for r in rows if r["COMPST_ISU_CD"] == "005930")
-    second_lot = dict(samsung, COMPST_ISU_CU1_SHRS="60.00", VALU_AMT="4,974,000", COMPST_RTO="0.23")
+    second_lot = dict(
+        samsung,
+        COMPST_ISU_CU1_SHRS="60.00",
+        VALU_AMT="4,974,000",
+        COMPST_AMT="5,088,000",
+        COMPST_RTO="0.23",
+    )
     wire = [*rows, dict(rows[1]), second_lot]  # a verbatim echo of line 2 and a second lot
     lines = holdings_frame(wire, "152100", date(2021, 4, 2))
     assert len(lines) == len(rows) + 2  # the parser keeps every wire line
@@ -500,6 +668,7 @@ def test_repeated_constituent_lines_become_one_position() -> None:
     got = by_ticker(merged, "constituent_code")
     assert got["005930"]["shares_per_cu"] == 8140.0 + 60.0
     assert got["005930"]["value_krw"] == 674_806_000.0 + 4_974_000.0
+    assert got["005930"]["amount_krw"] == 690_272_000.0 + 5_088_000.0
     assert got["005930"]["weight_pct"] == pytest.approx(31.74 + 0.23)
     assert got["005930"]["constituent_name"] == "삼성전자" and got["005930"]["kind"] == "stock"
     # Amounts NULL on every line (cash has no shares or value) stay NULL, not 0.
@@ -557,6 +726,9 @@ def test_tracking_error_rows_sorted_oldest_first() -> None:
     assert frame["tracking_multiple"].tolist() == [1.0, 1.0]
     assert frame["tracking_error_pct"].tolist() == [0.15, 0.15]
     assert tracking_error_rows([]).empty
+    unpublished = dict(rows[0], OBJ_STKPRC_IDX="0.00", IDX_CHG_RTO="0.00", LST_NAV="0")
+    newest = tracking_error_rows([unpublished], ticker="132030").iloc[0]
+    assert math.isnan(newest["index_close"]) and math.isnan(newest["nav"])
     with pytest.raises(ParseError) as err:
         tracking_error_rows([{k: v for k, v in rows[0].items() if k != "TRACE_ERR_RT"}])
     assert err.value.field == "TRACE_ERR_RT"

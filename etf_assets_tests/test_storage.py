@@ -82,6 +82,23 @@ def test_raw_table_keeps_unknown_upstream_fields(conn: duckdb.DuckDBPyConnection
     assert conn.execute('SELECT "NEW_KRX_FIELD" FROM krx_etf_list').fetchone() == ("kept",)
 
 
+def test_a_warehouse_from_before_a_new_column_gets_it() -> None:
+    """etf_holdings.amount_krw joined the contract later: an older file gains the column (NULL
+    in its old rows) instead of failing the next write."""
+    conn = duckdb.connect()
+    holdings = TABLES["etf_holdings"]
+    old = [(name, sql_type) for name, sql_type in holdings.columns if name != "amount_krw"]
+    conn.execute(f"CREATE TABLE etf_holdings ({', '.join(f'{n} {t}' for n, t in old)})")
+    conn.execute("INSERT INTO etf_holdings (as_of_date, etf_ticker) VALUES (?, '069500')", [D1])
+    ensure_schema(conn)
+    assert "amount_krw" in {row[0] for row in conn.execute("DESCRIBE etf_holdings").fetchall()}
+    frame = pd.DataFrame([{c: None for c in holdings.column_names}])
+    frame["as_of_date"], frame["etf_ticker"], frame["amount_krw"] = D2, "114800", -13_946_580.0
+    replace_partition(conn, "etf_holdings", D2, frame)
+    rows = conn.execute("SELECT as_of_date, amount_krw FROM etf_holdings ORDER BY 1").fetchall()
+    assert rows == [(D1, None), (D2, -13_946_580.0)]
+
+
 # The naming rule: every asset writes the table of its own name, except etf_overview (a view),
 # whose partitions are stored in etf_overview_snapshot.
 TABLE_OF_ASSET = {"etf_overview": "etf_overview_snapshot"}

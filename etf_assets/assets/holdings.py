@@ -1,10 +1,11 @@
 """Holdings group: every ETF's constituents (KRX PDF, MDCSTAT05001) per weekly snapshot.
 
 O(N) per-ETF requests, run concurrently under the KRX rate limiter. Cash, futures and foreign
-lines are kept with their `kind`, codes whole. ETFs whose PDF failed fall back to KIS's
-component endpoint when KIS is configured and the week is the newest (KIS only knows today's
-basket). Failures left after that, up to 5 %, are tolerated and listed in the metadata; above
-that the asset fails and writes nothing.
+lines are kept with their `kind`, codes whole, and every number KRX sends for a line (shares
+per CU, VALU_AMT, COMPST_AMT, weight), NULL where it sends none. ETFs whose PDF failed fall
+back to KIS's component endpoint when KIS is configured and the week is the newest (KIS only
+knows today's basket). Failures left after that, up to 5 %, are tolerated and listed in the
+metadata; above that the asset fails and writes nothing.
 """
 
 import time
@@ -32,7 +33,8 @@ FAILURE_TOLERANCE = 0.05
 def _kis_fallback(
     context: dg.AssetExecutionContext, kis: KISClient, tickers: list[str], as_of: date
 ) -> tuple[pd.DataFrame, str]:
-    """KIS components for ETFs whose KRX PDF failed, as etf_holdings rows."""
+    """KIS components for ETFs whose KRX PDF failed, as etf_holdings rows (no ISIN and no
+    amount_krw: KIS has neither)."""
     empty = pd.DataFrame(columns=list(TABLES["etf_holdings"].column_names))
     if not tickers:
         return empty, "not needed"
@@ -112,7 +114,17 @@ def etf_holdings(
             "wall_s": round(wall_s, 2),
             "effective_req_per_s": round(len(universe) / wall_s, 1) if wall_s else None,
             "preview": markdown_table(
-                frame[["etf_ticker", "constituent_code", "constituent_name", "kind", "weight_pct"]]
+                frame[
+                    [
+                        "etf_ticker",
+                        "constituent_code",
+                        "constituent_name",
+                        "kind",
+                        "value_krw",
+                        "amount_krw",
+                        "weight_pct",
+                    ]
+                ]
             ),
         }
     )

@@ -5,7 +5,10 @@ KIS sends every value as a string, space-padded or empty when missing, with impl
 resource and the assets never see wire strings. No HTTP and no Dagster here: the functions are
 tested on the captured samples directly.
 
-Conventions: "" / "-" / blanks → None (never 0); KRW amounts are ints; rates in percent are
+Conventions: every field read is declared in a field table (`KISField`: our column, wire
+field, converter, absence rule, whether the answer must carry it, one-line why). "" / "-" /
+blanks → None for every field, and 0 too where 0 cannot be the field's value (a price, a NAV,
+net assets, a date); never a 0 for "not published". KRW amounts are ints; rates in percent are
 floats; `etf_ntas_ttam` (억원) becomes `net_assets_krw` (× 10^8). Fields this module does not
 know are kept, cleaned, under `extra` (dicts) or as extra string columns (frames), so a new KIS
 field is never silently lost.
@@ -14,18 +17,19 @@ field is never silently lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Any
 
 import pandas as pd
 
 from etf_assets.errors import ParseError
+from etf_assets.parsing.rules import NULL_TOKENS, Absence, kind_from_code
 
 EOK_KRW = 100_000_000  # 1 억원: the unit of etf_ntas_ttam
 MANWON_KRW = 10_000  # 1 만원: the unit of component output1 etf_cnfg_issu_avls [inferred]
-
-_MISSING = {"", "-"}
 
 
 def clean(value: object) -> str | None:
@@ -33,7 +37,7 @@ def clean(value: object) -> str | None:
     if value is None:
         return None
     text = str(value).strip()
-    return None if text in _MISSING else text
+    return None if text in NULL_TOKENS else text
 
 
 def _decimal(value: object, field: str, ticker: str | None) -> Decimal | None:
@@ -66,9 +70,9 @@ def to_float(value: object, field: str, ticker: str | None = None) -> float | No
 
 
 def to_date(value: object, field: str, ticker: str | None = None) -> date | None:
-    """A `YYYYMMDD` wire date; "0" and "00000000" mean none (e.g. `mtrt_date` of an ETF)."""
+    """A `YYYYMMDD` wire date. KIS's "0"/"00000000" for none is the fields' absence rule."""
     text = clean(value)
-    if text is None or set(text) == {"0"}:
+    if text is None:
         return None
     if len(text) != 8 or not text.isdigit():
         raise ParseError("not a YYYYMMDD date", field=field, ticker=ticker, value=value)
@@ -89,74 +93,114 @@ def to_text(value: object, field: str, ticker: str | None = None) -> str | None:
     return clean(value)
 
 
-def to_traded_price(value: object, field: str, ticker: str | None = None) -> int | None:
-    """An O/H/L price: 0 means "no trade yet" (pre-open snapshot), which is missing, not 0."""
-    price = to_int(value, field, ticker)
-    return None if price == 0 else price
-
-
 Converter = Callable[[object, str, str | None], Any]
 
-# (our column, wire field, converter, required). Required fields missing → ParseError.
-_PRICE_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
-    ("close", "stck_prpr", to_int, True),
-    ("change", "prdy_vrss", to_int, False),
-    ("change_sign", "prdy_vrss_sign", to_text, False),
-    ("change_pct", "prdy_ctrt", to_float, False),
-    ("volume", "acml_vol", to_int, False),
-    ("prev_volume", "prdy_vol", to_int, False),
-    ("upper_limit", "stck_mxpr", to_int, False),
-    ("lower_limit", "stck_llam", to_int, False),
-    ("prev_close", "stck_prdy_clpr", to_int, False),
-    ("open", "stck_oprc", to_traded_price, False),
-    ("high", "stck_hgpr", to_traded_price, False),
-    ("low", "stck_lwpr", to_traded_price, False),
-    ("prev_nav", "prdy_last_nav", to_float, False),
-    ("nav", "nav", to_float, True),
-    ("nav_change", "nav_prdy_vrss", to_float, False),
-    ("nav_change_sign", "nav_prdy_vrss_sign", to_text, False),
-    ("nav_change_pct", "nav_prdy_ctrt", to_float, False),
-    ("tracking_error_pct", "trc_errt", to_float, False),
-    ("base_price", "stck_sdpr", to_int, False),
-    ("collateral_price", "stck_sspr", to_int, False),
-    ("circulating_shares", "etf_crcl_stcn", to_int, False),
-    ("net_assets_krw", "etf_ntas_ttam", eok_to_krw, True),
-    ("cu_shares", "etf_cu_unit_scrt_cnt", to_int, False),
-    ("constituent_count", "etf_cnfg_issu_cnt", to_int, False),
-    ("currency", "crcd", to_text, False),
-    ("year_high", "stck_dryy_hgpr", to_int, False),
-    ("year_high_date", "dryy_hgpr_date", to_date, False),
-    ("year_low", "stck_dryy_lwpr", to_int, False),
-    ("year_low_date", "dryy_lwpr_date", to_date, False),
-    ("listed_shares", "lstn_stcn", to_int, True),
-    ("leverage_factor", "etf_trc_ert_mltp", to_float, False),
-    ("premium_discount_pct", "dprt", to_float, False),
-    ("issuer", "mbcr_name", to_text, False),
-    ("listing_date", "stck_lstn_date", to_date, False),
-    ("index_name", "etf_rprs_bstp_kor_isnm", to_text, False),
-    ("etf_kind", "etf_div_name", to_text, False),
+
+class Need(Enum):
+    """What an answer must carry of a field."""
+
+    OPTIONAL = "may be left out"
+    PRESENT = "must be in the answer; its value may be absent"  # a missing key = broken answer
+    VALUE = "must be in the answer with a value"  # the record is unusable without it
+
+
+@dataclass(frozen=True)
+class KISField:
+    """One typed field: our column, the wire field, its converter and its one absence rule."""
+
+    column: str
+    wire: str
+    convert: Converter
+    absent: Absence
+    why: str
+    need: Need = Need.OPTIONAL
+
+
+def _is_zero(text: str) -> bool:
+    try:
+        return Decimal(text.replace(",", "")) == 0
+    except InvalidOperation:
+        return False
+
+
+def _value(raw: object, spec: KISField, ticker: str | None) -> Any:
+    """The typed value of one wire value, None where the field's absence rule says so."""
+    text = clean(raw)
+    if text is None or (spec.absent is Absence.MARKED_OR_ZERO and _is_zero(text)):
+        return None
+    return spec.convert(text, spec.wire, ticker)
+
+
+_FACT = "0 is a fact (nothing traded, unchanged, at NAV)"
+_PRICE = "a price is never 0: 0 = none (a zeroed or pre-open quote)"
+_NAV = "a NAV is never 0"
+_DATE = "KIS sends 0 or 00000000 for none"
+_TEXT = "text as sent"
+_COUNT = "a listed fund always has units: 0 = none"
+_NET_ASSETS = "a listed fund's net assets are never 0: 0 = not published"
+_CU = "a creation unit is never 0 units"
+_BASKET = "a basket is never empty"
+_MARKED, _ZERO_TOO = Absence.MARKED, Absence.MARKED_OR_ZERO
+
+PRICE_FIELDS: tuple[KISField, ...] = (
+    KISField("close", "stck_prpr", to_int, _ZERO_TOO, _PRICE, Need.VALUE),
+    KISField("change", "prdy_vrss", to_int, _MARKED, _FACT),
+    KISField("change_sign", "prdy_vrss_sign", to_text, _MARKED, _TEXT),
+    KISField("change_pct", "prdy_ctrt", to_float, _MARKED, _FACT),
+    KISField("volume", "acml_vol", to_int, _MARKED, _FACT),
+    KISField("prev_volume", "prdy_vol", to_int, _MARKED, _FACT),
+    KISField("upper_limit", "stck_mxpr", to_int, _ZERO_TOO, _PRICE),
+    KISField("lower_limit", "stck_llam", to_int, _ZERO_TOO, _PRICE),
+    KISField("prev_close", "stck_prdy_clpr", to_int, _ZERO_TOO, _PRICE),
+    KISField("open", "stck_oprc", to_int, _ZERO_TOO, "0 = no trade yet (pre-open snapshot)"),
+    KISField("high", "stck_hgpr", to_int, _ZERO_TOO, "0 = no trade yet (pre-open snapshot)"),
+    KISField("low", "stck_lwpr", to_int, _ZERO_TOO, "0 = no trade yet (pre-open snapshot)"),
+    KISField("prev_nav", "prdy_last_nav", to_float, _ZERO_TOO, _NAV),
+    KISField("nav", "nav", to_float, _ZERO_TOO, _NAV, Need.PRESENT),
+    KISField("nav_change", "nav_prdy_vrss", to_float, _MARKED, _FACT),
+    KISField("nav_change_sign", "nav_prdy_vrss_sign", to_text, _MARKED, _TEXT),
+    KISField("nav_change_pct", "nav_prdy_ctrt", to_float, _MARKED, _FACT),
+    KISField("tracking_error_pct", "trc_errt", to_float, _MARKED, "a statistic; 0 is a value"),
+    KISField("base_price", "stck_sdpr", to_int, _ZERO_TOO, _PRICE),
+    KISField("collateral_price", "stck_sspr", to_int, _MARKED, "0 = worth nothing as collateral"),
+    KISField("circulating_shares", "etf_crcl_stcn", to_int, _ZERO_TOO, _COUNT),
+    KISField("net_assets_krw", "etf_ntas_ttam", eok_to_krw, _ZERO_TOO, _NET_ASSETS, Need.PRESENT),
+    KISField("cu_shares", "etf_cu_unit_scrt_cnt", to_int, _ZERO_TOO, _CU),
+    KISField("constituent_count", "etf_cnfg_issu_cnt", to_int, _ZERO_TOO, _BASKET),
+    KISField("currency", "crcd", to_text, _MARKED, _TEXT),
+    KISField("year_high", "stck_dryy_hgpr", to_int, _ZERO_TOO, _PRICE),
+    KISField("year_high_date", "dryy_hgpr_date", to_date, _ZERO_TOO, _DATE),
+    KISField("year_low", "stck_dryy_lwpr", to_int, _ZERO_TOO, _PRICE),
+    KISField("year_low_date", "dryy_lwpr_date", to_date, _ZERO_TOO, _DATE),
+    KISField("listed_shares", "lstn_stcn", to_int, _ZERO_TOO, _COUNT, Need.VALUE),
+    KISField("leverage_factor", "etf_trc_ert_mltp", to_float, _ZERO_TOO, "a multiple is never 0"),
+    KISField("premium_discount_pct", "dprt", to_float, _MARKED, _FACT),
+    KISField("issuer", "mbcr_name", to_text, _MARKED, _TEXT),
+    KISField("listing_date", "stck_lstn_date", to_date, _ZERO_TOO, _DATE),
+    KISField("index_name", "etf_rprs_bstp_kor_isnm", to_text, _MARKED, _TEXT),
+    KISField("etf_kind", "etf_div_name", to_text, _MARKED, _TEXT),
 )
 
 
 def _convert(
-    row: Mapping[str, Any],
-    fields: Iterable[tuple[str, str, Converter, bool]],
-    ticker: str | None,
+    row: Mapping[str, Any], fields: Iterable[KISField], ticker: str | None
 ) -> tuple[dict[str, Any], dict[str, str | None]]:
     """Typed known fields plus the cleaned unknown ones (the `extra` part)."""
     out: dict[str, Any] = {}
     known: set[str] = set()
-    for column, wire, convert, required in fields:
-        known.add(wire)
-        if wire not in row:
-            if required:
-                raise ParseError("required field missing", field=wire, ticker=ticker)
-            out[column] = None
+    for spec in fields:
+        known.add(spec.wire)
+        if spec.wire not in row:
+            if spec.need is not Need.OPTIONAL:
+                raise ParseError("required field missing", field=spec.wire, ticker=ticker)
+            out[spec.column] = None
             continue
-        value = convert(row[wire], wire, ticker)
-        if value is None and required:
-            raise ParseError("required field empty", field=wire, ticker=ticker, value=row[wire])
-        out[column] = value
+        value = _value(row[spec.wire], spec, ticker)
+        if value is None and spec.need is Need.VALUE:
+            raise ParseError(
+                "required field empty", field=spec.wire, ticker=ticker, value=row[spec.wire]
+            )
+        out[spec.column] = value
     extra = {str(k).strip(): clean(v) for k, v in row.items() if k not in known}
     return out, extra
 
@@ -177,14 +221,14 @@ def parse_inquire_price(output: Mapping[str, Any], ticker: str) -> dict[str, Any
     """ETF/ETN 현재가 (FHPST02400000) `output` → one typed record with `ticker` and `extra`."""
     if not isinstance(output, Mapping):
         raise ParseError("output is not an object", field="output", ticker=ticker, value=output)
-    record, extra = _convert(output, _PRICE_FIELDS, ticker)
+    record, extra = _convert(output, PRICE_FIELDS, ticker)
     return {"ticker": ticker, **record, "extra": extra}
 
 
 def inquire_price_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Records of `parse_inquire_price` → one row each; `extra` fields become string columns."""
     rows = [{**{k: v for k, v in r.items() if k != "extra"}, **r.get("extra", {})} for r in records]
-    columns = ["ticker", *(c for c, _, _, _ in _PRICE_FIELDS)]
+    columns = ["ticker", *(spec.column for spec in PRICE_FIELDS)]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=columns)
@@ -192,22 +236,22 @@ def inquire_price_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame[columns + extras]
 
 
-_NAV_DAILY_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
-    ("trade_date", "stck_bsop_date", to_date, True),
-    ("close", "stck_clpr", to_int, True),
-    ("change", "prdy_vrss", to_int, False),
-    ("change_sign", "prdy_vrss_sign", to_text, False),
-    ("change_pct", "prdy_ctrt", to_float, False),
-    ("volume", "acml_vol", to_int, False),
-    ("contract_volume", "cntg_vol", to_int, False),
-    ("premium_discount_pct", "dprt", to_float, False),
-    ("close_minus_nav", "nav_vrss_prpr", to_float, False),
-    ("nav", "nav", to_float, True),
-    ("nav_change_sign", "nav_prdy_vrss_sign", to_text, False),
-    ("nav_change", "nav_prdy_vrss", to_float, False),
-    ("nav_change_pct", "nav_prdy_ctrt", to_float, False),
+NAV_DAILY_FIELDS: tuple[KISField, ...] = (
+    KISField("trade_date", "stck_bsop_date", to_date, _ZERO_TOO, "the row's key", Need.VALUE),
+    KISField("close", "stck_clpr", to_int, _ZERO_TOO, _PRICE, Need.VALUE),
+    KISField("change", "prdy_vrss", to_int, _MARKED, _FACT),
+    KISField("change_sign", "prdy_vrss_sign", to_text, _MARKED, _TEXT),
+    KISField("change_pct", "prdy_ctrt", to_float, _MARKED, _FACT),
+    KISField("volume", "acml_vol", to_int, _MARKED, _FACT),
+    KISField("contract_volume", "cntg_vol", to_int, _MARKED, _FACT),
+    KISField("premium_discount_pct", "dprt", to_float, _MARKED, _FACT),
+    KISField("close_minus_nav", "nav_vrss_prpr", to_float, _MARKED, _FACT),
+    KISField("nav", "nav", to_float, _ZERO_TOO, _NAV, Need.PRESENT),
+    KISField("nav_change_sign", "nav_prdy_vrss_sign", to_text, _MARKED, _TEXT),
+    KISField("nav_change", "nav_prdy_vrss", to_float, _MARKED, _FACT),
+    KISField("nav_change_pct", "nav_prdy_ctrt", to_float, _MARKED, _FACT),
 )
-NAV_DAILY_COLUMNS = ["ticker", *(c for c, _, _, _ in _NAV_DAILY_FIELDS)]
+NAV_DAILY_COLUMNS = ["ticker", *(spec.column for spec in NAV_DAILY_FIELDS)]
 
 
 def parse_nav_daily_trend(output: Iterable[Mapping[str, Any]], ticker: str) -> pd.DataFrame:
@@ -221,7 +265,7 @@ def parse_nav_daily_trend(output: Iterable[Mapping[str, Any]], ticker: str) -> p
     for raw in output:
         if not raw:
             continue
-        record, extra = _convert(raw, _NAV_DAILY_FIELDS, ticker)
+        record, extra = _convert(raw, NAV_DAILY_FIELDS, ticker)
         rows.append({"ticker": ticker, **record, **extra})
     if not rows:
         return pd.DataFrame(columns=NAV_DAILY_COLUMNS)
@@ -232,25 +276,33 @@ def parse_nav_daily_trend(output: Iterable[Mapping[str, Any]], ticker: str) -> p
     return frame.sort_values("trade_date", kind="stable").reset_index(drop=True)
 
 
-_COMPONENT_ETF_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
-    ("close", "stck_prpr", to_int, True),
-    ("nav", "nav", to_float, False),
-    ("net_assets_krw", "etf_ntas_ttam", eok_to_krw, False),
-    ("cu_shares", "etf_cu_unit_scrt_cnt", to_int, False),
-    ("constituent_count", "etf_cnfg_issu_cnt", to_int, False),
-    ("cu_value_manwon", "etf_cnfg_issu_avls", to_int, False),
+COMPONENT_ETF_FIELDS: tuple[KISField, ...] = (
+    KISField("close", "stck_prpr", to_int, _ZERO_TOO, _PRICE, Need.VALUE),
+    KISField("nav", "nav", to_float, _ZERO_TOO, _NAV),
+    KISField("net_assets_krw", "etf_ntas_ttam", eok_to_krw, _ZERO_TOO, _NET_ASSETS),
+    KISField("cu_shares", "etf_cu_unit_scrt_cnt", to_int, _ZERO_TOO, _CU),
+    KISField("constituent_count", "etf_cnfg_issu_cnt", to_int, _ZERO_TOO, _BASKET),
+    KISField(
+        "cu_value_manwon", "etf_cnfg_issu_avls", to_int, _ZERO_TOO, "a basket is never worth 0"
+    ),
 )
 
-_COMPONENT_ROW_FIELDS: tuple[tuple[str, str, Converter, bool], ...] = (
-    ("constituent_code", "stck_shrn_iscd", to_text, False),
-    ("constituent_name", "hts_kor_isnm", to_text, False),
-    ("price", "stck_prpr", to_int, False),
-    ("price_change", "prdy_vrss", to_int, False),
-    ("value_krw", "etf_cnfg_issu_avls", to_int, False),
-    ("weight_pct", "etf_cnfg_issu_rlim", to_float, False),
-    ("prev_value_krw", "etf_vltn_amt", to_int, False),
-    ("market_cap_krw", "hts_avls", eok_to_krw, False),
+COMPONENT_ROW_FIELDS: tuple[KISField, ...] = (
+    KISField("constituent_code", "stck_shrn_iscd", to_text, _MARKED, "blank rows are dropped"),
+    KISField("constituent_name", "hts_kor_isnm", to_text, _MARKED, _TEXT),
+    KISField("price", "stck_prpr", to_int, _ZERO_TOO, "0 on cash lines: no price"),
+    KISField("price_change", "prdy_vrss", to_int, _MARKED, _FACT),
+    KISField("value_krw", "etf_cnfg_issu_avls", to_int, _MARKED, "the line's value in one CU"),
+    KISField("weight_pct", "etf_cnfg_issu_rlim", to_float, _MARKED, "a rounded 0.00 % is a weight"),
+    KISField(
+        "prev_value_krw", "etf_vltn_amt", to_int, _MARKED, "the line's value at the last close"
+    ),
+    KISField(
+        "market_cap_krw", "hts_avls", eok_to_krw, _ZERO_TOO, "a listed security is never worth 0"
+    ),
 )
+# The etf_holdings columns KIS can fill, plus what it adds; amount_krw (KRX's COMPST_AMT) has
+# no KIS counterpart and stays NULL.
 HOLDINGS_COLUMNS = [
     "etf_ticker",
     "constituent_code",
@@ -258,6 +310,7 @@ HOLDINGS_COLUMNS = [
     "kind",
     "shares_per_cu",
     "value_krw",
+    "amount_krw",
     "weight_pct",
     "price",
     "price_change",
@@ -275,17 +328,21 @@ _ETF_BRANDS = (
 
 
 def classify_kind(code: str | None, name: str | None) -> str:
-    """stock / etf / future / cash / other from code and name (KIS sends no type field).
+    """One of KINDS from code and name (KIS sends no type field); never NULL.
 
-    A heuristic: KRX's PDF screen carries the security group, KIS does not. 12-character codes
-    of cash (KRD…) and futures (KR4…) and the usual cash labels are recognised; a 6-character
-    code whose name starts with an ETF brand is an ETF; any other 6-character code a stock.
+    A heuristic: KRX's PDF screen carries the security group, KIS does not. First what the
+    code says (cash codes, Korean bond, futures and option ISINs: `kind_from_code`, shared
+    with the KRX parser); then the usual cash labels and futures names; a 6-character code
+    whose name starts with an ETF brand is an ETF, any other 6-character code a stock.
     """
     code = code or ""
     label = (name or "").upper()
-    if code.startswith("KRD") or any(label.startswith(c.upper()) for c in _CASH_NAMES):
+    by_code = kind_from_code(code)
+    if by_code is not None:
+        return by_code
+    if any(label.startswith(c.upper()) for c in _CASH_NAMES):
         return "cash"
-    if code.startswith(("KR4", "KRA")) or "선물" in label or " F " in f" {label} ":
+    if "선물" in label or " F " in f" {label} ":
         return "future"
     if len(code) == 6:
         return "etf" if label.startswith(tuple(b.upper() for b in _ETF_BRANDS)) else "stock"
@@ -299,12 +356,13 @@ def parse_components(
 
     KIS has no quantity field, so shares per CU are derived as etf_cnfg_issu_avls / stck_prpr
     (docs/kis.md § Components; exact in the sample: 570,011,400 / 79,800 = 7,143); None
-    without a price. Rows with a blank code are dropped. output1 etf_cnfg_issu_avls is in
-    만원 [inferred]; it is returned as `cu_value_krw` too.
+    without a price. KIS has nothing like KRX's COMPST_AMT, so `amount_krw` is NULL. Rows
+    with a blank code are dropped. output1 etf_cnfg_issu_avls is in 만원 [inferred]; it is
+    returned as `cu_value_krw` too.
     """
     if not isinstance(output1, Mapping):
         raise ParseError("output1 is not an object", field="output1", ticker=ticker, value=output1)
-    etf, etf_extra = _convert(output1, _COMPONENT_ETF_FIELDS, ticker)
+    etf, etf_extra = _convert(output1, COMPONENT_ETF_FIELDS, ticker)
     manwon = etf["cu_value_manwon"]
     etf_record = {
         "ticker": ticker,
@@ -316,15 +374,22 @@ def parse_components(
     for raw in output2:
         if not raw or clean(raw.get("stck_shrn_iscd")) is None:
             continue
-        record, extra = _convert(raw, _COMPONENT_ROW_FIELDS, ticker)
+        record, extra = _convert(raw, COMPONENT_ROW_FIELDS, ticker)
         price, value = record["price"], record["value_krw"]
         shares = value / price if price and value is not None else None
         kind = classify_kind(record["constituent_code"], record["constituent_name"])
         rows.append(
-            {"etf_ticker": ticker, **record, "kind": kind, "shares_per_cu": shares, **extra}
+            {
+                "etf_ticker": ticker,
+                **record,
+                "kind": kind,
+                "shares_per_cu": shares,
+                "amount_krw": None,
+                **extra,
+            }
         )
     if not rows:
         return etf_record, pd.DataFrame(columns=HOLDINGS_COLUMNS)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).astype({"amount_krw": "float64"})
     extras = [c for c in frame.columns if c not in HOLDINGS_COLUMNS]
     return etf_record, frame[HOLDINGS_COLUMNS + extras].reset_index(drop=True)

@@ -5,6 +5,9 @@ samples. KRX quirks handled (see docs/krx.md § Quirks):
 
 * Numbers are strings with thousands commas on data.krx (`"1,234.56"`), without on the Open
   API; `"-"` and `""` mean "no value" and become NULL, never 0.
+* Each field a parser reads has one absence rule, declared beside it in a field table
+  (`DAILY_PRICE_FIELDS`, `ETF_DETAIL_FIELDS`, `HOLDING_FIELDS`, …): `-`/empty always, and 0
+  too where 0 cannot be the field's value (a NAV, a price, an index level KRX does not publish).
 * Rows are read by field name, never by position or count; unknown fields are kept where the
   table keeps raw fields (krx_etf_list) and ignored elsewhere.
 * A field we read that is absent from a row (or from the whole answer) is a broken answer, not
@@ -19,8 +22,10 @@ share counts and KRW money of the price tables are nullable Int64 (exact, NULL =
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -28,10 +33,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etf_assets.errors import ParseError
+from etf_assets.parsing.rules import NULL_TOKENS, Absence, kind_from_code
 
 Row = Mapping[str, object]
 
-NULL_TOKENS = frozenset({"-", ""})
 _FLOAT_RE = r"[-+]?\d+(?:\.\d*)?"
 _INT_RE = r"[-+]?\d+"
 _DATE_RE = r"\d{8}"
@@ -89,14 +94,17 @@ _LEVERAGE_RE = re.compile(r"(?P<mult>\d+(?:\.\d+)?)\s*[Xx]\s*(?P<kind>레버리�
 _PAREN_FACTOR_RE = re.compile(r"\(\s*(?P<factor>[-+]?\d+(?:\.\d+)?)\s*\)\s*$")
 
 
-def leverage_factor_from_label(label: object, *, ticker: str | None = None) -> float:
+def leverage_factor_from_label(label: object, *, ticker: str | None = None) -> float | None:
     """IDX_CALC_INST_NM2 text → signed multiple: 일반 1, 2X 레버리지 2, 1X 인버스 -1, 2X 인버스 -2.
 
     KRX changed the spelling over time (2021: `"일반 (1)"`, `"2X 레버리지 (2)"`); the
-    parenthesised factor, when present, is KRX's own number and wins. An unknown label raises
-    rather than defaulting to 1, because a wrong factor silently corrupts tracking error.
+    parenthesised factor, when present, is KRX's own number and wins. `"-"`/empty is KRX saying
+    "none" → None (the fund's tracking error is then NULL). An unknown label raises rather than
+    defaulting to 1, because a wrong factor silently corrupts tracking error.
     """
-    text = "" if label is None else str(label).strip()
+    text = _clean(label)
+    if text is None:
+        return None
     paren = _PAREN_FACTOR_RE.search(text)
     if paren:
         return float(paren.group("factor"))
@@ -120,14 +128,17 @@ def _frame(rows: Sequence[Row]) -> pd.DataFrame:
 
 
 def _texts(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Series:
-    """The field as strings; a field absent from the answer or from a row raises ParseError."""
+    """The field as strings; a field absent from the answer or from a row raises ParseError.
+
+    Absent cells are found before the cast: pandas 2.2 casts a missing cell to the string
+    `'nan'`, which would then pass for a value.
+    """
     if field not in df.columns:
         raise ParseError("field missing from the KRX answer", field=field, ticker=None)
-    col = df[field].astype("str")
-    absent = col.isna()
+    absent = df[field].isna()
     if absent.any():
         _raise_at(absent, "field missing from the row", field, df[field], tickers)
-    return col
+    return df[field].astype("str")
 
 
 def _raise_at(
@@ -219,6 +230,60 @@ def _strings(df: pd.DataFrame, field: str, tickers: pd.Series | None) -> pd.Seri
     return clean.where(~clean.isin(NULL_TOKENS))
 
 
+def _optional_texts(df: pd.DataFrame, field: str) -> list[str]:
+    """A field KRX may leave out (added after 2021, or absent on some lines): trimmed text per
+    row, `""` where the answer or the row has none. Plain Python strings, never `'nan'`."""
+    if field not in df.columns:
+        return [""] * len(df)
+    return ["" if pd.isna(value) else str(value).strip() for value in df[field]]
+
+
+ParseAs = Literal["text", "float", "int", "date"]
+_PARSERS: dict[str, Callable[[pd.DataFrame, str, pd.Series | None], pd.Series]] = {
+    "text": _strings,
+    "float": _floats,
+    "int": _ints,
+    "date": _dates,
+}
+
+
+@dataclass(frozen=True)
+class KRXField:
+    """One column of a frame: the KRX field it comes from, its type and when it is NULL.
+
+    `absent` is the field's one absence rule (README.md § Absent values); `why` says why in a
+    line. `optional` fields may be missing from an answer (then NULL), any other missing field
+    is a broken answer (ParseError).
+    """
+
+    column: str
+    wire: str
+    parse_as: ParseAs
+    absent: Absence
+    why: str
+    optional: bool = False
+
+    def __post_init__(self) -> None:
+        if self.absent is Absence.MARKED_OR_ZERO and self.parse_as not in ("float", "int"):
+            raise ValueError(f"{self.column}: only a number can have 0 as its absence")
+
+
+def _typed(df: pd.DataFrame, spec: KRXField, tickers: pd.Series | None) -> pd.Series:
+    """The column `spec` describes, typed, with NULL wherever its absence rule says so."""
+    if spec.optional:  # missing from the answer or from a line: no value there
+        df = pd.DataFrame({spec.wire: _optional_texts(df, spec.wire)}, index=df.index)
+    values = _PARSERS[spec.parse_as](df, spec.wire, tickers)
+    if spec.absent is Absence.MARKED_OR_ZERO:
+        values = values.mask(values == 0)
+    return values
+
+
+def _typed_columns(
+    df: pd.DataFrame, fields: Sequence[KRXField], tickers: pd.Series | None
+) -> dict[str, pd.Series]:
+    return {spec.column: _typed(df, spec, tickers) for spec in fields}
+
+
 def _keys(df: pd.DataFrame, field: str) -> pd.Series:
     """A key column (ticker, ISIN, constituent code): required, non-empty, kept whole."""
     text = _texts(df, field, None).str.strip()
@@ -294,19 +359,39 @@ ETF_DETAILS_COLUMNS: dict[str, str] = {
     "cu_shares": "Int64", "tax_type": "str", "listing_date": "object",
 }  # fmt: skip
 
-_DETAIL_TEXT_FIELDS = {
-    "name": "ISU_ABBRV", "name_full": "ISU_NM", "name_eng": "ISU_ENG_NM", "issuer": "COM_ABBRV",
-    "tracking_index": "ETF_OBJ_IDX_NM", "index_provider": "IDX_CALC_INST_NM1",
-    "market_region": "IDX_MKT_CLSS_NM", "asset_class": "IDX_ASST_CLSS_NM",
-    "replication_method": "ETF_REPLICA_METHD_TP_CD",
-}  # fmt: skip
+_TEXT_AS_SENT = "a label or name: `-`/empty is KRX saying none"
+_NO_ZERO_COUNT = "a listed fund always has units: 0 can only mean none"
+ETF_DETAIL_FIELDS: tuple[KRXField, ...] = (
+    KRXField("name", "ISU_ABBRV", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("name_full", "ISU_NM", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("name_eng", "ISU_ENG_NM", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("issuer", "COM_ABBRV", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("tracking_index", "ETF_OBJ_IDX_NM", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("index_provider", "IDX_CALC_INST_NM1", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("market_region", "IDX_MKT_CLSS_NM", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("asset_class", "IDX_ASST_CLSS_NM", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField(
+        "replication_method", "ETF_REPLICA_METHD_TP_CD", "text", Absence.MARKED, _TEXT_AS_SENT
+    ),
+    KRXField(
+        "expense_ratio_pct", "ETF_TOT_FEE", "float", Absence.MARKED,
+        "already % p.a.; a fee waived to 0 % is a fee",
+    ),
+    KRXField("listed_shares", "LIST_SHRS", "int", Absence.MARKED_OR_ZERO, _NO_ZERO_COUNT),
+    KRXField(
+        "cu_shares", "CU_QTY", "int", Absence.MARKED_OR_ZERO,
+        "a creation unit is never 0 units: 0 can only mean none",
+    ),
+    KRXField("tax_type", "TAX_TP_CD", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField("listing_date", "LIST_DD", "date", Absence.MARKED, "YYYY/MM/DD; `-` = none"),
+)  # fmt: skip
 
 
 def etf_details_frame(raw: pd.DataFrame) -> pd.DataFrame:
     """krx_etf_list rows (as from master_raw_frame or read back from DuckDB) → etf_details.
 
-    ETF_TOT_FEE is already a percent p.a. on the wire (`0.150000` = 0.15 %), so it is not
-    scaled. The leverage label is decoded once per distinct spelling, not per row.
+    Columns follow `ETF_DETAIL_FIELDS`; the leverage label is decoded once per distinct
+    spelling, not per row (`-` → NULL factor, an unknown label raises).
     """
     if raw.empty:
         return _empty(ETF_DETAILS_COLUMNS)
@@ -319,10 +404,9 @@ def etf_details_frame(raw: pd.DataFrame) -> pd.DataFrame:
             "trade_date": _as_dates(df["trade_date"]),
             "ticker": tickers,
             "isin": _keys(df, "ISU_CD"),
+            **_typed_columns(df, ETF_DETAIL_FIELDS, tickers),
         }
     )
-    for column, field in _DETAIL_TEXT_FIELDS.items():
-        out[column] = _strings(df, field, tickers)
     labels = _texts(df, "IDX_CALC_INST_NM2", tickers).str.strip()
     first_ticker = tickers.groupby(labels, sort=False).first()
     factors = {
@@ -330,11 +414,6 @@ def etf_details_frame(raw: pd.DataFrame) -> pd.DataFrame:
         for label in labels.unique()
     }
     out["leverage_factor"] = labels.map(factors).astype("float64")
-    out["expense_ratio_pct"] = _floats(df, "ETF_TOT_FEE", tickers)
-    out["listed_shares"] = _ints(df, "LIST_SHRS", tickers)
-    out["cu_shares"] = _ints(df, "CU_QTY", tickers)
-    out["tax_type"] = _strings(df, "TAX_TP_CD", tickers)
-    out["listing_date"] = _dates(df, "LIST_DD", tickers)
     return out[list(ETF_DETAILS_COLUMNS)]
 
 
@@ -347,6 +426,34 @@ DAILY_PRICE_COLUMNS: dict[str, str] = {
     "net_assets_krw": "Int64", "listed_shares": "Int64", "index_name": "str",
     "index_close": "float64", "source": "str",
 }  # fmt: skip
+
+_PRICE_NEVER_ZERO = "a price is never 0; on a no-trade day KRX carries the last close"
+_NO_TRADE = "0 = no trade that session, not a price of 0"
+DAILY_PRICE_FIELDS: tuple[KRXField, ...] = (
+    KRXField("open", "TDD_OPNPRC", "float", Absence.MARKED_OR_ZERO, _NO_TRADE),
+    KRXField("high", "TDD_HGPRC", "float", Absence.MARKED_OR_ZERO, _NO_TRADE),
+    KRXField("low", "TDD_LWPRC", "float", Absence.MARKED_OR_ZERO, _NO_TRADE),
+    KRXField("close", "TDD_CLSPRC", "float", Absence.MARKED_OR_ZERO, _PRICE_NEVER_ZERO),
+    KRXField("volume", "ACC_TRDVOL", "int", Absence.MARKED, "0 units traded is a fact"),
+    KRXField("traded_value_krw", "ACC_TRDVAL", "int", Absence.MARKED, "0 KRW traded is a fact"),
+    KRXField(
+        "market_cap_krw", "MKTCAP", "int", Absence.MARKED_OR_ZERO,
+        "close × listed units is never 0; etf_aum then computes it",
+    ),
+    KRXField("nav", "NAV", "float", Absence.MARKED_OR_ZERO, "a NAV is never 0"),
+    KRXField(
+        "net_assets_krw", "INVSTASST_NETASST_TOTAMT", "int", Absence.MARKED_OR_ZERO,
+        "0 = not published yet (the day itself, new listings); etf_aum falls back to NAV × units",
+    ),
+    KRXField("listed_shares", "LIST_SHRS", "int", Absence.MARKED_OR_ZERO, _NO_ZERO_COUNT),
+    KRXField("index_name", "IDX_IND_NM", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField(
+        "index_close", "OBJ_STKPRC_IDX", "float", Absence.MARKED_OR_ZERO,
+        "0.00 = a level KRX does not publish (its change and change % are 0.00 too)",
+    ),
+)  # fmt: skip
+_DATA_SERVICE_NAME = KRXField("name", "ISU_ABBRV", "text", Absence.MARKED, _TEXT_AS_SENT)
+_OPENAPI_NAME = KRXField("name", "ISU_NM", "text", Absence.MARKED, _TEXT_AS_SENT)
 
 # Fields that carry the day's trading; all of them "-" means KRX has no data for the date.
 _NO_DATA_FIELDS = (
@@ -370,29 +477,21 @@ def is_no_data_answer(rows: Sequence[Row]) -> bool:
 
 
 def _daily_prices(
-    df: pd.DataFrame, ticker_field: str, name_field: str, trade_dates: pd.Series, source: str
+    df: pd.DataFrame, ticker_field: str, name: KRXField, trade_dates: pd.Series, source: str
 ) -> pd.DataFrame:
     if ticker_field in df.columns and df[ticker_field].duplicated().any():
         keep = ~df.astype("str").duplicated()
         df, trade_dates = df[keep].reset_index(drop=True), trade_dates[keep].reset_index(drop=True)
         df = _one_row_per_key(df, ticker_field)
     tickers = _keys(df, ticker_field)
-    out = pd.DataFrame({"trade_date": trade_dates, "ticker": tickers})
-    out["name"] = _strings(df, name_field, tickers)
-    for column, field in (("open", "TDD_OPNPRC"), ("high", "TDD_HGPRC"), ("low", "TDD_LWPRC")):
-        values = _floats(df, field, tickers)
-        out[column] = values.where(values != 0)  # 0 = no trade that day, not a price of 0
-    out["close"] = _floats(df, "TDD_CLSPRC", tickers)
-    out["volume"] = _ints(df, "ACC_TRDVOL", tickers)
-    out["traded_value_krw"] = _ints(df, "ACC_TRDVAL", tickers)
-    out["market_cap_krw"] = _ints(df, "MKTCAP", tickers)
-    out["nav"] = _floats(df, "NAV", tickers)
-    # 0 kept: KRX publishes 0 on the day itself / for new listings; AUM logic decides.
-    out["net_assets_krw"] = _ints(df, "INVSTASST_NETASST_TOTAMT", tickers)
-    out["listed_shares"] = _ints(df, "LIST_SHRS", tickers)
-    out["index_name"] = _strings(df, "IDX_IND_NM", tickers)
-    out["index_close"] = _floats(df, "OBJ_STKPRC_IDX", tickers)
-    out["source"] = pd.Series([source] * len(out), dtype="str")
+    out = pd.DataFrame(
+        {
+            "trade_date": trade_dates,
+            "ticker": tickers,
+            **_typed_columns(df, (name, *DAILY_PRICE_FIELDS), tickers),
+            "source": pd.Series([source] * len(df), dtype="str"),
+        }
+    )
     # A listed ETF without close and NAV has no trading record for the day: not a price row.
     out = out[out["close"].notna() | out["nav"].notna()].reset_index(drop=True)
     return out[list(DAILY_PRICE_COLUMNS)]
@@ -408,7 +507,7 @@ def daily_prices_from_data_service(rows: Sequence[Row], trade_date: date) -> pd.
         return _empty(DAILY_PRICE_COLUMNS)
     df = _frame(rows)
     dates = pd.Series([trade_date] * len(df), dtype=object)
-    return _daily_prices(df, "ISU_SRT_CD", "ISU_ABBRV", dates, "krx_data")
+    return _daily_prices(df, "ISU_SRT_CD", _DATA_SERVICE_NAME, dates, "krx_data")
 
 
 def daily_prices_from_openapi(rows: Sequence[Row]) -> pd.DataFrame:
@@ -417,7 +516,7 @@ def daily_prices_from_openapi(rows: Sequence[Row]) -> pd.DataFrame:
         return _empty(DAILY_PRICE_COLUMNS)
     df = _frame(rows)
     tickers = _keys(df, "ISU_CD")
-    return _daily_prices(df, "ISU_CD", "ISU_NM", _dates(df, "BAS_DD", tickers), "krx_openapi")
+    return _daily_prices(df, "ISU_CD", _OPENAPI_NAME, _dates(df, "BAS_DD", tickers), "krx_openapi")
 
 
 # ── etf_holdings (MDCSTAT05001, PDF) ──────────────────────────────────────────────────────
@@ -425,12 +524,48 @@ def daily_prices_from_openapi(rows: Sequence[Row]) -> pd.DataFrame:
 HOLDINGS_COLUMNS: dict[str, str] = {
     "as_of_date": "object", "etf_ticker": "str", "constituent_code": "str",
     "constituent_name": "str", "constituent_isin": "str", "kind": "str",
-    "shares_per_cu": "float64", "value_krw": "float64", "weight_pct": "float64",
-    "source": "str",
+    "shares_per_cu": "float64", "value_krw": "float64", "amount_krw": "float64",
+    "weight_pct": "float64", "source": "str",
 }  # fmt: skip
 
-_KIND_BY_SECUGRP = {"ST": "stock", "EF": "etf", "FU": "future"}
-_CASH_CODE_PREFIXES = ("KRD", "CASH")
+# Every number of a PDF line is kept: KRX fills a different subset per kind of line (on the
+# real 114800 basket of 2021-04-02 the ETF line has no VALU_AMT, the futures line no
+# COMPST_AMT, no line a COMPST_RTO). Amounts are float64: foreign legs may hold fractional KRW.
+HOLDING_FIELDS: tuple[KRXField, ...] = (
+    KRXField("constituent_name", "COMPST_ISU_NM", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField(
+        "constituent_isin", "COMPST_ISU_CD2", "text", Absence.MARKED,
+        "added by KRX after 2021; cash lines may send none", optional=True,
+    ),
+    KRXField(
+        "shares_per_cu", "COMPST_ISU_CU1_SHRS", "float", Absence.MARKED,
+        "`-` on cash lines; negative = a short leg",
+    ),
+    KRXField("value_krw", "VALU_AMT", "float", Absence.MARKED, "`-` on ETF and cash lines"),
+    KRXField("amount_krw", "COMPST_AMT", "float", Absence.MARKED, "`-` on futures lines"),
+    KRXField(
+        "weight_pct", "COMPST_RTO", "float", Absence.MARKED,
+        "`-` on cash and derivative lines; a rounded 0.00 % is a weight",
+    ),
+)  # fmt: skip
+
+# SECUGRP_ID values that say a line's kind by themselves (docs/krx.md § MDCSTAT05001 PDF).
+_KIND_BY_SECURITY_GROUP = {"ST": "stock", "EF": "etf", "FU": "future"}
+_DERIVATIVES_MARKET = "DRV"  # MKT_ID of futures and options
+
+
+def constituent_kind(security_group: str, market: str, code: str) -> str:
+    """The kind of one PDF line, always one of KINDS (never NULL, never `'nan'`).
+
+    KRX's security group (SECUGRP_ID) when it names one we know; else what the code says
+    (cash codes, Korean bond, futures and option ISINs: `kind_from_code`); else a line of the
+    derivatives market (MKT_ID `DRV`) is a future; else other (KRX-internal foreign codes such
+    as `0724F1`, groups we do not know).
+    """
+    kind = _KIND_BY_SECURITY_GROUP.get(security_group) or kind_from_code(code)
+    if kind is None:
+        kind = "future" if market == _DERIVATIVES_MARKET else "other"
+    return kind
 
 
 def holdings_frame(rows: Sequence[Row], etf_ticker: str, as_of_date: date) -> pd.DataFrame:
@@ -441,12 +576,9 @@ def holdings_frame(rows: Sequence[Row], etf_ticker: str, as_of_date: date) -> pd
 def holdings_frame_many(rows_by_etf: Mapping[str, Sequence[Row]], as_of_date: date) -> pd.DataFrame:
     """05001 PDF rows of many ETFs for one date → etf_holdings rows, one per wire line.
 
-    Parsed in one vectorised pass; `merge_repeated_constituents` then makes them one per key.
-
-    Constituent codes are kept whole (6-char tickers, 12-char cash/futures codes such as
-    `KRD010010001`, KRX-internal foreign codes like `0724F1`); pykrx's `[3:9]` slicing mangles
-    them. value_krw is VALU_AMT (평가금액; `-` for cash legs, whose amount only appears in
-    COMPST_AMT), float64 because foreign legs may be valued in fractional KRW.
+    Parsed in one pass; `merge_repeated_constituents` then makes them one per key. Constituent
+    codes are kept whole (6-char tickers, 12-char cash/futures codes such as `KRD010010001`,
+    KRX-internal foreign codes like `0724F1`); pykrx's `[3:9]` slicing mangles them.
     """
     rows = [row for etf_rows in rows_by_etf.values() for row in etf_rows]
     if not rows:
@@ -456,37 +588,27 @@ def holdings_frame_many(rows_by_etf: Mapping[str, Sequence[Row]], as_of_date: da
     who = pd.Series(
         [ticker for ticker, etf_rows in rows_by_etf.items() for _ in etf_rows], dtype="str"
     )
+    kinds = [
+        constituent_kind(group, market, code)
+        for group, market, code in zip(
+            _optional_texts(df, "SECUGRP_ID"), _optional_texts(df, "MKT_ID"), codes, strict=True
+        )
+    ]
     out = pd.DataFrame(
         {
             "as_of_date": pd.Series([as_of_date] * len(df), dtype=object),
             "etf_ticker": who,
             "constituent_code": codes,
-            "constituent_name": _strings(df, "COMPST_ISU_NM", who),
+            "kind": pd.Series(kinds, dtype="str"),
+            **_typed_columns(df, HOLDING_FIELDS, who),
+            "source": pd.Series(["krx_pdf"] * len(df), dtype="str"),
         }
     )
-    if "COMPST_ISU_CD2" in df.columns:  # added by KRX after 2021: optional
-        isin = df["COMPST_ISU_CD2"].astype("str").str.strip()
-        out["constituent_isin"] = isin.where(~isin.isin(NULL_TOKENS))
-    else:
-        out["constituent_isin"] = pd.Series([None] * len(df), dtype="str")
-    secugrp = (
-        df["SECUGRP_ID"].astype("str").str.strip().fillna("")
-        if "SECUGRP_ID" in df.columns
-        else pd.Series([""] * len(df), dtype="str")
-    )
-    is_cash = (secugrp == "") & codes.str.startswith(_CASH_CODE_PREFIXES)
-    kind = secugrp.map(_KIND_BY_SECUGRP).astype("str")
-    kind = kind.where(kind.notna(), np.where(is_cash, "cash", "other"))
-    out["kind"] = kind.astype("str")
-    out["shares_per_cu"] = _floats(df, "COMPST_ISU_CU1_SHRS", who)
-    out["value_krw"] = _floats(df, "VALU_AMT", who)
-    out["weight_pct"] = _floats(df, "COMPST_RTO", who)
-    out["source"] = pd.Series(["krx_pdf"] * len(df), dtype="str")
     return out[list(HOLDINGS_COLUMNS)]
 
 
 _HOLDINGS_KEY = ["as_of_date", "etf_ticker", "constituent_code"]
-_HOLDINGS_AMOUNTS = ("shares_per_cu", "value_krw", "weight_pct")
+_HOLDINGS_AMOUNTS = ("shares_per_cu", "value_krw", "amount_krw", "weight_pct")
 
 
 def merge_repeated_constituents(frame: pd.DataFrame) -> pd.DataFrame:
@@ -494,8 +616,9 @@ def merge_repeated_constituents(frame: pd.DataFrame) -> pd.DataFrame:
 
     A basket may list one instrument on two lines (two lots, or a line repeated verbatim by the
     screen). A verbatim repeat is dropped; different lines of one code are one position, so
-    shares, value and weight are summed (NULL only when every line is NULL) and the first line's
-    name, ISIN and kind kept. `frame.attrs["merged_lines"]` says how many lines were folded in.
+    shares, value, amount and weight are summed (NULL only when every line is NULL) and the
+    first line's name, ISIN and kind kept. `frame.attrs["merged_lines"]` says how many lines
+    were folded in.
     """
     deduped = frame.drop_duplicates(ignore_index=True)
     repeated = deduped.duplicated(_HOLDINGS_KEY, keep=False)
@@ -533,9 +656,34 @@ PREMIUM_DISCOUNT_COLUMNS: dict[str, str] = {
 }  # fmt: skip
 
 
+_NAV_NEVER_ZERO = "a NAV is never 0"
+_UNPUBLISHED_INDEX = "0.00 = a level KRX does not publish (its change and change % are 0.00 too)"
+TRACKING_ERROR_FIELDS: tuple[KRXField, ...] = (
+    KRXField("nav", "LST_NAV", "float", Absence.MARKED_OR_ZERO, _NAV_NEVER_ZERO),
+    KRXField("nav_change_pct", "NAV_CHG_RT", "float", Absence.MARKED, "0 % = unchanged"),
+    KRXField("index_close", "OBJ_STKPRC_IDX", "float", Absence.MARKED_OR_ZERO, _UNPUBLISHED_INDEX),
+    KRXField("index_change_pct", "IDX_CHG_RTO", "float", Absence.MARKED, "0 % = unchanged"),
+    KRXField(
+        "tracking_multiple", "TRACE_YD_MULT", "float", Absence.MARKED_OR_ZERO,
+        "a fund tracks its index at a multiple, never at 0",
+    ),
+    KRXField(
+        "tracking_error_pct", "TRACE_ERR_RT", "float", Absence.MARKED,
+        "a trailing statistic KRX repeats on every row",
+    ),
+)  # fmt: skip
+PREMIUM_DISCOUNT_FIELDS: tuple[KRXField, ...] = (
+    KRXField("close", "CLSPRC", "float", Absence.MARKED_OR_ZERO, _PRICE_NEVER_ZERO),
+    KRXField("nav", "LST_NAV", "float", Absence.MARKED_OR_ZERO, _NAV_NEVER_ZERO),
+    KRXField(
+        "premium_discount_pct", "DIVRG_RT", "float", Absence.MARKED, "0 % = at NAV, a fact"
+    ),
+)  # fmt: skip
+
+
 def _dated_series(
     rows: Sequence[Row],
-    fields: Mapping[str, str],
+    fields: Sequence[KRXField],
     columns: Mapping[str, str],
     ticker: str | None,
 ) -> pd.DataFrame:
@@ -544,9 +692,7 @@ def _dated_series(
         return _empty(columns)
     df = _frame(rows)
     who = pd.Series([ticker] * len(df), dtype=object)
-    out = pd.DataFrame({"trade_date": _dates(df, "TRD_DD", who)})
-    for column, field in fields.items():
-        out[column] = _floats(df, field, who)
+    out = pd.DataFrame({"trade_date": _dates(df, "TRD_DD", who), **_typed_columns(df, fields, who)})
     if out["trade_date"].isna().any():
         _raise_at(out["trade_date"].isna(), "row without a date", "TRD_DD", df["TRD_DD"], who)
     return out.sort_values("trade_date", kind="stable").reset_index(drop=True)[list(columns)]
@@ -556,15 +702,9 @@ def tracking_error_rows(rows: Sequence[Row], *, ticker: str | None = None) -> pd
     """05901 rows → KRX's tracking-error series. TRACE_ERR_RT is a trailing statistic that KRX
     repeats on every row of the window, so the newest row carries the figure for the end date.
     """
-    fields = {
-        "nav": "LST_NAV", "nav_change_pct": "NAV_CHG_RT", "index_close": "OBJ_STKPRC_IDX",
-        "index_change_pct": "IDX_CHG_RTO", "tracking_multiple": "TRACE_YD_MULT",
-        "tracking_error_pct": "TRACE_ERR_RT",
-    }  # fmt: skip
-    return _dated_series(rows, fields, TRACKING_ERROR_COLUMNS, ticker)
+    return _dated_series(rows, TRACKING_ERROR_FIELDS, TRACKING_ERROR_COLUMNS, ticker)
 
 
 def premium_discount_rows(rows: Sequence[Row], *, ticker: str | None = None) -> pd.DataFrame:
     """06001 rows → KRX's daily 괴리율 = (close − NAV) / NAV × 100, oldest first."""
-    fields = {"close": "CLSPRC", "nav": "LST_NAV", "premium_discount_pct": "DIVRG_RT"}
-    return _dated_series(rows, fields, PREMIUM_DISCOUNT_COLUMNS, ticker)
+    return _dated_series(rows, PREMIUM_DISCOUNT_FIELDS, PREMIUM_DISCOUNT_COLUMNS, ticker)

@@ -79,7 +79,8 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "leverage_factor": "signed daily multiple of the index, unitless: 1, 2, −1, −2 "
     "(decoded from KRX IDX_CALC_INST_NM2)",
     "expense_ratio_pct": "total fee (총보수) in % p.a., as KRX's ETF_TOT_FEE (0.15 = 0.15 %)",
-    "listed_shares": "listed shares (상장좌수), a count (KRX LIST_SHRS)",
+    "listed_shares": "listed shares (상장좌수), a count (KRX LIST_SHRS); NULL when KRX sends 0 "
+    "or none",
     "cu_shares": "creation unit size: ETF shares per creation unit, a count (KRX CU_QTY)",
     "tax_type": "tax type label (KRX TAX_TP_CD), e.g. 비과세",
     "listing_date": "listing date (KRX LIST_DD)",
@@ -87,16 +88,19 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "open": f"opening price in KRW (KRX TDD_OPNPRC); {_ZERO_MEANS_NO_TRADE}",
     "high": f"daily high in KRW (KRX TDD_HGPRC); {_ZERO_MEANS_NO_TRADE}",
     "low": f"daily low in KRW (KRX TDD_LWPRC); {_ZERO_MEANS_NO_TRADE}",
-    "close": "closing price (종가) in KRW (KRX TDD_CLSPRC)",
+    "close": "closing price (종가) in KRW (KRX TDD_CLSPRC); on a no-trade day the carried last "
+    "close; NULL when KRX sends 0 or none",
     "volume": "shares traded (거래량), a count (KRX ACC_TRDVOL)",
     "traded_value_krw": "value traded (거래대금) in KRW (KRX ACC_TRDVAL)",
-    "market_cap_krw": "market cap (시가총액) = close × listed shares, in KRW; KRX's MKTCAP, "
-    "computed where KRX sends none; never AUM",
-    "nav": "net asset value per share (NAV) in KRW, as KRX publishes it",
+    "market_cap_krw": "market cap (시가총액) = close × listed shares, in KRW; KRX's MKTCAP "
+    "(0 or none: NULL in etf_daily_prices, close × listed shares in etf_aum); never AUM",
+    "nav": "net asset value per share (NAV) in KRW, as KRX publishes it; NULL when KRX sends "
+    "0 or none (a NAV is never 0)",
     "net_assets_krw": "net assets (순자산총액) in KRW as KRX publishes INVSTASST_NETASST_TOTAMT; "
-    "0 kept as sent (KRX publishes 0 on the day itself and for new listings)",
+    "NULL when KRX sends 0 (not published yet: the day itself, new listings) or none",
     "index_name": "name of the tracked index in the price answer (KRX IDX_IND_NM)",
-    "index_close": "closing level of the tracked index, in index points (KRX OBJ_STKPRC_IDX)",
+    "index_close": "closing level of the tracked index, in index points (KRX OBJ_STKPRC_IDX); "
+    "NULL when KRX sends 0.00 (a level it does not publish) or none",
     "source": "upstream of the row: krx_openapi or krx_data (prices), krx_pdf or "
     "kis_components (holdings)",
     # etf_holdings (KRX PDF, MDCSTAT05001)
@@ -104,16 +108,21 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "ticker, 12-character cash/futures code such as KRD010010001, or KRX's foreign code",
     "constituent_name": "constituent's Korean name (KRX COMPST_ISU_NM)",
     "constituent_isin": "constituent's ISIN (KRX COMPST_ISU_CD2); NULL when none is sent",
-    "kind": "stock, etf, future, cash or other (from KRX SECUGRP_ID and the code)",
-    "shares_per_cu": "quantity held per creation unit, in shares or contracts "
-    "(KRX COMPST_ISU_CU1_SHRS); NULL for cash",
-    "value_krw": "value of the quantity per creation unit (평가금액) in KRW (KRX VALU_AMT); "
-    "NULL for cash lines",
-    "weight_pct": "weight in the basket, in % (KRX COMPST_RTO)",
+    "kind": "stock, etf, bond, future, option, cash or other: KRX SECUGRP_ID (ST, EF, FU), "
+    "else the code (cash codes KRD…/CASH…, Korean bond/futures/option ISINs), else MKT_ID DRV "
+    "→ future; guessed from code and name for kis_components rows",
+    "shares_per_cu": "quantity held per creation unit, in shares or contracts, negative for a "
+    "short leg (KRX COMPST_ISU_CU1_SHRS); NULL where KRX sends none (cash lines)",
+    "value_krw": "valuation of the quantity per creation unit (평가금액) in KRW (KRX VALU_AMT; "
+    "KIS etf_cnfg_issu_avls); NULL where the source sends none (ETF and cash lines)",
+    "amount_krw": "amount of the line per creation unit (구성금액) in KRW (KRX COMPST_AMT), the "
+    "one figure of cash lines; NULL where KRX sends none (futures lines) and for KIS rows",
+    "weight_pct": "weight in the basket, in % (KRX COMPST_RTO); NULL where KRX sends none "
+    "(cash and derivative lines)",
     # etf_aum
     "aum_krw": "net assets (순자산총액) in KRW as KRX publishes INVSTASST_NETASST_TOTAMT; "
-    "NAV × listed shares when KRX publishes 0, KIS's net assets when KRX has neither "
-    "(see aum_source); never market cap",
+    "NAV × listed shares when KRX publishes none (0 on the wire), KIS's net assets when KRX "
+    "has neither (see aum_source); never market cap",
     "aum_source": "where aum_krw comes from: krx_net_assets, nav_x_shares or kis",
     "aum_krw_kis": "net assets in KRW per KIS inquire-price (etf_ntas_ttam, 억원 × 10^8); "
     "newest session only, NULL without KIS",
@@ -135,8 +144,9 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
         f"return), in percent; NULL with fewer than {n} sessions or no index level"
         for n in WINDOWS
     },
-    "constituent_count": "non-cash lines in the ETF's basket of the same week (etf_holdings), "
-    "a count; NULL without holdings",
+    "constituent_count": "securities in the ETF's basket of the same week (etf_holdings lines "
+    "of kind stock, etf, bond or other), a count; cash, futures and options excluded; NULL "
+    "without holdings",
     "sessions_used": "price sessions behind the figures: the ETF's newest rows, at most 250, "
     "a count",
     "krx_tracking_error_pct": "KRX's own published tracking error in % (MDCSTAT05901 "
@@ -263,6 +273,7 @@ TABLES: dict[str, Table] = {
                 ("kind", "VARCHAR"),
                 ("shares_per_cu", "DOUBLE"),
                 ("value_krw", "DOUBLE"),
+                ("amount_krw", "DOUBLE"),
                 ("weight_pct", "DOUBLE"),
                 ("source", "VARCHAR"),
             ),
@@ -333,15 +344,33 @@ CREATE TABLE IF NOT EXISTS etf_partition_log (
 )"""
 
 
+def _add_missing_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse created before a column joined the contract gets it, NULL in older rows
+    (e.g. etf_holdings.amount_krw), so writing a partition never fails on an old file."""
+    existing = set(
+        conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        ).fetchall()
+    )
+    for table in TABLES.values():
+        for name, sql_type in table.columns:
+            if (table.name, name) not in existing:
+                conn.execute(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {sql_type}')
+
+
 class SchemaMismatch(ValueError):
     """A frame does not carry the columns its table needs."""
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables and (re)create the `<table>_latest` views; cheap and idempotent."""
+    """Create missing tables and columns and (re)create the `<table>_latest` views; cheap and
+    idempotent."""
     for table in TABLES.values():
         cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in table.columns)
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
+    _add_missing_columns(conn)
+    for table in TABLES.values():
         conn.execute(
             f"CREATE OR REPLACE VIEW {table.name}_latest AS SELECT * FROM {table.name} "
             f"WHERE {table.key_column} = (SELECT max({table.key_column}) FROM {table.name})"
@@ -401,9 +430,7 @@ def replace_partitions(
         if len(frame):
             conn.register("_etf_assets_incoming", frame)
             try:
-                conn.execute(
-                    f"INSERT INTO {table_name} BY NAME SELECT * FROM _etf_assets_incoming"
-                )
+                conn.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM _etf_assets_incoming")
             finally:
                 conn.unregister("_etf_assets_incoming")
         conn.executemany(
