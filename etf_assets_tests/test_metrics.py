@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etf_assets.metrics.aum import aum_frame
+from etf_assets.metrics.aum import AUM_FROM_KRX_SQL, aum_frame
 from etf_assets.metrics.tracking import TRACKING_SQL
 from etf_assets.metrics.week52 import WEEK52_SQL
 from etf_assets.partitions import sessions_back, sessions_between
@@ -112,13 +112,15 @@ def test_tracking_error_and_premium(conn: duckdb.DuckDBPyConnection) -> None:
             for t, f in [("PLAIN", 1), ("LEV2X", 2), ("INV1X", -1), ("YOUNG", 1), ("NOIDX", 1)]
         ],
     )
+    basket = [
+        ("005930", "stock"), ("000660", "stock"), ("069500", "etf"), ("KR103501GB31", "bond"),
+        ("0724F1", "other"), ("KR4101R60000", "future"), ("KR4201R62555", "option"),
+        ("KRD010010001", "cash"), ("CASH00000001", "cash"),
+    ]  # fmt: skip
     _insert(
         conn,
         "etf_holdings",
-        [
-            dict(as_of_date=AS_OF, etf_ticker="PLAIN", constituent_code=c, kind=k)
-            for c, k in [("005930", "stock"), ("000660", "stock"), ("KRD010010001", "cash")]
-        ],
+        [dict(as_of_date=AS_OF, etf_ticker="PLAIN", constituent_code=c, kind=k) for c, k in basket],
     )
     frame = (
         conn.execute(
@@ -144,7 +146,9 @@ def test_tracking_error_and_premium(conn: duckdb.DuckDBPyConnection) -> None:
     assert young.sessions_used == 30 and frame.loc["PLAIN", "sessions_used"] == 250
     assert frame.loc["NOIDX", ["tracking_error_20d_pct", "tracking_error_250d_pct"]].isna().all()
     assert frame.loc["NOIDX", "premium_discount_250d_pct"] == pytest.approx(0.1)
-    assert frame.loc["PLAIN", "constituent_count"] == 2
+    # Securities only: stocks, the ETF, the bond and the foreign (other) line; no cash or
+    # derivative line is a constituent.
+    assert frame.loc["PLAIN", "constituent_count"] == 5
 
 
 def test_tracking_error_is_not_the_premium(conn: duckdb.DuckDBPyConnection) -> None:
@@ -183,7 +187,7 @@ def test_aum_is_net_assets_with_nav_x_shares_fallback(conn: duckdb.DuckDBPyConne
                 close=101.0,
                 nav=100.0,
                 listed_shares=1000,
-                net_assets_krw=0,
+                net_assets_krw=None,  # KRX's 0 (not published yet), as the parser stores it
                 market_cap_krw=101_000,
             ),
             dict(
@@ -192,7 +196,7 @@ def test_aum_is_net_assets_with_nav_x_shares_fallback(conn: duckdb.DuckDBPyConne
                 close=101.0,
                 nav=None,
                 listed_shares=1000,
-                net_assets_krw=0,
+                net_assets_krw=None,
                 market_cap_krw=101_000,
             ),
         ],
@@ -222,3 +226,57 @@ def test_aum_is_net_assets_with_nav_x_shares_fallback(conn: duckdb.DuckDBPyConne
     assert (
         with_kis.loc["NONAV", "aum_krw"] == 99_000 and with_kis.loc["NONAV", "aum_source"] == "kis"
     )
+
+
+def _not_finite(conn: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple]:
+    """Rows of `sql`'s result holding a NaN or an infinity (NULL is fine)."""
+    rows = conn.execute(sql, params).fetchall()
+    return [r for r in rows if any(isinstance(v, float) and not np.isfinite(v) for v in r)]
+
+
+def test_zero_and_null_levels_give_null_days_never_nan(conn: duckdb.DuckDBPyConnection) -> None:
+    """A 0, NULL, NaN or infinite NAV or index level (a row written before the absence rules,
+    or by another writer) drops that day from the figures instead of poisoning them."""
+    rows = _history("HOLES", 300, 1, 0.5, 0.3, 11)
+    for i, column, value in [
+        (290, "index_close", 0.0), (280, "index_close", None), (270, "nav", 0.0),
+        (260, "nav", None), (250, "close", 0.0), (240, "index_close", float("inf")),
+    ]:  # fmt: skip
+        rows[i][column] = value
+    _insert(conn, "etf_daily_prices", rows)
+    conn.execute(
+        "UPDATE etf_daily_prices SET nav = 'nan'::DOUBLE WHERE trade_date = ?",
+        [rows[230]["trade_date"]],
+    )
+    _insert(conn, "etf_details", [dict(trade_date=AS_OF, ticker="HOLES", leverage_factor=1)])
+    params = {"as_of_date": AS_OF, "history_start": sessions_back(AS_OF, 251)[0]}
+    assert _not_finite(conn, TRACKING_SQL, params) == []
+    row = conn.execute(TRACKING_SQL, params).df().iloc[0]
+    for n in (20, 60, 120):  # the holes cost a few days, not the figures
+        assert row[f"premium_discount_{n}d_pct"] == pytest.approx(0.3)
+    assert row.tracking_error_120d_pct == pytest.approx(0.5, rel=0.3)
+    # The query reads 251 sessions; the holes void some days, so the 250-session figures are
+    # NULL (too few days), not computed over fewer.
+    assert pd.isna(row.tracking_error_250d_pct) and pd.isna(row.premium_discount_250d_pct)
+
+
+def test_aum_of_zero_or_null_nav_is_null_never_zero_or_nan(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    base = dict(trade_date=AS_OF, close=101.0, listed_shares=1000, net_assets_krw=None)
+    _insert(
+        conn,
+        "etf_daily_prices",
+        [
+            dict(base, ticker="ZERO", nav=0.0, close=0.0, market_cap_krw=0),
+            dict(base, ticker="NULL", nav=None),
+            dict(base, ticker="NAN", nav=100.0),
+            dict(base, ticker="NOSHARES", nav=100.0, listed_shares=0),
+        ],
+    )
+    conn.execute("UPDATE etf_daily_prices SET nav = 'nan'::DOUBLE WHERE ticker = 'NAN'")
+    assert _not_finite(conn, AUM_FROM_KRX_SQL, {"trade_date": AS_OF}) == []
+    frame = aum_frame(conn, AS_OF).set_index("ticker")
+    assert frame["aum_krw"].isna().all() and frame["aum_source"].isna().all()
+    assert pd.isna(frame.loc["ZERO", "market_cap_krw"])  # close 0 × units is no market cap
+    assert frame.loc["NULL", "market_cap_krw"] == 101_000.0  # close × listed units

@@ -1,8 +1,11 @@
 """AUM = net assets (순자산총액), never market cap (시가총액). See README.md § Definitions.
 
-KRX publishes `INVSTASST_NETASST_TOTAMT`; it can be 0 on the day itself and for new listings,
-and then NAV × listed shares stands in (`aum_source = nav_x_shares`). Close × listed shares is
-market cap and only ever lands in `market_cap_krw`.
+KRX publishes `INVSTASST_NETASST_TOTAMT`; it sends 0 on the day itself and for new listings,
+which the parser stores as NULL (not published), and then NAV × listed shares stands in
+(`aum_source = nav_x_shares`). Close × listed shares is market cap and only ever lands in
+`market_cap_krw`. A product is only taken of, and NAV and close are only copied when they are,
+positive and finite (`metrics.sql.usable`): a NULL or 0 NAV, close or share count gives NULL,
+never 0, NaN or infinity.
 """
 
 from __future__ import annotations
@@ -12,21 +15,27 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-AUM_FROM_KRX_SQL = """
+from etf_assets.metrics.sql import usable
+
+_NAV_X_SHARES_USABLE = f"{usable('nav')} AND listed_shares > 0"
+AUM_FROM_KRX_SQL = f"""
 SELECT
     trade_date,
     ticker,
     CASE
         WHEN net_assets_krw > 0 THEN net_assets_krw::DOUBLE
-        WHEN nav > 0 AND listed_shares > 0 THEN nav * listed_shares
+        WHEN {_NAV_X_SHARES_USABLE} THEN nav * listed_shares
     END AS aum_krw,
     CASE
         WHEN net_assets_krw > 0 THEN 'krx_net_assets'
-        WHEN nav > 0 AND listed_shares > 0 THEN 'nav_x_shares'
+        WHEN {_NAV_X_SHARES_USABLE} THEN 'nav_x_shares'
     END AS aum_source,
-    coalesce(market_cap_krw::DOUBLE, close * listed_shares) AS market_cap_krw,
-    nav,
-    close,
+    CASE
+        WHEN market_cap_krw > 0 THEN market_cap_krw::DOUBLE
+        WHEN {usable("close")} AND listed_shares > 0 THEN close * listed_shares
+    END AS market_cap_krw,
+    CASE WHEN {usable("nav")} THEN nav END AS nav,
+    CASE WHEN {usable("close")} THEN close END AS close,
     listed_shares
 FROM etf_daily_prices
 WHERE trade_date = $trade_date
@@ -57,6 +66,7 @@ def aum_frame(
 
 
 def relative_gap_pct(a: pd.Series, b: pd.Series) -> pd.Series:
-    """|a − b| / b × 100, NaN where either side is missing or b is 0."""
-    b = b.where(b != 0)
+    """|a − b| / b × 100; missing (NaN, pandas' NULL of a float) where either side is missing
+    or b is not positive, never infinity."""
+    b = b.where(b > 0)
     return ((a - b).abs() / b * 100).astype("float64")

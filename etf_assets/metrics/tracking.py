@@ -6,13 +6,27 @@
   returns, of (NAV return − leverage_factor × index return), in %.
 
 Windows count sessions, not calendar days. A figure is NULL (never 0) when fewer than N
-sessions qualify, or when the ETF has no index level or no leverage factor.
+sessions qualify, or when the ETF has no index level or no leverage factor. A ratio is only
+taken of levels that are positive and finite (`metrics.sql.usable`): a NULL or 0 NAV, close or
+index level gives a NULL day, never NaN or infinity.
+
+`constituent_count` counts the lines of the week's basket of the kinds in CONSTITUENT_KINDS:
+securities held (stocks, ETFs, bonds, and `other`, which is mostly foreign stocks under
+KRX-internal codes); cash and derivatives (futures, options) are positions, not constituents.
 """
 
 from __future__ import annotations
 
+from etf_assets.metrics.sql import usable
+
 WINDOWS = (20, 60, 120, 250)
 ANNUALISATION_SESSIONS = 250
+CONSTITUENT_KINDS = ("stock", "etf", "bond", "other")
+
+
+def _ratio_minus_one(level: str, previous: str) -> str:
+    """SQL: level / previous − 1; NULL unless both are usable."""
+    return f"CASE WHEN {usable(level)} AND {usable(previous)} THEN {level} / {previous} - 1 END"
 
 
 def _window_columns() -> str:
@@ -45,19 +59,28 @@ history AS (
         p.trade_date,
         p.close,
         p.nav,
-        CASE WHEN p.close > 0 AND p.nav > 0 THEN (p.close - p.nav) / p.nav * 100 END
-            AS premium_pct,
-        p.nav / lag(p.nav) OVER w - 1 AS nav_return,
-        p.index_close / lag(p.index_close) OVER w - 1 AS index_return
+        p.index_close,
+        lag(p.nav) OVER w AS previous_nav,
+        lag(p.index_close) OVER w AS previous_index_close
     FROM etf_daily_prices AS p
     WHERE p.trade_date BETWEEN $history_start AND $as_of_date
     WINDOW w AS (PARTITION BY p.ticker ORDER BY p.trade_date)
 ),
+daily AS (
+    SELECT
+        ticker,
+        trade_date,
+        CASE WHEN {usable("close")} AND {usable("nav")}
+            THEN (close - nav) / nav * 100 END AS premium_pct,
+        {_ratio_minus_one("nav", "previous_nav")} AS nav_return,
+        {_ratio_minus_one("index_close", "previous_index_close")} AS index_return
+    FROM history
+),
 scored AS (
     SELECT
-        h.*,
-        h.nav_return - l.leverage_factor * h.index_return AS excess_return
-    FROM history AS h
+        d.*,
+        d.nav_return - l.leverage_factor * d.index_return AS excess_return
+    FROM daily AS d
     LEFT JOIN leverage AS l USING (ticker)
 ),
 ranked AS (
@@ -81,7 +104,7 @@ figures AS (
 constituents AS (
     SELECT etf_ticker AS ticker, count(*)::INTEGER AS constituent_count
     FROM etf_holdings
-    WHERE as_of_date = $as_of_date AND kind <> 'cash'
+    WHERE as_of_date = $as_of_date AND kind IN {CONSTITUENT_KINDS}
     GROUP BY etf_ticker
 )
 SELECT
