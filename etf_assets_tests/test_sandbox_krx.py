@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from etf_assets.errors import KRXLoginFailed
+from etf_assets.resources.krx import KRXClient
 from etf_sandbox.krx_routes import current_datetime
 from etf_sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
 
@@ -212,6 +214,34 @@ def test_login_duplicate_and_skipdup(clock: Clock) -> None:
         assert bld(sb, "MDCSTAT04601", second).text == "LOGOUT"
         assert login(sb, second)["_error_code"] == "CD001"
         assert rows(bld(sb, "MDCSTAT04601", second))
+
+
+def test_password_change_fault_answers_cd010(clock: Clock) -> None:
+    """KRX makes members change the password every 3 months: the login answers CD010."""
+    with start_sandbox(SandboxConfig(now=clock, require_login=True)) as sb:
+        sb.set_faults("krx_data", krx_password_change=True)
+        s = requests.Session()
+        answer = login(sb, s)
+        assert answer["_error_code"] == "CD010" and answer["_error_message"]
+        assert bld(sb, "MDCSTAT04601", s).text == "LOGOUT"  # not logged in
+        assert login(sb, s, pw="wrong")["_error_code"] == "CD002"  # the password comes first
+        sb.clear_faults()
+        assert login(sb, s)["_error_code"] == "CD001"
+        sb.set_faults("krx_data", krx_password_change="someone-else")
+        assert login(sb, requests.Session(), skipDup="Y")["_error_code"] == "CD001"
+        r = requests.post(sb.url + "/_sandbox/faults", timeout=10,
+                          json={"service": "krx_data", "krx_password_change": ["sandbox"]})
+        assert r.json()["krx_data"]["krx_password_change"] == ["sandbox"]
+        assert login(sb, requests.Session())["_error_code"] == "CD010"
+
+
+def test_password_change_fails_the_real_client_login(clock: Clock) -> None:
+    with start_sandbox(SandboxConfig(now=clock, require_login=True)) as sb:
+        sb.set_faults(krx_password_change=True)
+        client = KRXClient(data_url=sb.url, openapi_url=sb.url, krx_id="sandbox",
+                           krx_pw="sandbox-pw", requests_per_second=40.0)  # fmt: skip
+        with pytest.raises(KRXLoginFailed, match=r"CD010.*password change"):
+            client.fetch_etf_master()
 
 
 # ---- Open API -------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ behaviour is unknown the sandbox makes a documented choice:
 - login: wrong id or password → `{"_error_code": "CD002", ...}` (a guess); sessions live 1 h
   from login; a session kicked by a `skipDup=Y` login or expired gets 400 `LOGOUT` on its next
   data call (even without require_login); anonymous calls are served unless require_login.
+  With the `krx_password_change` fault a right password answers `CD010` (the message text is
+  the sandbox's).
 - Open API: over `openapi_daily_limit` requests per key per KST day → HTTP 429
   `{"respMsg":"Exceeded Daily Limit","respCode":"429"}` (a guess: undocumented). The key is
   read from the `AUTH_KEY` header (or an `AUTH_KEY` query parameter, as some clients send it).
@@ -47,6 +49,7 @@ OPENAPI_PATH = "/svc/apis/etp/etf_bydd_trd"
 BLD_PREFIX = "dbms/MDC/STAT/standard/"
 HTML = "text/html; charset=utf-8"
 SESSION_TTL = timedelta(hours=1)
+PASSWORD_CHANGE = ("CD010", "비밀번호를 변경한 지 3개월이 지났습니다. 비밀번호를 변경해 주세요.")
 DATA_CLOSE = time(15, 30)  # the data service has today's rows after the close
 NET_ASSETS_FINAL = time(18, 0)  # before this, today's 순자산총액 is "0"
 OPENAPI_PUBLISH = time(8, 0)  # T+1: a date is published at 08:00 KST the next day
@@ -158,8 +161,19 @@ def login_page(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
     return resp
 
 
+def _password_change_due(state: SandboxState, member: str) -> bool:
+    """The `krx_password_change` fault: True (every account), an account id, or a list of them."""
+    due = state.faults.get("krx_data", "krx_password_change")
+    if isinstance(due, str):
+        return due == member
+    if isinstance(due, (list, tuple)):
+        return member in due
+    return bool(due)
+
+
 def login(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
-    """Step 3: CD001 ok, CD011 duplicate login (unless skipDup=Y, which kicks the other)."""
+    """Step 3: CD001 ok, CD011 duplicate login (unless skipDup=Y, which kicks the other), CD010
+    when the `krx_password_change` fault says the account's 3-month password has expired."""
     jsid = req.cookies.get("JSESSIONID", "")
     headers: dict[str, str] = {}
     with state.lock:
@@ -170,6 +184,8 @@ def login(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
         now = state.now()
         if not member or state.config.krx_accounts.get(member) != pw:
             code, msg = "CD002", "아이디 또는 비밀번호가 일치하지 않습니다."
+        elif _password_change_due(state, member):
+            code, msg = PASSWORD_CHANGE
         else:
             others = [s for k, s in _sessions(state).items()
                       if k != jsid and s["account"] == member and _alive(s, now)]  # fmt: skip

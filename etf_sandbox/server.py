@@ -16,6 +16,8 @@ or `POST /_sandbox/faults` JSON `{"service": "krx_data", "http_5xx_next_n": 2}`)
   with "x" (unparseable) — persistent until cleared.
 - drop_field: remove that key from every row of every JSON answer — persistent.
 - kis_egw00201_next_n, kis_expire_tokens: read by kis_routes via `state.faults`.
+- krx_password_change (KRX login): `True`, an account id or a list of ids; a login with the
+  right password then answers `CD010` (KRX wants the 3-monthly password change) until cleared.
 Counters (`*_next_n`) are consumed from the service's own scope first, then from "all".
 """
 
@@ -43,7 +45,7 @@ KRX_DATA_PATH = "/comm/bldAttendant/getJsonData.cmd"
 FAULT_KEYS = (
     "latency_ms", "timeout_every_n", "timeout_s", "http_5xx_next_n", "logout_next_n",
     "html_maintenance_next_n", "malformed_rows_n", "drop_field", "kis_egw00201_next_n",
-    "kis_expire_tokens",
+    "kis_expire_tokens", "krx_password_change",
 )  # fmt: skip
 _NUMERIC = re.compile(r"^-?[\d,]+(\.\d+)?$")
 
