@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -157,3 +158,32 @@ def test_last_session_rule() -> None:
 def test_rounding_reproduces_the_sample() -> None:
     assert kis_routes._limits(19020) == (24725, 13315)
     assert kis_routes._eok(19028.18 * 62_400_000) == "11873"  # 억원, truncated
+
+
+def test_net_assets_are_krx_figure_not_nav_times_shares(sb: Sandbox, token: str) -> None:
+    """etf_ntas_ttam (억원) follows KRX's net assets, also where unsettled creations or
+    redemptions make them differ from NAV × listed shares."""
+    kis_routes._kis(sb.state).hits.clear()
+    session = date(2026, 11, 20)
+    daily = sb.market.daily(session).set_index("ticker")
+    gap = sb.market.net_assets_gap(session)
+    naive = daily["nav"] * daily["listed_shares"]
+    apart = (daily["net_assets"] - naive).abs() > 2e8  # more than 억원 rounding can hide
+    tickers = gap[apart].index[:4]
+    assert len(tickers) == 4
+    for ticker in tickers:
+        out = get(sb, kis_routes.PATH_PRICE, token, {"FID_INPUT_ISCD": ticker}).json()["output"]
+        net_assets = int(daily.at[ticker, "net_assets"])
+        assert out["etf_ntas_ttam"] == str(math.floor(net_assets / 1e8))
+        assert out["etf_ntas_ttam"] != str(math.floor(naive[ticker] / 1e8))
+
+
+def test_components_of_a_derivative_basket(sb: Sandbox, token: str) -> None:
+    kis_routes._kis(sb.state).hits.clear()
+    body = get(sb, kis_routes.PATH_COMPONENTS, token, {"FID_INPUT_ISCD": "114800"}).json()
+    codes = [r["stck_shrn_iscd"] for r in body["output2"]]
+    holdings = sb.market.holdings("114800", date(2026, 11, 20))
+    assert codes == list(holdings["code"]) and body["output1"]["etf_cnfg_issu_cnt"] == "4"
+    future_code = holdings.loc[holdings["kind"] == "future", "code"].iloc[0]
+    futures = body["output2"][codes.index(future_code)]
+    assert int(futures["etf_cnfg_issu_avls"]) < 0  # the short leg's valuation

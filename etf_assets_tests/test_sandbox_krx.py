@@ -166,10 +166,12 @@ def test_pdf_tracking_and_deviation_shapes(sandbox: Sandbox) -> None:
     assert 10 <= len(pdf) <= 200 and all(list(r) == FIELDS_05001 for r in pdf)
     assert pdf[0]["COMPST_ISU_CD"] == "005930" and pdf[0]["COMPST_ISU_CU1_SHRS"].endswith(".00")
     cash = next(r for r in pdf if r["COMPST_ISU_CD"] == "KRD010010001")
-    assert (cash["MKT_ID"], cash["COMPST_ISU_CU1_SHRS"], cash["COMPST_RTO"]) == ("", "-", "-")
+    assert (cash["MKT_ID"], cash["COMPST_ISU_CU1_SHRS"], cash["VALU_AMT"]) == ("", "-", "-")
+    assert float(cash["COMPST_RTO"]) > 0  # in a stock basket the cash line is weighted (152100)
     inv = rows(bld(sandbox, "MDCSTAT05001", trdDd="20261120", isuCd="KR7114800006"))
     fut = next(r for r in inv if r["SECUGRP_ID"] == "FU")
     assert fut["MKT_ID"] == "DRV" and fut["COMPST_ISU_CU1_SHRS"].startswith("-")
+    assert fut["COMPST_AMT"] == "-" and fut["VALU_AMT"].startswith("-")
     assert rows(bld(sandbox, "MDCSTAT05001", trdDd="20261120", isuCd="KR7000000000")) == []
 
     te_isin = m.etfs.set_index("ticker").loc[m.special["te_0_5"], "isin"]

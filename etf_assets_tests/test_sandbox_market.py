@@ -13,6 +13,7 @@ from etf_sandbox.market import (
     ALNUM_FROM,
     ALNUM_LETTERS,
     ANCHOR,
+    HOLDING_COLUMNS,
     START,
     Market,
     build_market,
@@ -75,11 +76,11 @@ def test_universe_size_codes_and_isins(market: Market, listed: pd.DataFrame) -> 
     assert all(isin_check_digit(i[:11]) == i[11] for i in market.etfs["isin"])
 
 
-def test_realistic_distributions(listed: pd.DataFrame) -> None:
+def test_realistic_distributions(market: Market, listed: pd.DataFrame) -> None:
     share = listed["issuer"].value_counts(normalize=True)
     assert 0.17 < share["삼성자산운용"] < 0.25 and 0.17 < share["미래에셋자산운용"] < 0.25
     assert 0.09 < share["케이비자산운용"] < 0.16 and 0.07 < share["한국투자신탁운용"] < 0.13
-    assert 20 <= listed["issuer"].nunique() <= 28
+    assert listed["issuer"].nunique() == 28
     lev = listed["leverage_label"].value_counts(normalize=True)
     assert 0.03 < lev["2X 레버리지"] < 0.065 and 0.015 < lev["1X 인버스"] < 0.05
     assert 0.002 < lev["2X 인버스"] < 0.02
@@ -92,7 +93,8 @@ def test_realistic_distributions(listed: pd.DataFrame) -> None:
     assert repl == {"실물(패시브)", "실물(액티브)", "합성(패시브)", "합성(액티브)"}
     assert listed.loc[listed["replication"].str.contains("액티브"), "name"].str.contains(
         "액티브").all()  # fmt: skip
-    assert listed["expense_ratio_pct"].between(0.005, 0.99).all()
+    fees = listed.set_index("ticker")["expense_ratio_pct"]
+    assert fees.drop(market.special["suspended"]).between(0.005, 0.99).all()
     assert listed["cu_shares"].between(1_000, 100_000).all()
     years = pd.to_datetime(listed["listing_date"]).dt.year
     assert years.min() == 2002 and years.max() == 2026
@@ -154,10 +156,14 @@ def test_daily_money_fields(market: Market) -> None:
     assert (d["market_cap"] == d["close"] * d["listed_shares"]).all()
     listing_day = market.etfs.set_index("ticker").loc[d["ticker"], "listing_date"].to_numpy()
     fresh = listing_day == ANCHOR
-    expect = np.round(d["nav"] * d["listed_shares"]).astype(np.int64)
+    t = market.session_row(ANCHOR)
+    e = d["ticker"].map(market.position).to_numpy()
+    settled = market.shares[t - market.settlement_lag[e], e]
+    expect = np.round(d["nav"] * settled).astype(np.int64)
     assert (d.loc[~fresh, "net_assets"] == expect[~fresh]).all()
     assert (d.loc[fresh, "net_assets"] == 0).all()
-    assert 0.015 < d["index_close"].isna().mean() < 0.05
+    assert (d["index_close"].isna() == (d["index_status"] != "published")).all()
+    assert 0.04 < d["index_close"].isna().mean() < 0.055
 
 
 def test_listing_day_uses_the_base_price(market: Market) -> None:
@@ -207,21 +213,24 @@ def test_holdings_shapes(market: Market) -> None:
     d = ANCHOR
     for ticker in ("069500", "122630", "114800", "133690", "0000D0", "477080", "375270"):
         h = market.holdings(ticker, d)
-        assert 10 <= len(h) <= 200, ticker
+        assert 4 <= len(h) <= 201, ticker
+        assert list(h.columns) == HOLDING_COLUMNS
+        cash = h[h["kind"] == "cash"]
+        assert list(cash["code"]) in (["KRD010010001"], ["KRD010010001", "CASH00000001"])
+        assert h[["value_krw", "amount_krw"]].notna().any(axis=1).all(), ticker
         weighted = h["weight_pct"].dropna()
-        assert weighted.sum() == pytest.approx(100, abs=0.5), ticker
-        cash = h[h["code"].isin(["KRD010010001", "CASH00000001"])]
-        assert len(cash) == 2 and cash["weight_pct"].isna().all()
-        assert (h["amount_krw"].abs() > 0).all()
+        assert weighted.empty or weighted.sum() == pytest.approx(100, abs=0.1), ticker
     kodex = market.holdings("069500", d)
     top = kodex.iloc[0]
     assert (top["code"], top["isin"], top["name"]) == ("005930", "KR7005930003", "삼성전자")
     inverse = market.holdings("114800", d)
     fut = inverse[inverse["secugrp"] == "FU"].iloc[0]
     assert fut["code"].startswith("KR4101") and fut["mkt_id"] == "DRV" and fut["shares_per_cu"] < 0
+    assert fut["amount_krw"] is None and fut["value_krw"] < 0
     foreign = market.holdings("133690", d)
     stocks = foreign[foreign["isin"].str.startswith("US")]
     assert (stocks["code"] == stocks["isin"].str[3:9]).all()
+    assert (stocks["kind"] == "foreign_stock").all()
     assert market.holdings("069500", d).equals(market.holdings("069500", d - timedelta(days=1)))
     assert market.holdings("069500", date(2026, 11, 22)).empty
     assert market.holdings(market.special["delisted"], d).empty

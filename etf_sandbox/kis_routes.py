@@ -269,7 +269,8 @@ class _Quote:
     nav: float
     prev_nav: float
     listed_shares: int
-    net_assets: int  # KRX's figure: 0 on the listing day
+    net_assets: int  # KRX's figure (unsettled flows make it differ from NAV × shares); 0 on
+    # the listing day
 
 
 def _quote(market: Market, ticker: str, d: date) -> _Quote | None:
@@ -291,7 +292,7 @@ def _quote(market: Market, ticker: str, d: date) -> _Quote | None:
         nav=nav,
         prev_nav=base if listing_day else float(market.nav[t - 1, e]),
         listed_shares=shares,
-        net_assets=0 if listing_day else round(nav * shares),
+        net_assets=0 if listing_day else int(market.net_assets[t, e]),
     )
 
 
@@ -548,16 +549,18 @@ def _component_rows(state: SandboxState, ticker: str, d: date) -> list[dict[str,
     """output2: one row per constituent of 1 CU, priced so avls / stck_prpr = shares per CU.
 
     The market's PDF has the quantity, `amount_krw` at the current price and `value_krw` at
-    the previous one; KIS has no quantity, only the price and the two values. Instruments whose
-    per-unit value is under 100 KRW (bonds by face amount) and cash get no quote ("0") and their
-    amount as value, like KIS's cash rows; weight is "" where the market has none.
+    the previous one (either may be missing: derivatives carry only the valuation, cash and ETF
+    lines only the amount); KIS has no quantity, only the price and the two values. Instruments
+    whose per-unit value is under 100 KRW (bonds by face amount) and cash get no quote ("0")
+    and their amount as value, like KIS's cash rows; weight is "" where the market has none.
     """
     rows = []
     for h in state.market.holdings(ticker, d).to_dict("records"):
         code = str(h.get("code") or "")
         qty = _num(h.get("shares_per_cu"))
-        amount = _num(h.get("amount_krw")) or 0.0
         prev_value = _num(h.get("value_krw"))
+        amount = _num(h.get("amount_krw"))
+        amount = (prev_value if amount is None else amount) or 0.0
         unit = amount / qty if qty else 0.0
         if abs(unit) >= 100 and qty:
             price = round(abs(unit))

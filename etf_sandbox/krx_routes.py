@@ -15,6 +15,11 @@ behaviour is unknown the sandbox makes a documented choice:
   data call (even without require_login); anonymous calls are served unless require_login.
   With the `krx_password_change` fault a right password answers `CD010` (the message text is
   the sandbox's).
+- 05001 lines (see `market._holdings`): bonds carry MKT_ID and SECUGRP_ID `""` (docs/krx.md
+  names no bond value), options SECUGRP_ID `OP` (a guess); futures and options have VALU_AMT
+  only, ETF lines and cash COMPST_AMT only; foreign stocks VALU_AMT and COMPST_RTO `-`.
+- Index levels KRX does not publish: `-` in 04301's four index fields, `0.00` in the Open
+  API's three for the "zero" indices (`Market.index_status`), `-` for the others.
 - Open API: over `openapi_daily_limit` requests per key per KST day → HTTP 429
   `{"respMsg":"Exceeded Daily Limit","respCode":"429"}` (a guess: undocumented). The key is
   read from the `AUTH_KEY` header (or an `AUTH_KEY` query parameter, as some clients send it).
@@ -213,11 +218,13 @@ def _master(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
     cols = m.listed_on(ref)
     shares = m.shares[m.session_row(ref), cols]
     e = m.etfs.iloc[cols]
+    names = m.names_on(ref, cols)
     rows = []
-    for r, sh in zip(e.itertuples(index=False), shares, strict=True):
+    for r, n, sh in zip(e.itertuples(index=False), names.itertuples(index=False), shares,
+                        strict=True):  # fmt: skip
         rows.append({
-            "ISU_CD": r.isin, "ISU_SRT_CD": r.ticker, "ISU_NM": r.name_full,
-            "ISU_ABBRV": r.name, "ISU_ENG_NM": r.name_eng, "LIST_DD": _slash(r.listing_date),
+            "ISU_CD": r.isin, "ISU_SRT_CD": r.ticker, "ISU_NM": n.name_full,
+            "ISU_ABBRV": n.name, "ISU_ENG_NM": n.name_eng, "LIST_DD": _slash(r.listing_date),
             "ETF_OBJ_IDX_NM": r.tracking_index, "IDX_CALC_INST_NM1": r.index_provider,
             "IDX_CALC_INST_NM2": r.leverage_label, "ETF_REPLICA_METHD_TP_CD": r.replication,
             "IDX_MKT_CLSS_NM": r.market_region, "IDX_ASST_CLSS_NM": r.asset_class,
@@ -232,8 +239,9 @@ def _dash_rows(m: Market, ref: date) -> list[dict[str, str]]:
     cols = m.listed_on(ref)
     shares = m.shares[m.session_row(ref), cols]
     e = m.etfs.iloc[cols]
+    names = m.names_on(ref, cols)["name"]
     rows = []
-    for t, isin, name, idx, sh in zip(e["ticker"], e["isin"], e["name"], e["tracking_index"],
+    for t, isin, name, idx, sh in zip(e["ticker"], e["isin"], names, e["tracking_index"],
                                       shares, strict=True):  # fmt: skip
         row = dict.fromkeys(FIELDS_04301, "-")
         row.update(ISU_SRT_CD=t, ISU_CD=isin, SECUGRP_ID="EF", ISU_ABBRV=name, FLUC_TP_CD="0",
@@ -246,6 +254,16 @@ def _index_fields(close: float, change: float, pct: float, commas: bool) -> tupl
     if math.isnan(close):
         return "-", "-", "-", "-"
     return _dec(close, commas), _dec(change, commas), _updown(change), _dec(pct, False)
+
+
+def _openapi_index_fields(r: Any) -> tuple[str, str, str]:
+    """OBJ_STKPRC_IDX, CMPPREVDD_IDX, FLUC_RT_IDX: "0.00" for a level KRX does not publish
+    (where the data service shows "-"), "-" where neither does."""
+    if r.index_status == "zero":
+        return "0.00", "0.00", "0.00"
+    close, change, _, pct = _index_fields(r.index_close, r.index_change, r.index_change_pct,
+                                          False)  # fmt: skip
+    return close, change, pct
 
 
 def _prices(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
@@ -293,13 +311,12 @@ def _pdf(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
     h = m.holdings(ticker, d)
     rows = []
     for r in h.itertuples(index=False):
-        shares_ok = r.shares_per_cu is not None and not math.isnan(r.shares_per_cu)
         rows.append({
             "COMPST_ISU_CD": r.code, "COMPST_ISU_CD2": r.isin, "MKT_ID": r.mkt_id,
             "SECUGRP_ID": r.secugrp, "COMPST_ISU_NM": r.name,
-            "COMPST_ISU_CU1_SHRS": _dec(r.shares_per_cu) if shares_ok else "-",
+            "COMPST_ISU_CU1_SHRS": _dec(r.shares_per_cu),
             "VALU_AMT": "-" if r.value_krw is None else _int(r.value_krw),
-            "COMPST_AMT": _int(r.amount_krw),
+            "COMPST_AMT": "-" if r.amount_krw is None else _int(r.amount_krw),
             "COMPST_RTO": "-" if r.weight_pct is None else _dec(r.weight_pct, False),
         })  # fmt: skip
     return rows
@@ -383,9 +400,7 @@ def _openapi_rows(m: Market, d: date) -> list[dict[str, str]]:
     rows = []
     for r in daily.itertuples(index=False):
         change = r.close - r.prev_close
-        idx_close, idx_change, _, idx_pct = _index_fields(
-            r.index_close, r.index_change, r.index_change_pct, False
-        )
+        idx_close, idx_change, idx_pct = _openapi_index_fields(r)
         rows.append({
             "ACC_TRDVAL": str(r.traded_value), "ACC_TRDVOL": str(r.volume), "BAS_DD": bas,
             "CMPPREVDD_IDX": idx_change, "CMPPREVDD_PRC": str(change),

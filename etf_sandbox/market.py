@@ -12,6 +12,22 @@ Conventions (documented because the wire depends on them):
 - close = NAV × (1 + premium) rounded to KRX's ETF tick (1 KRW below 2,000, else 5 KRW); the
   `te_0_5` fund is quoted on a 1-KRW grid so its premium is +0.3 % to within 0.5 / NAV.
 - `published_tracking_error` is KRX's figure as the sandbox defines it (see its docstring).
+
+The real answers' awkward shapes, at the real rates, each with its ground truth on `Market`:
+- index levels KRX does not publish, per index and on every day: ~1.7 % of funds "zero"
+  (Open API "0.00", data service "-"), ~3 % "dash" ("-" on both) — `index_status`,
+  `unpublished_index()`;
+- net assets ≠ NAV × listed shares on ~22 % of rows, because a creation or redemption reaches
+  net assets 1-2 sessions after the listed shares (mostly small, a tail from about −90 % to
+  +100 %) —
+  `net_assets`, `settlement_lag`, `net_assets_gap(d)`;
+- outliers: the `suspended` fund (no trade since before START, NAV ~44, close 9,590, fee 0)
+  and one-session premium spikes of illiquid funds — `premium_spikes`, `outliers(d)`;
+- PDFs in KRX's layout for stock, bond, foreign-stock, mixed, covered-call (options),
+  leveraged, inverse (ETF line, futures, two cash lines) and futures baskets — the `basket`
+  column, `holdings()` with the `kind` of every line and both amounts;
+- messy text: index names padded with "(Price Return)" and tabs, English names in mixed case,
+  28 issuers, brands renamed within the years (`BRAND_RENAMES`, `names_on(d, cols)`).
 """
 
 from __future__ import annotations
@@ -21,6 +37,7 @@ import functools
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,11 +54,11 @@ ANNUAL = 250
 DAILY_COLUMNS = [
     "ticker", "isin", "name", "open", "high", "low", "close", "prev_close", "volume",
     "traded_value", "market_cap", "nav", "net_assets", "listed_shares", "index_name",
-    "index_close", "index_change", "index_change_pct",
+    "index_close", "index_change", "index_change_pct", "index_status",
 ]  # fmt: skip
 HOLDING_COLUMNS = [
     "code", "isin", "name", "mkt_id", "secugrp", "shares_per_cu", "value_krw", "amount_krw",
-    "weight_pct",
+    "weight_pct", "kind",
 ]  # fmt: skip
 
 # issuer | brand | prefix of ISU_NM | prefix of ISU_ENG_NM | relative count (04601, 2026-01-25)
@@ -69,8 +86,21 @@ ISSUERS = [
 트러스톤자산운용|TRUSTON|트러스톤|TRUSTON|4
 에셋플러스자산운용|에셋플러스|에셋플러스|ASSETPLUS|3
 현대자산운용|UNICORN|현대|HYUNDAI|3
-브이아이자산운용|VITA|브이아이|VI|2""".splitlines()
-]
+브이아이자산운용|VITA|브이아이|VI|2
+가온자산운용|GAON|가온|GAON|2
+누리자산운용|NURI|누리|NURI|2
+다온자산운용|DAON|다온|DAON|1
+새봄자산운용|SAEBOM|새봄|SAEBOM|1
+한울자산운용|HANUL|한울|HANUL|1""".splitlines()
+]  # the last five are invented: the real master names 28 issuers, the reference only 23
+# Brands renamed within the generated years: issuer → (brand before, first day of the new brand).
+# KRX shows the old brand in every name before that day (KBSTAR → RISE, ARIRANG → PLUS; the
+# days are the sandbox's choice).
+BRAND_RENAMES = {
+    "케이비자산운용": ("KBSTAR", date(2024, 7, 1)),
+    "한화자산운용": ("ARIRANG", date(2024, 10, 14)),
+}
+TITLE_CASE_SHARE = 0.15  # real master: SAMSUNG ×183, Samsung ×45 in ISU_ENG_NM
 
 # name part | index | provider | region | asset class | English | weight
 THEMES = [
@@ -363,12 +393,27 @@ class _Draft:
     delisting: date | None = None
 
 
+def _issuer_sequence(
+    rng: np.random.Generator, listings: list[tuple[date, date | None]]
+) -> list[int]:
+    """The ISSUERS row of each listing: the funds listed at ANCHOR get the real shares exactly,
+    every issuer at least one (so the master names all of them); the others are drawn."""
+    weights = np.array([float(r[4]) for r in ISSUERS])
+    survivor = np.array([d <= ANCHOR and gone is None for d, gone in listings])
+    counts = np.maximum(_largest_remainder(weights.tolist(), int(survivor.sum())), 1)
+    counts[np.argmax(counts)] -= counts.sum() - survivor.sum()
+    kept = rng.permutation(np.repeat(np.arange(len(ISSUERS)), counts))
+    drawn = rng.choice(len(ISSUERS), int((~survivor).sum()), p=weights / weights.sum())
+    sequence = np.empty(len(listings), dtype=np.int64)
+    sequence[survivor], sequence[~survivor] = kept, drawn
+    return sequence.tolist()
+
+
 def _draft_funds(
     rng: np.random.Generator, listings: list[tuple[date, date | None]], taken: set[str]
 ) -> list[_Draft]:
     """Issuer, theme, leverage, replication and a unique display name for each listing."""
-    issuer_w = np.array([float(r[4]) for r in ISSUERS])
-    issuer_w /= issuer_w.sum()
+    issuers = _issuer_sequence(rng, listings)
     classes = list(CLASS_SHARE)
     class_w = np.array(list(CLASS_SHARE.values()))
     class_w /= class_w.sum()
@@ -378,8 +423,8 @@ def _draft_funds(
                 "통화": {"국내": 0.8, "해외": 0.2},
                 "부동산": {"국내": 0.5, "해외": 0.5}}  # fmt: skip
     drafts: list[_Draft] = []
-    for listing, delisting in listings:
-        issuer, brand, prefix, eng_prefix, _ = ISSUERS[rng.choice(len(ISSUERS), p=issuer_w)]
+    for (listing, delisting), which in zip(listings, issuers, strict=True):
+        issuer, brand, prefix, eng_prefix, _ = ISSUERS[which]
         u = rng.random()
         factor = 2.0 if u < 0.045 else -1.0 if u < 0.075 else -2.0 if u < 0.083 else 1.0
         r = rng.random()
@@ -488,9 +533,12 @@ def _build_universe(
             fee = float(np.clip(np.exp(rng.normal(np.log(0.22), 0.9)), 0.0099, 0.99))
             fee = round(fee, 4 if fee < 0.1 else 3)
         kind = _fund_kind(d.asset_class, d.factor, synthetic)
+        eng_prefix = d.eng_prefix
+        if len(eng_prefix) > 3 and eng_prefix.isupper() and rng.random() < TITLE_CASE_SHARE:
+            eng_prefix = eng_prefix.title()
         rows.append(dict(
             ticker=code, name=d.name, name_full=f"{d.prefix} {d.brand} {body}{kind}",
-            name_eng=f"{d.eng_prefix} {d.brand} {d.eng} ETF" + ("(SYNTH)" if synthetic else ""),
+            name_eng=f"{eng_prefix} {d.brand} {d.eng} ETF" + ("(SYNTH)" if synthetic else ""),
             issuer=d.issuer, brand=d.brand, tracking_index=d.index, index_provider=d.provider,
             leverage_label=LEVERAGE_LABELS[d.factor], leverage_factor=d.factor,
             replication=d.replication, market_region=d.region, asset_class=d.asset_class,
@@ -500,7 +548,43 @@ def _build_universe(
         ))  # fmt: skip
     etfs = pd.DataFrame(rows)
     etfs.insert(1, "isin", [etf_isin(t) for t in etfs["ticker"]])
+    _add_former_names(etfs)
+    _pad_index_names(rng, etfs)
     return etfs
+
+
+def _add_former_names(etfs: pd.DataFrame) -> None:
+    """Names under the old brand for funds listed before their issuer's rename (else None)."""
+    etfs["renamed_on"] = None
+    for column in ("former_name", "former_name_full", "former_name_eng"):
+        etfs[column] = None
+    for issuer, (old, day) in BRAND_RENAMES.items():
+        brand = next(r[1] for r in ISSUERS if r[0] == issuer)
+        hit = (etfs["issuer"] == issuer) & (etfs["listing_date"] < day)
+        etfs.loc[hit, "renamed_on"] = day
+        etfs.loc[hit, "former_name"] = etfs.loc[hit, "name"].str.replace(brand, old, n=1)
+        for column in ("name_full", "name_eng"):
+            etfs.loc[hit, f"former_{column}"] = etfs.loc[hit, column].str.replace(
+                f" {brand} ", f" {old} ", n=1, regex=False)  # fmt: skip
+
+
+PADDED_INDEX_SHARE = 0.01  # funds whose index name KRX sends as "…(Price Return)\t\t\t"
+
+
+def _pad_index_names(rng: np.random.Generator, etfs: pd.DataFrame) -> None:
+    """Give a few foreign equity indices KRX's trailing "(Price Return)" and tabs, everywhere."""
+    live = _live_at_anchor(etfs)
+    famous = {r[4] for r in FAMOUS}
+    foreign = etfs[(etfs["market_region"] == "해외") & (etfs["asset_class"] == "주식")]
+    names = sorted({x for x in foreign["tracking_index"]
+                    if x.endswith("Index") and x not in famous})  # fmt: skip
+    budget = round(PADDED_INDEX_SHARE * live.sum())
+    for name in rng.permutation(names):
+        size = int((live & (etfs["tracking_index"] == name)).sum())
+        if 0 < size <= budget:
+            etfs.loc[etfs["tracking_index"] == name, "tracking_index"] = (
+                f"{name}(Price Return)\t\t\t")
+            budget -= size
 
 
 # ---- the paths ------------------------------------------------------------------------------
@@ -549,16 +633,98 @@ def _index_paths(
     return levels, r, names
 
 
-def _choose_specials(
-    rng: np.random.Generator, etfs: pd.DataFrame, sessions: tuple[date, ...]
-) -> dict[str, str]:
-    """Pick (and where needed adjust) the funds whose ground truth tests rely on."""
-    famous = {r[0] for r in FAMOUS}
-    plain = etfs[
-        ~etfs["ticker"].isin(famous)
+# The real market's shapes, at the real rates (Open API 2024-01-04 had 812 rows: 14 with index
+# fields "0.00", 26 with "-"; days with net assets ≠ NAV × listed shares on 19-27 % of rows).
+ZERO_INDEX_SHARE = (0.015, 0.02)  # funds whose index level KRX publishes as "0.00"
+DASH_INDEX_SHARE = (0.027, 0.033)  # funds whose index fields are "-" on both services
+SETTLEMENT_LAG_P = {1: 0.25, 2: 0.75}  # sessions between a listed-share change and net assets
+FLOW_DAY_P = 0.2  # chance of a creation/redemption on a session
+LUMP_CREATION_P = 0.0005  # chance of a creation of 1-3× the first units (net assets −50…−85 %)
+SPIKES_PER_SESSION = 0.1  # illiquid funds closing 8-25 % away from NAV (one-session outliers)
+SUSPENDED_CLOSE, SUSPENDED_NAV = 9_590, 44.20  # 265690 on 2024-01-04: +21,597 % premium
+# Tickers the tests elsewhere use through `special`, kept on published indices.
+_PUBLISHED_TICKERS = ("069500", "122630", "114800", "252670", "0000D0")
+
+
+def _live_at_anchor(etfs: pd.DataFrame) -> np.ndarray:
+    return ((etfs["listing_date"] <= ANCHOR) & etfs["delisting_date"].isna()).to_numpy()
+
+
+def _plain(etfs: pd.DataFrame) -> pd.Series:
+    """Generated funds listed before 2022 and never delisted: free for a special role."""
+    return (
+        ~etfs["ticker"].isin({r[0] for r in FAMOUS})
         & etfs["delisting_date"].isna()
         & (etfs["listing_date"] < date(2022, 1, 1))
-    ]
+    )
+
+
+def _choose_unindexed(rng: np.random.Generator, etfs: pd.DataFrame, suspended: bool) -> int:
+    """A plain fund on one of the least-tracked non-KRX indices, to have its index unpublished:
+    the `no_index` special, or (suspended=True) a foreign equity fund listed before 2020 that
+    stopped trading before START and whose NAV collapsed, like 265690."""
+    pool = etfs[_plain(etfs) & (etfs["index_provider"] != "KRX")
+                & (etfs["leverage_factor"] == 1.0)]  # fmt: skip
+    if suspended:
+        pool = pool[(pool["market_region"] == "해외") & (pool["asset_class"] == "주식")
+                    & (pool["listing_date"] < date(2020, 1, 1))]  # fmt: skip
+    size = pool["tracking_index"].map(etfs["tracking_index"].value_counts())
+    pool = pool[size == size.min()]
+    return int(pool.index[rng.integers(len(pool))])
+
+
+def _pick_indices(
+    rng: np.random.Generator, sizes: pd.Series, pool: list[str], share: tuple[float, float],
+    forced: tuple[str, ...] = (),
+) -> set[str]:  # fmt: skip
+    """Indices from `pool` (random order) until their funds at ANCHOR reach `share`."""
+    low, high = (round(s * sizes.sum()) for s in share)
+    chosen, count = set(forced), int(sizes.reindex(list(forced)).fillna(0).sum())
+    for index in rng.permutation(sorted(pool)):
+        if count >= low:
+            break
+        if count + sizes[index] <= high:
+            chosen.add(index)
+            count += int(sizes[index])
+    return chosen
+
+
+def _index_publication(
+    rng: np.random.Generator, etfs: pd.DataFrame, unindexed: tuple[int, ...]
+) -> np.ndarray:
+    """Per ETF "published", "zero" or "dash", decided per index and kept on every day, so every
+    fund on one index shows the same.
+
+    "zero": KRX does not publish the level (S&P futures and commodity indices, e.g. 132030,
+    219480, 138910 on 2024-01-04): the Open API sends "0.00" in all three index fields, the data
+    service "-". "dash": "-" on both (e.g. WISE, FnGuide, MSCI Russia indices), among them the
+    indices of the `unindexed` funds.
+    """
+    live = _live_at_anchor(etfs)
+    sizes = etfs.loc[live, "tracking_index"].value_counts()
+    first = etfs.drop_duplicates("tracking_index").set_index("tracking_index")
+    protected = set(etfs.loc[etfs["ticker"].isin(_PUBLISHED_TICKERS), "tracking_index"])
+    forced = tuple(dict.fromkeys(etfs.loc[list(unindexed), "tracking_index"]))
+    protected -= set(forced)
+    free = [f for f in sizes.index if f not in protected]
+    zero_pool = [f for f in free if first.at[f, "index_provider"] == "S&P" and (
+        first.at[f, "asset_class"] == "원자재" or "Futures" in f or "GSCI" in f)]  # fmt: skip
+    zero = _pick_indices(rng, sizes, zero_pool, ZERO_INDEX_SHARE)
+    zero -= set(forced)
+    dash_pool = [f for f in free if f not in zero and first.at[f, "index_provider"] != "KRX"]
+    dash = _pick_indices(rng, sizes, dash_pool, DASH_INDEX_SHARE, forced)
+    index = etfs["tracking_index"]
+    return np.where(index.isin(zero), "zero", np.where(index.isin(dash), "dash", "published"))
+
+
+def _choose_specials(
+    etfs: pd.DataFrame, sessions: tuple[date, ...], index_status: np.ndarray, no_index: int,
+    suspended: int,
+) -> dict[str, str]:  # fmt: skip
+    """Pick (and where needed adjust) the funds whose ground truth tests rely on."""
+    famous = {r[0] for r in FAMOUS}
+    published = index_status == "published"
+    plain = etfs[_plain(etfs) & published]
     te_fund = plain[
         (plain["leverage_factor"] == 1.0)
         & (plain["asset_class"] == "주식")
@@ -568,6 +734,7 @@ def _choose_specials(
     new_day = sessions[anchor_row - 100]
     recent = etfs[
         ~etfs["ticker"].isin(famous)
+        & published
         & (etfs["listing_date"] >= ALNUM_FROM)
         & (etfs["listing_date"] <= ANCHOR)
     ]
@@ -583,9 +750,10 @@ def _choose_specials(
         "new_listing": new_fund,
         "no_trade_day": others.iloc[1]["ticker"],
         "delisted": etfs[etfs["delisting_date"].notna()].iloc[0]["ticker"],
-        "no_index": others.iloc[2]["ticker"],
+        "no_index": etfs.at[no_index, "ticker"],
         "kodex200": "069500",
         "alnum": "0000D0",
+        "suspended": etfs.at[suspended, "ticker"],
     }
 
 
@@ -598,11 +766,48 @@ def _rows_of(dates: pd.Series, sessions: tuple[date, ...], missing: int) -> np.n
     )  # fmt: skip
 
 
+def _units_path(units0: np.ndarray, flows: np.ndarray) -> np.ndarray:
+    """Creation units outstanding per row: a session redeems at most a third of them (so an
+    unsettled redemption leaves net assets at most about twice NAV × listed shares, as the
+    real +103 %), and at least one unit stays."""
+    units = np.empty_like(flows)
+    held = units0.copy()
+    for t, flow in enumerate(flows):
+        held = np.maximum(held + np.maximum(flow, -(held // 3)), 1)
+        units[t] = held
+    return units
+
+
+def _premium_spikes(
+    rng: np.random.Generator, eligible: np.ndarray, first_idx: np.ndarray, end_idx: np.ndarray,
+    anchor_row: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """(rows, ETF positions, premium %) of one-session closes far from NAV on thin trading.
+
+    The first event is on ANCHOR, so the shape shows on the reference session.
+    """
+    pool = np.flatnonzero(eligible & (first_idx < anchor_row) & (end_idx > anchor_row))
+    n_events = round(SPIKES_PER_SESSION * (int(end_idx.max()) - 1))
+    anchor_fund = pool[rng.integers(len(pool))]
+    cols = pool[rng.integers(len(pool), size=n_events)]
+    lo, hi = first_idx[cols] + 1, end_idx[cols]
+    rows = lo + (rng.random(n_events) * (hi - lo)).astype(np.int64)
+    sign = np.where(rng.random(n_events + 1) < 0.7, 1.0, -1.0)
+    sign[0] = 1.0
+    premium = np.round(sign * rng.uniform(8, 25, n_events + 1), 2)
+    return np.r_[anchor_row, rows], np.r_[anchor_fund, cols], premium
+
+
 def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
     """Generate the universe, the index/NAV/price paths and the ground truth."""
     rng = np.random.default_rng(seed)
     etfs = _build_universe(rng, n_etfs, sessions)
-    special = _choose_specials(rng, etfs, sessions)
+    suspended = _choose_unindexed(rng, etfs, suspended=True)
+    etfs.loc[suspended, "expense_ratio_pct"] = 0.0  # 265690's master shows 0.000000
+    no_index = _choose_unindexed(rng, etfs.drop(index=suspended), suspended=False)
+    index_status = _index_publication(rng, etfs, (suspended, no_index))
+    special = _choose_specials(etfs, sessions, index_status, no_index, suspended)
+    etfs["basket"] = [basket_type(r) for r in etfs.itertuples(index=False)]
     n, t_rows = len(etfs), len(sessions) + 1
     pos = {t: i for i, t in enumerate(etfs["ticker"])}
     sp = {k: pos[v] for k, v in special.items()}
@@ -622,15 +827,14 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
     prem_mu = rng.normal(0.0, 0.05, n) + np.where(domestic_eq, 0.0, rng.normal(0.05, 0.15, n))
     prem_sd = np.where(domestic_eq, rng.uniform(0.03, 0.12, n), rng.uniform(0.08, 0.4, n))
     liquidity = np.exp(rng.normal(np.log(15_000), 2.0, n))
-    p_no_trade = np.where(liquidity < np.quantile(liquidity, 0.3), rng.uniform(0.002, 0.04, n), 0)
-    has_index = rng.random(n) >= np.where(region == "해외", 0.05, 0.015)
+    illiquid = liquidity < np.quantile(liquidity, 0.3)
+    p_no_trade = np.where(illiquid, rng.uniform(0.002, 0.04, n), 0)
     for key, e in sp.items():
         if key not in ("no_trade_day", "no_index", "delisted"):
-            p_no_trade[e], has_index[e] = 0.0, True
+            p_no_trade[e] = 0.0
     te[sp["te_0_5"]], prem_mu[sp["te_0_5"]], prem_sd[sp["te_0_5"]] = 0.5, 0.3, 0.0
     for key, value in (("leveraged_2x", 0.8), ("inverse_1x", 0.6), ("inverse_2x", 1.1)):
         te[sp[key]] = value
-    has_index[sp["no_index"]] = False
     p_no_trade[sp["no_trade_day"]] = 0.01
     if levels[0, k_of[sp["te_0_5"]]] < 1000:  # keep 2-dp index rounding negligible
         levels[:, k_of[sp["te_0_5"]]] *= 1000 / levels[0, k_of[sp["te_0_5"]]]
@@ -640,6 +844,7 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
     end_idx = _rows_of(etfs["delisting_date"], sessions, t_rows)
     pre_start = (listing < sessions[0]).to_numpy()
     anchor_row = np.where(pre_start, 0, first_idx - 1)
+    anchor_session = bisect.bisect_right(sessions, ANCHOR)
 
     # NAV: NAV_t = NAV_{t-1} × (1 + L r_t − fee/250/100 + eps_t)
     eps = rng.standard_normal((t_rows, n)) * (te / 100 / np.sqrt(ANNUAL))
@@ -656,17 +861,27 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
     for ticker, v in _FAMOUS_NAV0.items():
         base_nav[pos[ticker]] = v
     nav = np.round(base_nav * cum / cum[anchor_row, np.arange(n)], 2)
+    es = sp["suspended"]  # what is left of a fund whose assets were written off
+    nav[:, es] = np.round(SUSPENDED_NAV * cum[:, es] / cum[anchor_session, es], 2)
 
     # close = NAV × (1 + premium), KRX tick; no-trade days carry the previous close
     prem = prem_mu + prem_sd * rng.standard_normal((t_rows, n))
+    eligible = illiquid & ~np.isin(np.arange(n), list(sp.values()))
+    eligible &= ~etfs["ticker"].isin({r[0] for r in FAMOUS}).to_numpy()
+    spike_rows, spike_cols, spike_pct = _premium_spikes(rng, eligible, first_idx, end_idx,
+                                                        anchor_session)  # fmt: skip
+    prem[spike_rows, spike_cols] = spike_pct
     close = tick_round(nav * (1 + prem / 100))
     e5 = sp["te_0_5"]
     close[:, e5] = np.round(nav[:, e5] * 1.003)
     rows = np.arange(t_rows)[:, None]
     no_trade = rng.random((t_rows, n)) < p_no_trade
     no_trade &= rows > first_idx
-    ntd_row = bisect.bisect_right(sessions, ANCHOR) - 37
+    no_trade[spike_rows, spike_cols] = False
+    ntd_row = anchor_session - 36
     no_trade[ntd_row, sp["no_trade_day"]] = True
+    no_trade[1:, es] = True
+    close[0, es] = SUSPENDED_CLOSE
     close = pd.DataFrame(np.where(no_trade, np.nan, close)).ffill().fillna(0).to_numpy()
     base_price = tick_round(base_nav).astype(np.int64)
     prev_close = np.vstack([close[:1], close[:-1]])
@@ -684,7 +899,7 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
         np.round(liquidity * np.exp(rng.normal(0, 0.7, (t_rows, n)))), 1)).astype(np.int64)
     traded_value = np.round(volume * (opn + high + low + close) / 4).astype(np.int64)
 
-    # listed shares: creations/redemptions in CU multiples
+    # listed shares: creations/redemptions in CU multiples; net assets follow after settlement
     cu = etfs["cu_shares"].to_numpy(dtype=np.int64)
     aum = np.exp(rng.normal(np.log(np.where(pre_start, 4e10, 1.2e10)), 1.5, n))
     for ticker, v in _FAMOUS_AUM.items():
@@ -693,21 +908,34 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
     units0 = np.maximum(np.round(aum / ref_nav / cu), 2).astype(np.int64)
     flow_scale = np.maximum(units0 * 0.01, 1.0)
     flows = np.round(rng.normal(0.05, 1.0, (t_rows, n)) * flow_scale).astype(np.int64)
-    flows *= (rng.random((t_rows, n)) < 0.12) & (rows > np.maximum(first_idx, 1))
-    shares = np.maximum(units0 + np.cumsum(flows, axis=0), 1) * cu
+    lump = rng.random((t_rows, n)) < LUMP_CREATION_P  # an LP seeding a small fund at once
+    flows[lump] = np.round(units0 * rng.uniform(1, 3, (t_rows, n)))[lump]
+    flows *= (rng.random((t_rows, n)) < FLOW_DAY_P) & (rows > np.maximum(first_idx, 1))
+    flows[:, es] = 0
+    shares = _units_path(units0, flows) * cu
+    lags = np.array(list(SETTLEMENT_LAG_P))
+    lag = rng.choice(lags, n, p=list(SETTLEMENT_LAG_P.values()))
+    settled = shares[np.maximum(rows - lag, 0), np.arange(n)]
+    net_assets = np.round(nav * settled).astype(np.int64)
 
     index_level = np.round(levels[:, k_of], 2)
-    index_level[:, ~has_index] = np.nan
-    anchor_session = bisect.bisect_right(sessions, ANCHOR)
+    index_level[:, index_status != "published"] = np.nan
     now_row = np.clip(np.minimum(np.maximum(first_idx, anchor_session), end_idx - 1), 0, t_rows - 1)
     etfs["listed_shares_now"] = shares[now_row, np.arange(n)]
+    spikes = pd.DataFrame({
+        "ticker": etfs["ticker"].to_numpy()[spike_cols],
+        "date": [sessions[r - 1] for r in spike_rows],
+        "premium_pct": spike_pct,
+    }).drop_duplicates(["ticker", "date"]).sort_values(["date", "ticker"], ignore_index=True)
 
     market = Market(
         seed=seed, sessions=sessions, etfs=etfs, special=special, ground_truth={},
         first_idx=first_idx, end_idx=end_idx, opn=opn, high=high, low=low,
         close=close.astype(np.int32), nav=nav, volume=volume, traded_value=traded_value,
-        shares=shares, index_level=index_level, base_price=base_price, base_nav=base_nav,
-        name_order=np.array(sorted(range(n), key=lambda i: etfs.at[i, "name"])),
+        shares=shares, net_assets=net_assets, settlement_lag=lag, index_level=index_level,
+        index_status=index_status, index_paths=levels, index_of=k_of, premium_spikes=spikes,
+        base_price=base_price, base_nav=base_nav,
+        name_order=np.argsort(etfs["name"].to_numpy(dtype=object), kind="stable"),
         pools=_build_pools(np.random.default_rng(seed + 1), sessions),
     )  # fmt: skip
     market.ground_truth = _ground_truth(market, te, prem_mu, prem_sd, no_trade)
@@ -747,6 +975,11 @@ def _ground_truth(
             info["no_trade_dates"] = [m.sessions[r - 1] for r in days]
         if key == "delisted":
             info["last_trade_date"] = m.sessions[int(m.end_idx[e]) - 2]
+        if key == "suspended":
+            close, nav = int(m.close[anchor_row, e]), float(m.nav[anchor_row, e])
+            info.update(close=close, nav=nav, premium_pct=(close - nav) / nav * 100, note=(
+                "no trade on any session (O/H/L and volume 0, close carried at 9,590), NAV a "
+                "few dozen KRW, fee 0, index fields '-'"))  # fmt: skip
         truth[ticker] = info
     return truth
 
@@ -777,7 +1010,13 @@ class Market:
     volume: np.ndarray
     traded_value: np.ndarray
     shares: np.ndarray
-    index_level: np.ndarray  # published index level (2 dp) per ETF, NaN without an index
+    net_assets: np.ndarray  # KRX's 순자산총액: NAV × the listed shares of `settlement_lag` ago
+    settlement_lag: np.ndarray  # sessions until a creation/redemption reaches net assets
+    index_level: np.ndarray  # published index level (2 dp) per ETF, NaN where not published
+    index_status: np.ndarray  # per ETF: "published", "zero" (Open API 0.00) or "dash" ("-")
+    index_paths: np.ndarray  # true levels [row, index] (also of unpublished indices)
+    index_of: np.ndarray  # column of index_paths each ETF tracks
+    premium_spikes: pd.DataFrame  # ticker, date, premium_pct of one-session outlier closes
     base_price: np.ndarray  # 기준가 on the listing day (tick-rounded base NAV)
     base_nav: np.ndarray
     name_order: np.ndarray  # ETF positions sorted by display name: KRX's row order
@@ -792,6 +1031,10 @@ class Market:
         self._delisting_ord = np.array(
             [np.iinfo(np.int64).max if d is None or pd.isna(d) else d.toordinal()
              for d in self.etfs["delisting_date"]]
+        )  # fmt: skip
+        renamed = self.etfs["renamed_on"]
+        self._renamed_ord = np.array(
+            [0 if d is None or pd.isna(d) else d.toordinal() for d in renamed]
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -810,6 +1053,16 @@ class Market:
         order = self.name_order
         keep = (self._listing_ord[order] <= o) & (o < self._delisting_ord[order])
         return order[keep]
+
+    def names_on(self, d: date, cols: np.ndarray) -> pd.DataFrame:
+        """name, name_full, name_eng of the ETFs at `cols` as KRX showed them on d: the former
+        brand before the issuer's rename."""
+        etfs = self.etfs.iloc[cols]
+        before = d.toordinal() < self._renamed_ord[cols]
+        return pd.DataFrame({
+            column: np.where(before, etfs[f"former_{column}"], etfs[column])
+            for column in ("name", "name_full", "name_eng")
+        })  # fmt: skip
 
     def daily(self, d: date) -> pd.DataFrame | None:
         """Every ETF listed on session d (KRX name order); None if d is not a generated session."""
@@ -832,7 +1085,7 @@ class Market:
             {
                 "ticker": etfs["ticker"].to_numpy()[cols],
                 "isin": etfs["isin"].to_numpy()[cols],
-                "name": etfs["name"].to_numpy()[cols],
+                "name": self.names_on(d, cols)["name"].to_numpy(),
                 "open": self.opn[t, cols].astype(np.int64),
                 "high": self.high[t, cols].astype(np.int64),
                 "low": self.low[t, cols].astype(np.int64),
@@ -842,14 +1095,43 @@ class Market:
                 "traded_value": self.traded_value[t, cols],
                 "market_cap": close * shares,
                 "nav": nav,
-                "net_assets": np.where(listing_day, 0, np.round(nav * shares)).astype(np.int64),
+                "net_assets": np.where(listing_day, 0, self.net_assets[t, cols]),
                 "listed_shares": shares,
                 "index_name": etfs["tracking_index"].to_numpy()[cols],
                 "index_close": idx,
                 "index_change": idx_change,
                 "index_change_pct": idx_pct,
+                "index_status": self.index_status[cols],
             }
         )
+
+    def unpublished_index(self) -> dict[str, str]:
+        """Ticker → "zero" or "dash" for every ETF whose index level KRX does not publish."""
+        hidden = self.index_status != "published"
+        return dict(zip(self.etfs["ticker"][hidden], self.index_status[hidden], strict=True))
+
+    def net_assets_gap(self, d: date) -> pd.Series | None:
+        """Per ticker listed on session d: net assets / (NAV × listed shares) − 1, NaN on the
+        listing day (net assets 0). Non-zero where a creation or redemption has not settled."""
+        daily = self.daily(d)
+        if daily is None:
+            return None
+        gap = daily["net_assets"] / (daily["nav"] * daily["listed_shares"]) - 1
+        return pd.Series(np.where(daily["net_assets"] > 0, gap, np.nan), index=daily["ticker"])
+
+    def outliers(self, d: date) -> pd.DataFrame:
+        """The outlier rows of session d: ticker, kind ("suspended" or "premium_spike"), close,
+        nav and premium_pct = (close − NAV) / NAV × 100 as the wire shows them."""
+        daily = self.daily(d)
+        columns = ["ticker", "kind", "close", "nav", "premium_pct"]
+        if daily is None:
+            return pd.DataFrame(columns=columns)
+        spikes = set(self.premium_spikes.loc[self.premium_spikes["date"] == d, "ticker"])
+        kind = np.where(daily["ticker"] == self.special["suspended"], "suspended",
+                        np.where(daily["ticker"].isin(spikes), "premium_spike", ""))  # fmt: skip
+        out = daily.assign(kind=kind, premium_pct=(daily["close"] - daily["nav"]) / daily["nav"]
+                           * 100)  # fmt: skip
+        return out.loc[out["kind"] != "", columns].reset_index(drop=True)
 
     def history(self, ticker: str, start: date, end: date) -> pd.DataFrame:
         """One ETF's sessions in [start, end], oldest first (basis of 05901 and 06001)."""
@@ -898,7 +1180,10 @@ class Market:
     def holdings(self, ticker: str, d: date) -> pd.DataFrame:
         """PDF constituents per 1 CU on session d, deterministic per (ticker, week).
 
-        Empty when d is not a session or the ETF is not listed on d.
+        One row per wire line, in KRX's order, with the ground truth: `kind` (stock,
+        foreign_stock, bond, etf, future, option, cash), `value_krw` (VALU_AMT) and
+        `amount_krw` (COMPST_AMT), each None where KRX sends "-". Empty when d is not a session
+        or the ETF is not listed on d.
         """
         e, t = self._pos.get(ticker), self._row.get(d)
         if e is None or t is None or not (self.first_idx[e] <= t < self.end_idx[e]):
@@ -1051,14 +1336,41 @@ US69608A108|PALANTIR TECHNOLOGIES INC-A""".splitlines()
 ]
 _BOND_ISSUERS = ["한국전력공사", "한국도로공사", "한국토지주택공사", "현대캐피탈", "KB국민카드",
                  "신한카드", "SK텔레콤", "LG화학", "중소기업은행", "한국산업은행"]  # fmt: skip
-_FUTURES = {  # underlying index → (product code, name, multiplier)
-    "코스피 200": ("101", "코스피200 F", 250_000),
-    "코스피 200 선물지수": ("101", "코스피200 F", 250_000),
-    "코스닥 150 선물지수": ("106", "코스닥150 F", 10_000),
-    "미국달러선물지수": ("175", "미국달러 F", 10_000),
-    "10년국채선물지수": ("167", "10년국채 F", 1_000_000),
+# underlying index → (product code, name, multiplier, index whose level prices the contract)
+_FUTURES = {
+    "코스피 200": ("101", "코스피200 F", 250_000, "코스피 200"),
+    "코스피 200 선물지수": ("101", "코스피200 F", 250_000, "코스피 200"),
+    "코스닥 150": ("106", "코스닥150 F", 10_000, "코스닥 150"),
+    "코스닥 150 선물지수": ("106", "코스닥150 F", 10_000, "코스닥 150"),
+    "미국달러선물지수": ("175", "미국달러 F", 10_000, "미국달러선물지수"),
+    "10년국채선물지수": ("167", "10년국채 F", 1_000_000, "10년국채선물지수"),
 }
+_OTHER_FUTURES_MULTIPLIER = 50_000
+_OPTION_MULTIPLIER = 250_000  # KOSPI 200 options, written by domestic covered-call funds
+_SPOT_OF = {"코스피 200 선물지수": "코스피 200", "코스닥 150 선물지수": "코스닥 150"}
 _YEAR_CODE = {2023: "T", 2024: "V", 2025: "W", 2026: "X", 2027: "Y", 2028: "Z"}
+DEPOSIT = ("KRD010010001", "KRD010010001", "원화예금")  # code, ISIN, name
+CREATION_CASH = ("CASH00000001", "", "설정현금액")
+# Basket types whose PDF carries derivative legs: no line has a weight (COMPST_RTO "-"), and
+# both cash lines appear, with the same amount (114800 on 2021-04-02).
+DERIVATIVE_BASKETS = ("inverse", "leveraged", "futures", "covered_call")
+
+
+def basket_type(etf: Any) -> str:
+    """What the fund's PDF holds, from its static attributes (a row of `Market.etfs`, as a
+    named tuple or a Series)."""
+    factor, aclass, region = etf.leverage_factor, etf.asset_class, etf.market_region
+    if factor < 0:
+        return "inverse"
+    if factor > 1:
+        return "leveraged"
+    if aclass in ("원자재", "통화"):
+        return "futures"
+    if aclass == "주식" and region == "국내":
+        return "covered_call" if "커버드콜" in etf.name else "stock"
+    if aclass == "주식":
+        return "foreign_stock"
+    return "bond" if aclass in ("채권", "기타") else "mixed"
 
 
 def _with_check(body: str) -> str:
@@ -1097,14 +1409,16 @@ def _build_pools(
                                    ("bond", bonds, 9_600, 10_400, 0.004)):  # fmt: skip
         df = pd.DataFrame(rows, columns=["code", "isin", "name", "mkt_id", "secugrp"])
         base = np.exp(rng.uniform(np.log(lo), np.log(hi), len(df)))
+        if key == "kr":  # the large caps near their real prices (삼성전자 84,800 on 2021-04-02)
+            base[:8] = [70_000, 150_000, 380_000, 800_000, 230_000, 95_000, 180_000, 200_000]
         if key == "bond":
             base = base / 10_000  # KRW per 1 KRW of face value
         walk = np.exp(np.cumsum(rng.normal(0, vol, (n_weeks, len(df))), axis=0))
         prices = base * walk
-        df["cap"] = np.exp(rng.normal(0, 1.3, len(df)))
+        df["cap"] = np.exp(rng.normal(np.log(0.25), 1.0, len(df)))
         df["pool"] = key
-        if key == "kr":  # real large caps first, generated names stay small
-            df.loc[df.index < 8, "cap"] *= np.array([40, 12, 6, 5, 5, 4, 4, 3])
+        if key == "kr":  # KOSPI 200 weights of the real large caps (삼성전자 ~31 %, 152100)
+            df.loc[df.index < 8, "cap"] = [30.0, 9.0, 4.0, 3.0, 2.6, 2.2, 2.0, 1.8]
             df.loc[df.index >= len(_KR_STOCKS), "cap"] *= 0.2
         pools[key] = (df, prices)
     return pools
@@ -1121,81 +1435,170 @@ def _pick(pool: pd.DataFrame, rng: np.random.Generator, n: int, top: bool) -> pd
     return pool.iloc[np.sort(rng.choice(len(pool), n, replace=False))]
 
 
-def _holdings(m: Market, e: int, d: date) -> pd.DataFrame:
-    """Build one PDF: securities sized to NAV × CU, derivatives and cash legs."""
-    etf = m.etfs.loc[e]
-    week = _week(m, d)
-    rng = np.random.default_rng(_stable_seed(m.seed, etf["ticker"], week))
-    monday_row = bisect.bisect_left(m.sessions, d - timedelta(days=d.weekday())) + 1
-    sizing_row = max(monday_row, int(m.first_idx[e]))  # the week's first session: one PDF a week
-    total = float(m.nav[sizing_row, e]) * int(etf["cu_shares"])
-    factor, aclass = float(etf["leverage_factor"]), etf["asset_class"]
-    frames: list[pd.DataFrame] = []
-    derivatives: list[dict] = []
-    if factor != 1.0 or aclass in ("원자재", "통화"):
-        fut = _FUTURES.get(etf["tracking_index"])
-        level = m.index_level[sizing_row, e]
-        level = 350.0 if np.isnan(level) else float(level)
-        year, month = d.year, ((d.month - 1) // 3 + 1) * 3
-        if fut is None:
-            code = _with_check(f"KRZ{_stable_seed(etf['tracking_index']) % 10**8:08d}")
-            fut = (code, f"{etf['tracking_index'][:20]} F", 50_000)
-        product, fname, mult = fut
-        code = (_with_check(f"KR4{product}{_YEAR_CODE[year]}{month % 12 or 'C'}000")
-                if len(product) == 3 else product)  # fmt: skip
-        price = level * mult
-        qty = round(factor * total / price) or int(np.sign(factor))
-        derivatives.append(dict(code=code, isin=code, name=f"{fname} {year}{month:02d}",
-                                mkt_id="DRV", secugrp="FU", shares_per_cu=float(qty),
-                                value_krw=None, amount_krw=round(qty * price),
-                                weight_pct=None))  # fmt: skip
-        frames.append(_pick(m.pools["bond"][0], rng, int(rng.integers(9, 16)), False))
-    elif aclass == "주식" and etf["market_region"] == "국내":
-        broad = etf["tracking_index"].startswith(("코스피 200", "KRX 300", "코스피"))
-        n = 198 if broad else int(rng.integers(10, 51))
-        frames.append(_pick(m.pools["kr"][0], rng, n, broad))
-    elif aclass == "주식":
-        n = int(rng.integers(20, 101))
-        frames.append(_pick(m.pools["foreign"][0], rng, n, True))
-        if etf["market_region"] == "국내&해외":
-            frames.append(_pick(m.pools["kr"][0], rng, 10, True))
-    elif aclass in ("채권", "기타"):
-        frames.append(_pick(m.pools["bond"][0], rng, int(rng.integers(10, 41)), False))
-    else:  # 부동산, 혼합자산
-        frames.append(_pick(m.pools["kr" if etf["market_region"] == "국내" else "foreign"][0], rng,
-                            int(rng.integers(5, 20)), False))  # fmt: skip
-        frames.append(_pick(m.pools["bond"][0], rng, int(rng.integers(5, 15)), False))
-    held = pd.concat(frames, ignore_index=False)
+def _pick_domestic(kr: pd.DataFrame, index: str, rng: np.random.Generator) -> pd.DataFrame:
+    """KOSPI-wide indices hold the 198 largest stocks, themes 10 to 50 drawn ones."""
+    broad = index.startswith(("코스피 200", "KRX 300", "코스피"))
+    return _pick(kr, rng, 198 if broad else int(rng.integers(10, 51)), broad)
+
+
+def _line(code: str, isin: str, name: str, mkt_id: str, secugrp: str, kind: str,
+          shares: float, value: int | None, amount: int | None) -> dict:  # fmt: skip
+    return dict(code=code, isin=isin, name=name, mkt_id=mkt_id, secugrp=secugrp,
+                shares_per_cu=shares, value_krw=value, amount_krw=amount, weight_pct=None,
+                kind=kind)  # fmt: skip
+
+
+def _securities(m: Market, frames: list[pd.DataFrame], target: float, week: int,
+                rng: np.random.Generator) -> list[dict]:  # fmt: skip
+    """Stocks and bonds worth `target` KRW per CU, largest first.
+
+    Domestic lines: VALU_AMT at last week's price, COMPST_AMT at this week's (they differ, as
+    in 152100's PDF). Foreign stocks: fractional quantities and VALU_AMT "-" (KRX sends neither
+    a valuation nor a weight for them: pykrx issue #237 shows 0 for both).
+    """
+    held = pd.concat(frames)
     prices = np.concatenate([_prices_of(m, f, week) for f in frames])
     prev_prices = np.concatenate([_prices_of(m, f, week - 1) for f in frames])
     weights = held["cap"].to_numpy() * np.exp(rng.normal(0, 0.1, len(held)))
-    cash_share = float(rng.uniform(0.002, 0.02))
-    amount_target = total * (1 - cash_share) * weights / weights.sum()
-    qty = np.maximum(np.round(amount_target / prices), 1.0)
+    foreign = (held["pool"] == "foreign").to_numpy()
+    bond = (held["pool"] == "bond").to_numpy()
+    raw = target * weights / weights.sum() / prices
+    qty = np.where(foreign, np.maximum(np.round(raw, 2), 0.01), np.maximum(np.round(raw), 1.0))
+    qty = np.where(bond, np.maximum(np.round(raw, -3), 1_000.0), qty)  # face amount, KRW
     amount = np.round(qty * prices).astype(np.int64)
-    out = pd.DataFrame(
-        {
-            "code": held["code"].to_numpy(),
-            "isin": held["isin"].to_numpy(),
-            "name": held["name"].to_numpy(),
-            "mkt_id": held["mkt_id"].to_numpy(),
-            "secugrp": held["secugrp"].to_numpy(),
-            "shares_per_cu": qty,
-            "value_krw": np.round(qty * prev_prices).astype(np.int64).astype(object),
-            "amount_krw": amount,
-            "weight_pct": np.round(amount / amount.sum() * 100, 2),
-        }
-    ).sort_values("amount_krw", ascending=False, kind="stable")
-    cash = [
-        dict(code="KRD010010001", isin="KRD010010001", name="원화예금", mkt_id="", secugrp="",
-             shares_per_cu=float("nan"), value_krw=None, amount_krw=round(total * cash_share),
-             weight_pct=None),
-        dict(code="CASH00000001", isin="", name="설정현금액", mkt_id="", secugrp="",
-             shares_per_cu=float("nan"), value_krw=None,
-             amount_krw=round(total * rng.uniform(0.0005, 0.003)), weight_pct=None),
+    value = np.round(qty * prev_prices).astype(np.int64)
+    kinds = np.where(foreign, "foreign_stock", np.where(bond, "bond", "stock")).tolist()
+    lines = [
+        _line(r.code, r.isin, r.name, r.mkt_id, r.secugrp, k, float(q),
+              None if f else int(v), int(a))
+        for r, k, q, v, a, f in zip(held.itertuples(index=False), kinds, qty, value, amount,
+                                    foreign, strict=True)
     ]  # fmt: skip
-    parts = [pd.DataFrame(derivatives)] if derivatives else []
-    return pd.concat([*parts, out, pd.DataFrame(cash)], ignore_index=True)[HOLDING_COLUMNS]
+    return sorted(lines, key=lambda line: -line["amount_krw"])
+
+
+def _futures_line(m: Market, e: int, d: date, row: int, notional: float) -> dict:
+    """One futures leg of `notional` KRW (negative = short): VALU_AMT only, like KR4101R60000."""
+    index = m.etfs.at[e, "tracking_index"]
+    year, month = d.year, ((d.month - 1) // 3 + 1) * 3
+    known = _FUTURES.get(index)
+    if known is None:
+        code = _with_check(f"KRZ{_stable_seed(index) % 10**8:08d}")
+        name, mult, level = f"{index.strip()[:20]} F", _OTHER_FUTURES_MULTIPLIER, None
+    else:
+        product, name, mult, source = known
+        code = _with_check(f"KR4{product}{_YEAR_CODE[year]}{month % 12 or 'C'}000")
+        level = _level_of(m, source, row)
+    price = (level or float(m.index_paths[row, m.index_of[e]])) * mult
+    qty = round(notional / price, 2) or float(np.sign(notional)) * 0.01
+    return _line(code, code, f"{name} {year}{month:02d}", "DRV", "FU", "future", qty,
+                 round(qty * price), None)  # fmt: skip
+
+
+def _option_line(m: Market, d: date, row: int, total: float, rng: np.random.Generator) -> dict:
+    """Short KOSPI 200 calls (covered call): VALU_AMT at the premium, COMPST_AMT "-"."""
+    level = _level_of(m, "코스피 200", row) or 350.0
+    strike = int(round(level * 1.02 / 2.5) * 2.5)
+    month = d.month
+    code = _with_check(f"KR4201{_YEAR_CODE[d.year]}{'ABC'[month - 10] if month > 9 else month}"
+                       f"{strike % 1000:03d}")  # fmt: skip
+    qty = -round(total * rng.uniform(0.3, 1.0) / (level * _OPTION_MULTIPLIER), 2) or -0.01
+    premium = level * rng.uniform(0.003, 0.015)
+    return _line(code, code, f"코스피200 C {d.year}{month:02d} {strike:.1f}", "DRV", "OP",
+                 "option", qty, round(qty * premium * _OPTION_MULTIPLIER), None)  # fmt: skip
+
+
+def _level_of(m: Market, index: str, row: int) -> float | None:
+    """The true level of a named index on a row, if some ETF tracks it."""
+    hit = np.flatnonzero(m.etfs["tracking_index"].to_numpy() == index)
+    return float(m.index_paths[row, m.index_of[hit[0]]]) if len(hit) else None
+
+
+def _etf_line(m: Market, e: int, d: date, row: int, amount: float) -> dict | None:
+    """The spot ETF an inverse fund holds short (114800 holds −324 of 069500), if one exists."""
+    spot = _SPOT_OF.get(m.etfs.at[e, "tracking_index"])
+    etfs = m.etfs
+    live = m.listed_on(d)
+    hit = [i for i in live if etfs.at[i, "tracking_index"] == spot
+           and etfs.at[i, "leverage_factor"] == 1.0 and i != e]  # fmt: skip
+    if not hit:
+        return None
+    held = min(hit, key=lambda i: (etfs.at[i, "listing_date"], etfs.at[i, "ticker"]))
+    price = float(m.close[row, held])
+    qty = float(round(amount / price)) or -1.0
+    name = m.names_on(d, np.array([held]))["name"].iloc[0]
+    return _line(etfs.at[held, "ticker"], etfs.at[held, "isin"], name, "STK", "EF", "etf", qty,
+                 None, round(qty * price))  # fmt: skip
+
+
+def _cash_lines(amount: float, creation: bool) -> list[dict]:
+    """원화예금 (COMPST_AMT only), and for derivative baskets 설정현금액 of the same amount."""
+    cash = [DEPOSIT, CREATION_CASH] if creation else [DEPOSIT]
+    return [_line(code, isin, name, "", "", "cash", float("nan"), None, round(amount))
+            for code, isin, name in cash]  # fmt: skip
+
+
+def _holdings(m: Market, e: int, d: date) -> pd.DataFrame:
+    """One PDF in KRX's layout: securities sized to NAV × CU, ETF and derivative legs, cash."""
+    etf = m.etfs.loc[e]
+    basket = etf["basket"]
+    week = _week(m, d)
+    rng = np.random.default_rng(_stable_seed(m.seed, etf["ticker"], week))
+    monday_row = bisect.bisect_left(m.sessions, d - timedelta(days=d.weekday())) + 1
+    row = max(monday_row, int(m.first_idx[e]))  # the week's first session: one PDF a week
+    total = float(m.nav[row, e]) * int(etf["cu_shares"])
+    factor, aclass, region = float(etf["leverage_factor"]), etf["asset_class"], etf["market_region"]
+    kr, foreign, bonds = (m.pools[k][0] for k in ("kr", "foreign", "bond"))
+    cash_share = float(rng.uniform(0.002, 0.02))
+    domestic_eq = aclass == "주식" and region == "국내"
+    lines: list[dict] = []
+    frames: list[pd.DataFrame] = []
+    if basket == "inverse":
+        etf_line = _etf_line(m, e, d, row, -total * rng.uniform(0.02, 0.05))
+        if etf_line is not None:
+            lines.append(etf_line)
+        lines.append(_futures_line(m, e, d, row, factor * total))
+        short = etf_line["amount_krw"] if etf_line else 0
+        lines += _cash_lines(total - short, creation=True)
+    elif basket in ("leveraged", "futures"):
+        physical = total * (1 - cash_share) if domestic_eq else 0.0
+        if physical:
+            frames.append(_pick_domestic(kr, etf["tracking_index"], rng))
+            lines += _securities(m, frames, physical, week, rng)
+        lines.insert(0, _futures_line(m, e, d, row, (factor - bool(physical)) * total))
+        lines += _cash_lines(total - physical, creation=True)
+    else:
+        if basket in ("stock", "covered_call"):
+            frames.append(_pick_domestic(kr, etf["tracking_index"], rng))
+        elif basket == "foreign_stock":
+            frames.append(_pick(foreign, rng, int(rng.integers(20, 101)), True))
+            if region == "국내&해외":
+                frames.append(_pick(kr, rng, 10, True))
+        elif basket == "bond":
+            frames.append(_pick(bonds, rng, int(rng.integers(10, 41)), False))
+        else:  # mixed: 부동산, 혼합자산
+            frames.append(_pick(kr if region == "국내" else foreign, rng,
+                                int(rng.integers(5, 20)), False))  # fmt: skip
+            frames.append(_pick(bonds, rng, int(rng.integers(5, 15)), False))
+        lines += _securities(m, frames, total * (1 - cash_share), week, rng)
+        if basket == "covered_call":
+            lines.insert(0, _option_line(m, d, row, total, rng))
+        lines += _cash_lines(total * cash_share, creation=basket == "covered_call")
+    out = pd.DataFrame(lines, columns=HOLDING_COLUMNS, dtype=object)
+    out["shares_per_cu"] = out["shares_per_cu"].astype(float)
+    _weigh(out, basket)
+    return out
+
+
+def _weigh(basket_lines: pd.DataFrame, basket: str) -> None:
+    """COMPST_RTO: each line's share of COMPST_AMT, cash included (sums to 100, as 152100's).
+
+    None on every line of a derivative basket or of one holding foreign stocks (KRX sends "-").
+    """
+    if basket in DERIVATIVE_BASKETS or (basket_lines["kind"] == "foreign_stock").any():
+        return
+    amounts = basket_lines["amount_krw"].astype(float)
+    basket_lines["weight_pct"] = list(np.round(amounts / amounts.sum() * 100, 2))
 
 
 def _prices_of(m: Market, frame: pd.DataFrame, week: int) -> np.ndarray:
