@@ -549,7 +549,7 @@ HOLDING_FIELDS: tuple[KRXField, ...] = (
     ),
 )  # fmt: skip
 
-# SECUGRP_ID values that say a line's kind by themselves (docs/krx.md § MDCSTAT05001 PDF).
+# SECUGRP_ID values that say a line's kind by themselves (docs/krx.md § Kinds of PDF lines).
 _KIND_BY_SECURITY_GROUP = {"ST": "stock", "EF": "etf", "FU": "future"}
 _DERIVATIVES_MARKET = "DRV"  # MKT_ID of futures and options
 
