@@ -14,7 +14,7 @@ Conventions (documented because the wire depends on them):
 - `published_tracking_error` is KRX's figure as the sandbox defines it (see its docstring).
 
 The real answers' awkward shapes, at the real rates, each with its ground truth on `Market`:
-- index levels KRX does not publish, per index and on every day: ~1.7 % of funds "zero"
+- index levels KRX does not publish, per index and on every day: ~1.6 % of funds "zero"
   (Open API "0.00", data service "-"), ~3 % "dash" ("-" on both) — `index_status`,
   `unpublished_index()`;
 - net assets ≠ NAV × listed shares on ~22 % of rows, because a creation or redemption reaches
@@ -636,7 +636,7 @@ def _index_paths(
 # The real market's shapes, at the real rates (Open API 2024-01-04 had 812 rows: 14 with index
 # fields "0.00", 26 with "-"; days with net assets ≠ NAV × listed shares on 19-27 % of rows).
 ZERO_INDEX_SHARE = (0.015, 0.02)  # funds whose index level KRX publishes as "0.00"
-DASH_INDEX_SHARE = (0.027, 0.033)  # funds whose index fields are "-" on both services
+DASH_INDEX_SHARE = (0.03, 0.034)  # funds whose index fields are "-" on both services
 SETTLEMENT_LAG_P = {1: 0.25, 2: 0.75}  # sessions between a listed-share change and net assets
 FLOW_DAY_P = 0.2  # chance of a creation/redemption on a session
 LUMP_CREATION_P = 0.0005  # chance of a creation of 1-3× the first units (net assets −50…−85 %)
