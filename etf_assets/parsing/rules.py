@@ -30,7 +30,7 @@ _KIND_BY_DERIVATIVE_TYPE = {"1": "future", "2": "option", "3": "option"}  # futu
 
 
 def kind_from_code(code: str) -> str | None:
-    """stock-market-independent kind a constituent code implies, or None when it says nothing.
+    """The kind a constituent code implies by itself, or None when it says nothing.
 
     Used where the upstream sends no security group (KRX's cash and bond lines, every KIS
     line): KRX's cash codes, and the class character of a 12-character Korean ISIN (bonds,
