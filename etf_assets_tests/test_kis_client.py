@@ -324,10 +324,9 @@ def test_components_match_market_holdings(kis_sandbox: Sandbox, tmp_path: Path) 
     market = kis_sandbox.market.holdings(ticker, SESSION)
     assert etf["constituent_count"] == len(market) == len(holdings)
     assert list(holdings["constituent_code"]) == list(market["code"])
-    quoted = holdings["shares_per_cu"].notna()
-    assert quoted.sum() >= len(market) - 2  # all but the two cash rows
-    assert list(holdings.loc[quoted, "shares_per_cu"]) == list(
-        market.loc[quoted.to_numpy(), "shares_per_cu"]
-    )
-    assert list(holdings.loc[~quoted, "kind"]) == ["cash", "cash"]
-    assert (holdings.loc[quoted, "kind"] == "stock").all()
+    cash = (market["kind"] == "cash").to_numpy()
+    assert cash.any()  # a stock basket carries its cash line, as real ones do
+    quoted = holdings["shares_per_cu"].notna().to_numpy()
+    assert (quoted == ~cash).all()  # KIS quotes shares for every line but cash
+    assert list(holdings.loc[quoted, "shares_per_cu"]) == list(market.loc[quoted, "shares_per_cu"])
+    assert list(holdings["kind"]) == list(market["kind"])
