@@ -52,7 +52,9 @@ MASTER = "krx_data_MDCSTAT04601_etf_basic_20260125.trimmed.json"
 PRICES = "krx_data_MDCSTAT04301_etf_all_prices_20210325.trimmed.json"
 SUNDAY = "krx_data_MDCSTAT04301_etf_all_prices_20210321_sunday.trimmed.json"
 OPENAPI = "openapi_etf_bydd_trd_20240104.trimmed.json"
-OPENAPI_UNPUBLISHED_INDEX = "openapi_etf_bydd_trd_20240104_unpublished_index.trimmed.json"
+OPENAPI_UNPUBLISHED_INDEX = (  # reconstructed, see its _note
+    "openapi_etf_bydd_trd_20240104_unpublished_index.reconstructed.json"
+)
 PDF = "krx_data_MDCSTAT05001_pdf_152100_20210402.trimmed.json"
 INVERSE_PDF = "krx_data_MDCSTAT05001_pdf_114800_20210402.json"  # reconstructed, see its _note
 
@@ -488,10 +490,10 @@ def test_openapi_dash_index_is_null(ticker: str) -> None:
 def test_openapi_unpublished_index_level_is_null_not_zero() -> None:
     """14 of 812 real rows on 2024-01-04 send level, change and change % all "0.00"."""
     rows = sample_rows(OPENAPI_UNPUBLISHED_INDEX, "OutBlock_1")
-    assert len(rows) == 14
+    assert len(rows) == 6
     assert all(r[f] == "0.00" for r in rows for f in ("OBJ_STKPRC_IDX", "CMPPREVDD_IDX"))
     frame = daily_prices_from_openapi(rows)
-    assert len(frame) == 14 and frame["index_close"].isna().all()
+    assert len(frame) == 6 and frame["index_close"].isna().all()
     assert frame["index_name"].notna().all()  # the index has a name, not a published level
     gold = by_ticker(frame)["132030"]
     assert gold["index_name"] == "S&P GSCI Gold Index(TR)"

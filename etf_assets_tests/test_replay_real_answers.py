@@ -40,7 +40,9 @@ MASTER = "krx_data_MDCSTAT04601_etf_basic_20260125.trimmed.json"
 PRICES = "krx_data_MDCSTAT04301_etf_all_prices_20210325.trimmed.json"
 SUNDAY = "krx_data_MDCSTAT04301_etf_all_prices_20210321_sunday.trimmed.json"
 OPENAPI = "openapi_etf_bydd_trd_20240104.trimmed.json"
-OPENAPI_UNPUBLISHED_INDEX = "openapi_etf_bydd_trd_20240104_unpublished_index.trimmed.json"
+OPENAPI_UNPUBLISHED_INDEX = (  # reconstructed, see its _note
+    "openapi_etf_bydd_trd_20240104_unpublished_index.reconstructed.json"
+)
 PDF_152100 = "krx_data_MDCSTAT05001_pdf_152100_20210402.trimmed.json"
 PDF_114800 = "krx_data_MDCSTAT05001_pdf_114800_20210402.json"  # reconstructed: see its _note
 KIS_TOKEN = "kis_oauth2_tokenP.json"
@@ -293,13 +295,13 @@ def test_real_open_api_answer_is_stored_exactly(replay_url: str, tmp_path: Path)
     run(replay_url, db, [etf_daily_prices], "2024-01-04", auth_key=AUTH_KEY)
     prices = stored(db, "SELECT * FROM etf_daily_prices", "ticker")
     rows = rows_of(OPENAPI) + rows_of(OPENAPI_UNPUBLISHED_INDEX)
-    assert len(prices) == len(rows) == 23
+    assert len(prices) == len(rows) == 15
     assert_prices_as_sent(prices, rows, "ISU_CD", "ISU_NM")
     assert {p["source"] for p in prices.values()} == {"krx_openapi"}
     assert {p["trade_date"] for p in prices.values()} == {date(2024, 1, 4)}
-    # 14 indices whose level KRX does not publish: "0.00" on the wire, NULL here, never 0.
+    # Indices whose level KRX does not publish: "0.00" on the wire, NULL here, never 0.
     unpublished = {r["ISU_CD"] for r in rows_of(OPENAPI_UNPUBLISHED_INDEX)}
-    assert len(unpublished) == 14
+    assert len(unpublished) == 6
     assert all(prices[t]["index_close"] is None for t in unpublished)
     assert prices["132030"]["index_name"] == "S&P GSCI Gold Index(TR)"
     assert prices["132030"]["nav"] == 12861.24
@@ -307,7 +309,7 @@ def test_real_open_api_answer_is_stored_exactly(replay_url: str, tmp_path: Path)
     no_trade = prices["299080"]  # O/H/L "0": no trade that day; close and volume 0 are facts
     assert (no_trade["open"], no_trade["high"], no_trade["low"]) == (None, None, None)
     assert (no_trade["close"], no_trade["volume"], no_trade["traded_value_krw"]) == (108030, 0, 0)
-    assert sum(p["index_close"] is None for p in prices.values()) == 16
+    assert sum(p["index_close"] is None for p in prices.values()) == 8
 
 
 def test_real_pdfs_keep_every_number_of_every_line(replay_url: str, tmp_path: Path) -> None:
