@@ -249,6 +249,7 @@ def test_asset_metadata_has_pictures_tables_and_files(
         assert metadata[chart].value.startswith("![")
         assert "(data:image/png;base64,iVBORw0KGgo" in metadata[chart].value  # PNG signature
     assert "| 미래에셋자산운용 |" in metadata["aum_by_issuer"].value
+    assert metadata["chart_font"].value == "NanumGothic, shipped in koreanize_matplotlib"
     assert metadata["widest_premium_discount_20d"].value.count("\n") == 21  # header, rule, 20
     out = reports_dir(str(db), AS_OF)
     for key in ("export_parquet", "export_csv", "chart_aum_by_issuer", "chart_aum_by_asset_class"):

@@ -44,60 +44,40 @@ def reports_dir(database: str, session: date) -> Path:
     return Path(database).resolve().parent / "reports" / session.isoformat()
 
 
-def _chart_labels(
-    overview: pd.DataFrame,
-    by_issuer: pd.DataFrame,
-    by_class: pd.DataFrame,
-    font: str | None,
-) -> tuple[pd.Series, pd.Series, str]:
-    """Issuer and asset-class labels for the charts, and a note saying which kind they are."""
-    if font:
-        return by_issuer["issuer"], by_class["asset_class"], f"Korean labels (font {font})"
-    named = overview.dropna(subset=["issuer"])
-    english = charts.issuer_labels(zip(named["issuer"], named["name_eng"].fillna(""), strict=True))
-    return (
-        by_issuer["issuer"].map(lambda issuer: english.get(issuer) or charts.romanize(issuer)),
-        by_class["asset_class"].map(charts.asset_class_label),
-        "no Korean font installed: issuers labelled by their ETFs' English names (ISU_ENG_NM), "
-        "asset classes in English",
-    )
+def trimmed_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its Korean names (fund, issuer, asset class) as KRX publishes them, less the
+    padding some of its text fields carry, so a label or a group never differs by whitespace."""
+    names = [c for c in ("name", "issuer", "asset_class") if c in frame]
+    return frame.assign(**{c: frame[c].str.strip() for c in names})
 
 
 def aum_pictures(overview: pd.DataFrame, session: date, out: Path) -> dict[str, object]:
     """AUM by issuer and by asset class: markdown tables, PNG files in `out`, inline charts."""
-    font = charts.korean_font()
     metadata: dict[str, object] = {}
-    by_issuer, by_class = aum_by(overview, "issuer"), aum_by(overview, "asset_class")
-    issuer_labels, class_labels, metadata["chart_labels"] = _chart_labels(
-        overview, by_issuer, by_class, font
-    )
-    for key, table, labels, name in (
-        ("issuer", by_issuer, issuer_labels, "AUM by issuer"),
-        ("asset_class", by_class, class_labels, "AUM by asset class"),
-    ):
+    for key, name in (("issuer", "AUM by issuer"), ("asset_class", "AUM by asset class")):
+        table = aum_by(overview, key)
         bars = min(CHART_MAX_BARS, len(table))
         title = f"{name}{f', top {bars}' if bars < len(table) else ''} ({session})"
         shown = pd.DataFrame(
             {
                 key: table[key],
-                "label": labels,
                 "ETFs": table["etfs"],
                 "AUM (trillion KRW)": table["aum_krw"] / 1e12,
                 "share %": table["share_pct"],
             }
         )
         png = charts.bar_chart_png(
-            list(labels.head(bars)),
+            list(table[key].head(bars)),
             list(table["aum_krw"].head(bars) / 1e12),
             title=title,
             value_label="trillion KRW",
-            font=font,
         )
         path = out / f"aum_by_{key}.png"
         path.write_bytes(png)
         metadata[f"aum_by_{key}"] = markdown_table(shown, max_rows=30)
         metadata[f"aum_by_{key}_chart"] = dg.MetadataValue.md(charts.markdown_image(png, title))
         metadata[f"chart_aum_by_{key}"] = dg.MetadataValue.path(str(path))
+    metadata["chart_font"] = f"{charts.korean_font()}, shipped in {charts.KOREAN_FONT_PACKAGE}"
     return metadata
 
 
@@ -134,7 +114,7 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
         exports = {fmt: out / f"etf_overview.{fmt}" for fmt in FORMATS}
         for fmt, path in exports.items():
             write_query(conn, snapshot_sql, path, fmt)
-    overview = frames[-1]
+    overview = trimmed_names(frames[-1])
 
     premiums = widest_premiums(overview).assign(
         aum_eok=lambda f: f["aum_krw"] / 1e8, tracking_as_of=lambda f: f["tracking_as_of"].dt.date
