@@ -2,8 +2,8 @@
 
 Per asset: the newest partition, its rows, coverage per column, freshness in sessions, and the
 latest result of every asset check recorded in the Dagster instance ($DAGSTER_HOME). Exits 1
-when anything is stale, the newest partition is incomplete or has duplicate keys, or the latest
-run of a blocking check failed; 0 when healthy.
+when anything is stale, the newest partition fails a blocking check's rule (incomplete,
+duplicate keys, NaN or infinity), or the latest run of a blocking check failed; 0 when healthy.
 """
 
 import argparse
@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 
 from etf_assets import partitions, settings
-from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, rules
+from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, partition_checks, rules
 from etf_assets.resources.storage import TABLES
 
 
@@ -45,8 +45,8 @@ def warehouse_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[Ass
             health.rows = conn.execute(
                 f"SELECT count(*) FROM {table} WHERE {key} = ?", newest
             ).fetchone()[0]
-            for rule in (rules.completeness, rules.uniqueness):
-                outcome = rule(conn, table, newest)
+            for check in (c for c in partition_checks(table) if c.blocking):
+                outcome = check.rule(conn, table, newest)
                 if not outcome.passed:
                     health.problems.append(outcome.description)
             coverage = rules.coverage(conn, table, newest)

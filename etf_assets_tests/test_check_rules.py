@@ -123,6 +123,47 @@ def test_out_of_range_fee_and_prices_fail_ranges(conn: duckdb.DuckDBPyConnection
     assert prices.metadata["violations"]["low <= close <= high"]["offenders"] == ["0000D0"]
 
 
+def test_finite_passes_on_numbers_and_nulls(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("UPDATE etf_daily_prices SET nav = NULL WHERE ticker = '0000D0'")
+    for table in ("etf_details", "etf_daily_prices"):
+        outcome = rules.finite(conn, table, [D])
+        assert outcome.passed, outcome.description
+    assert rules.finite(conn, "krx_etf_list", [D]).metadata["columns_checked"] == []  # all text
+
+
+def test_nan_and_infinity_fail_finite_where_ranges_let_them_through(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    conn.execute("UPDATE etf_daily_prices SET nav = 'nan' WHERE ticker IN ('0000D0', '114800')")
+    conn.execute("UPDATE etf_daily_prices SET index_close = '-inf' WHERE ticker = '069500'")
+    assert rules.ranges(conn, "etf_daily_prices", [D]).passed  # NaN > 0 is true in DuckDB
+    outcome = rules.finite(conn, "etf_daily_prices", [D])
+    assert not outcome.passed
+    assert outcome.metadata["non_finite"] == {
+        "nav": {
+            "count": 2,
+            "offenders": [
+                {"trade_date": "2026-11-20", "ticker": "0000D0", "value": "nan"},
+                {"trade_date": "2026-11-20", "ticker": "114800", "value": "nan"},
+            ],
+        },
+        "index_close": {
+            "count": 1,
+            "offenders": [{"trade_date": "2026-11-20", "ticker": "069500", "value": "-inf"}],
+        },
+    }
+    assert rules.finite(conn, "etf_daily_prices", [D - timedelta(days=1)]).passed  # other dates
+
+
+def test_floating_columns_are_the_contracts_doubles() -> None:
+    assert rules.floating_columns("etf_tracking_error") == [
+        *(f"premium_discount_{n}d_pct" for n in (20, 60, 120, 250)),
+        *(f"tracking_error_{n}d_pct" for n in (20, 60, 120, 250)),
+        "krx_tracking_error_pct",
+    ]  # not the INTEGER counts
+    assert rules.floating_columns("krx_etf_list") == []
+
+
 @pytest.mark.parametrize(
     ("now", "table", "fresh"),
     [

@@ -80,7 +80,7 @@ def test_reads_check_results_from_the_instance(
     assert health.main(["--db", str(db)]) == 0
     out = capsys.readouterr().out
     for table in ("etf_52w", "etf_overview_snapshot"):
-        assert re.search(rf"^{table} +2026-11-20 +1,070  5/5 passed", out, re.MULTILINE), out
+        assert re.search(rf"^{table} +2026-11-20 +1,070  6/6 passed", out, re.MULTILINE), out
     assert re.search(r"^etf_aum +2026-11-20 +1,070  - ", out, re.MULTILINE), out
     assert "note:" not in out
 

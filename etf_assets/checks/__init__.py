@@ -1,8 +1,9 @@
 """Asset checks: the monitoring. Rules live in `rules.py`; this module wires them to assets.
 
-Per table: completeness and key uniqueness (blocking, ERROR: a bad partition fails the run, so
-`dagster asset materialize` exits non-zero), column coverage and value ranges (WARN), freshness
-in sessions (ERROR, weekends and holidays never alarm), and the cross-source comparisons (WARN).
+Per table: completeness, key uniqueness and finite floats (blocking, ERROR: a bad partition fails
+the run, so `dagster asset materialize` exits non-zero), column coverage and value ranges (WARN),
+freshness in sessions (ERROR, weekends and holidays never alarm), and the cross-source
+comparisons (WARN).
 
 All checks of one table are one `multi_asset_check`: one step on one DuckDB connection, because
 a step costs a run ~60 ms of Dagster's own work (its events in the event log), more than most
@@ -73,6 +74,13 @@ TABLE_CHECKS = (
         "unique_keys",
         rules.uniqueness,
         "No key (the table's id columns) appears twice in a partition.",
+        dg.AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
+    PartitionCheck(
+        "finite",
+        rules.finite,
+        "Every floating column is a finite number or NULL, never NaN or infinity.",
         dg.AssetCheckSeverity.ERROR,
         blocking=True,
     ),

@@ -251,7 +251,8 @@ def coverage(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date])
 
 
 def ranges(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
-    """Every row satisfies the table's predicates (`RANGES`); NULLs are coverage's business."""
+    """Every row satisfies the table's predicates (`RANGES`); NULLs are coverage's business,
+    NaN and infinity `finite`'s (a range lets them through)."""
     ticker = "etf_ticker" if table == "etf_holdings" else "ticker"
     failures: dict[str, object] = {}
     for label, predicate in RANGES[table].items():
@@ -269,6 +270,67 @@ def ranges(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -
         not failures,
         f"{table}: out of range: {sorted(failures)}" if failures else f"{table}: all in range",
         {"violations": failures, "rules": list(RANGES[table])},
+    )
+
+
+FLOATING_TYPES = ("DOUBLE", "FLOAT")
+
+
+def floating_columns(table: str) -> list[str]:
+    """The columns of `table` that can hold NaN or infinity: DOUBLE and FLOAT in the contract."""
+    return [name for name, sql_type in TABLES[table].columns if sql_type in FLOATING_TYPES]
+
+
+def _json_value(value: object) -> object:
+    """A key or offending value as JSON metadata can carry it: dates and NaN/inf as text."""
+    return value if isinstance(value, str | int) else str(value)
+
+
+def finite(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
+    """Every floating column holds a finite number or NULL: never NaN or ±infinity, which no
+    user can act on and which spread into every sum and mean they enter (a missing value is
+    NULL, README.md § Absent values).
+
+    The `ranges` predicates cannot catch them: they run as `coalesce(pred, TRUE)`, and DuckDB
+    orders NaN above every number, so `nav > 0` or `aum_krw >= 0` is true for NaN (and for
+    +infinity); a NaN passed every range check before this rule. `isfinite` is false for NaN
+    and ±infinity and NULL for NULL, which passes. (A frame's NaN is written as NULL, since
+    DuckDB reads pandas' NaN as missing; NaN comes from SQL, 0 / 0, infinity from either.)
+    """
+    columns = floating_columns(table)
+    if not columns:
+        return RuleOutcome(True, f"{table}: no floating columns", {"columns_checked": []})
+    in_dates = f"{_key(table)} IN (SELECT unnest(?::DATE[]))"
+    counts = conn.execute(
+        "SELECT "
+        + ", ".join(f'count(*) FILTER (WHERE NOT isfinite("{c}"))' for c in columns)
+        + f" FROM {table} WHERE {in_dates}",
+        [list(dates)],
+    ).fetchone()
+    keys = TABLES[table].id_columns
+    violations: dict[str, object] = {}
+    for column, count in zip(columns, counts, strict=True):
+        if not count:
+            continue
+        rows = conn.execute(
+            f'SELECT {", ".join(keys)}, "{column}" FROM {table} '
+            f'WHERE {in_dates} AND NOT isfinite("{column}") ORDER BY ALL LIMIT {MAX_OFFENDERS}',
+            [list(dates)],
+        ).fetchall()
+        violations[column] = {
+            "count": count,
+            "offenders": [
+                {name: _json_value(v) for name, v in zip((*keys, "value"), row, strict=True)}
+                for row in rows
+            ],
+        }
+    total = sum(v["count"] for v in violations.values())  # type: ignore[index]
+    return RuleOutcome(
+        not violations,
+        f"{table}: {total} NaN or infinite values in {sorted(violations)}"
+        if violations
+        else f"{table}: every floating value finite or NULL",
+        {"columns_checked": columns, "non_finite": violations},
     )
 
 

@@ -1,0 +1,70 @@
+"""A NaN or an infinity written into a partition fails its run through the blocking `finite`
+check, and the assets downstream of it in the same run are not materialized, like the other
+blocking checks."""
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from etf_assets.assets import metrics
+from etf_assets.assets.metrics import etf_aum
+from etf_assets.assets.reports import etf_overview
+from etf_assets_tests.conftest import AS_OF, materialize_with_checks, resources
+from etf_sandbox.server import Sandbox
+
+POISONED = "069500"
+
+
+def test_a_nan_or_infinity_fails_the_run_and_stops_downstream(
+    sandbox: Sandbox, warehouse_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "etf.duckdb"
+    shutil.copy(warehouse_path, db)
+    write = metrics.replace_partitions
+
+    def writing_infinity_and_nan(
+        conn: duckdb.DuckDBPyConnection, table: str, dates: list[date], frame: pd.DataFrame
+    ) -> int:
+        """An infinity in the frame (a pandas division by zero), a NaN by SQL: DuckDB reads a
+        frame's NaN as NULL, so NaN only arrives by SQL (0 / 0)."""
+        poisoned = frame["ticker"] == POISONED
+        written = write(
+            conn,
+            table,
+            dates,
+            frame.assign(market_cap_krw=frame["market_cap_krw"].mask(poisoned, float("inf"))),
+        )
+        conn.execute("UPDATE etf_aum SET nav = 'nan' WHERE ticker = ?", [POISONED])
+        return written
+
+    monkeypatch.setattr(metrics, "replace_partitions", writing_infinity_and_nan)
+    result = materialize_with_checks(
+        [etf_aum, etf_overview], resources(sandbox, db), AS_OF.isoformat()
+    )
+
+    assert not result.success
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.get_asset_check_evaluations()
+    }
+    finite = evaluations[("etf_aum", "finite")]
+    assert not finite.passed and finite.blocking
+    offender = {"trade_date": AS_OF.isoformat(), "ticker": POISONED}
+    assert finite.metadata["non_finite"].value == {
+        "market_cap_krw": {"count": 1, "offenders": [{**offender, "value": "inf"}]},
+        "nav": {"count": 1, "offenders": [{**offender, "value": "nan"}]},
+    }
+    assert evaluations[("etf_aum", "complete")].passed  # finite alone failed the run
+    assert [m.asset_key.to_user_string() for m in result.get_asset_materialization_events()] == [
+        "etf_aum"
+    ]
+    with duckdb.connect(str(db), read_only=True) as conn:  # written, then flagged
+        assert conn.execute(
+            "SELECT isnan(nav), isinf(market_cap_krw) FROM etf_aum "
+            "WHERE trade_date = ? AND ticker = ?",
+            [AS_OF, POISONED],
+        ).fetchone() == (True, True)
