@@ -20,16 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from etf_assets import settings
-from etf_assets.metrics.overview import overview_sql
+from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, overview_sql, premium_outliers
 from etf_assets.resources.storage import TABLES
 
 FORMATS = ("parquet", "csv")
 OVERVIEW = "etf_overview"
 SNAPSHOT = "etf_overview_snapshot"
+OUTLIERS_NAMED = 5
 _COPY_OPTIONS = {"parquet": "FORMAT parquet, COMPRESSION zstd", "csv": "FORMAT csv, HEADER true"}
 
 
@@ -170,7 +172,8 @@ def _text(value: object) -> str:
 
 def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: int = 15) -> str:
     """The top of etf_overview by AUM as plain text for a terminal, with the as-of dates and how
-    many ETFs carry an older figure than the newest, so staleness shows at a glance."""
+    many ETFs carry an older figure than the newest, so staleness shows at a glance, and the
+    premium outliers, so a premium averaged over one is never read as a fund's own."""
     if isinstance(conn_or_path, (str, Path)):
         with connect_read_only(Path(conn_or_path)) as conn:
             return overview_summary(conn, top)
@@ -194,13 +197,26 @@ def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: 
         older = int((frame[column] < newest).sum() + frame[column].isna().sum())
         as_of.append(f"{label} {newest.date()}" + (f" ({older:,} older/missing)" if older else ""))
     lines.append("as of: " + " · ".join(as_of))
+    outliers = premium_outliers(conn, overview_sql())["ticker"].tolist()
+    if outliers:
+        named = ", ".join(outliers[:OUTLIERS_NAMED]) + (", …" if outliers[OUTLIERS_NAMED:] else "")
+        lines.append(
+            f"premium outliers (* below): {len(outliers)} ETFs with a close more than "
+            f"{PREMIUM_OUTLIER_PCT:g} % from NAV on their newest session or in their 20-session "
+            f"premium: {named}"
+        )
+
+    def premium_cell(row: Any) -> str:
+        mark = "*" if row.ticker in outliers else ""
+        return _number(row.premium_discount_20d_pct, "+.2f") + mark
+
     columns = (  # header, width, right-aligned, cell
         ("ticker", 6, False, lambda r: r.ticker),
         ("name", 30, False, lambda r: _text(r.name)),
         ("issuer", 16, False, lambda r: _text(r.issuer)),
         ("AUM 억원", 10, True, lambda r: _number(r.aum_krw / 1e8, ",.0f")),
         ("close", 9, True, lambda r: _number(r.close, ",.0f")),
-        ("prem20d%", 8, True, lambda r: _number(r.premium_discount_20d_pct, "+.2f")),
+        ("prem20d%", 9, True, premium_cell),
         ("TE250d%", 7, True, lambda r: _number(r.tracking_error_250d_pct, ".2f")),
         ("<52wH%", 6, True, lambda r: _number(r.pct_below_high, ".1f")),
     )

@@ -132,3 +132,4 @@ def test_overview_summary_lists_the_largest_first(
     assert [line.split()[0] for line in table] == [ticker for ticker, _ in largest]
     assert largest[0][1] in table[0]
     assert f"prices {AS_OF}" in text and "ETFs" in lines[0]
+    assert lines[2].startswith("premium outliers (* below): ")  # the sandbox's suspended fund

@@ -127,7 +127,8 @@ def test_pandas_summaries() -> None:
     by_issuer = aum_by(overview, "issuer")
     assert list(by_issuer["issuer"]) == ["y", "x", "(unknown)"]
     assert list(by_issuer["etfs"]) == [1, 2, 1] and by_issuer["share_pct"].sum() == 100
-    assert list(new_52w_highs(overview, D2)["ticker"]) == ["d", "a"]
+    assert list(new_52w_highs(overview, D2, outliers=[])["ticker"]) == ["d", "a"]
+    assert list(new_52w_highs(overview, D2, outliers=["d"])["ticker"]) == ["a"]
 
 
 # --- against the shared warehouse ---------------------------------------------------------
@@ -238,6 +239,24 @@ def test_asset_snapshots_each_session(
     assert counts == {AS_OF: len(view), before: counts[before]} and counts[before] > 1000
     pd.testing.assert_frame_equal(snapshot, view, check_dtype=False)
     assert older == (before, None)  # etf_aum was only computed for AS_OF
+
+
+def test_asset_metadata_lists_premium_outliers_apart_from_the_widest(
+    materialized: tuple[dg.ExecuteInProcessResult, Path], market: Market
+) -> None:
+    """The market's outlier closes of AS_OF (the suspended fund at +21,597 %, one-session
+    spikes) are listed with their close and NAV, and not among the 20 widest premiums."""
+    result, _ = materialized
+    metadata = result.asset_materializations_for_node("etf_overview")[0].metadata
+    truth = market.outliers(AS_OF)
+    outliers = metadata["premium_outliers"].value
+    assert metadata["premium_outliers_count"].value >= len(truth)
+    for row in truth.itertuples():
+        assert f"| {row.ticker} | " in outliers
+        assert f"| {row.close:,.2f} | {row.nav:,.2f} | {row.premium_pct:,.2f} |" in outliers
+        assert f"| {row.ticker} | " not in metadata["widest_premium_discount_20d"].value
+    assert "| 21,596.83 |" in outliers  # a NAV of 44.20 against a close of 9,590
+    assert "left out of widest_premium_discount_20d" in metadata["premium_outlier_note"].value
 
 
 def test_asset_metadata_has_pictures_tables_and_files(

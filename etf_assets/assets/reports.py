@@ -20,7 +20,14 @@ from etf_assets.assets.listing import etf_details
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.export import FORMATS, write_query
-from etf_assets.metrics.overview import aum_by, new_52w_highs, overview_sql, widest_premiums
+from etf_assets.metrics.overview import (
+    PREMIUM_OUTLIER_PCT,
+    aum_by,
+    new_52w_highs,
+    overview_sql,
+    premium_outliers,
+    widest_premiums,
+)
 from etf_assets.partitions import session_partitions
 from etf_assets.resources.storage import replace_partitions, warehouse
 
@@ -29,6 +36,17 @@ WIDEST_COLUMNS = [
     "ticker", "name", "premium_discount_20d_pct", "premium_discount_60d_pct", "aum_eok",
     "tracking_as_of",
 ]  # fmt: skip
+OUTLIER_COLUMNS = [
+    "ticker", "name", "close", "nav", "premium_pct", "premium_discount_20d_pct",
+    "outlier_sessions_20d", "worst_session", "worst_session_premium_pct",
+]  # fmt: skip
+OUTLIER_NOTE = (
+    f"A close more than {PREMIUM_OUTLIER_PCT:g} % from NAV is an outlier session. ETFs whose "
+    "newest session is one, or whose 20-session premium/discount is a mean over one, are listed "
+    "in premium_outliers and left out of widest_premium_discount_20d; a new 52-week high set "
+    "on an outlier close is left out of new_52w_highs. AUM totals and charts count every ETF: "
+    "AUM is net assets, which a price does not enter."
+)
 SNAPSHOT = "etf_overview_snapshot"
 
 
@@ -52,7 +70,11 @@ def trimmed_names(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def aum_pictures(overview: pd.DataFrame, session: date, out: Path) -> dict[str, object]:
-    """AUM by issuer and by asset class: markdown tables, PNG files in `out`, inline charts."""
+    """AUM by issuer and by asset class: markdown tables, PNG files in `out`, inline charts.
+
+    AUM is net assets, NAV-based: a premium outlier's price does not enter it, so every ETF
+    counts.
+    """
     metadata: dict[str, object] = {}
     for key, name in (("issuer", "AUM by issuer"), ("asset_class", "AUM by asset class")):
         table = aum_by(overview, key)
@@ -114,12 +136,16 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
         exports = {fmt: out / f"etf_overview.{fmt}" for fmt in FORMATS}
         for fmt, path in exports.items():
             write_query(conn, snapshot_sql, path, fmt)
+        outliers = trimmed_names(premium_outliers(conn, snapshot_sql))
     overview = trimmed_names(frames[-1])
 
-    premiums = widest_premiums(overview).assign(
+    outlier_closes = outliers.loc[outliers["premium_pct"].abs() > PREMIUM_OUTLIER_PCT, "ticker"]
+    premiums = widest_premiums(overview, outliers["ticker"]).assign(
         aum_eok=lambda f: f["aum_krw"] / 1e8, tracking_as_of=lambda f: f["tracking_as_of"].dt.date
     )
-    highs = new_52w_highs(overview, session).assign(aum_eok=lambda f: f["aum_krw"] / 1e8)
+    highs = new_52w_highs(overview, session, outlier_closes).assign(
+        aum_eok=lambda f: f["aum_krw"] / 1e8
+    )
     stale_aum = overview["aum_as_of"].notna() & (overview["aum_as_of"] < overview["prices_as_of"])
     return dg.MaterializeResult(
         metadata={
@@ -130,6 +156,12 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
             "total_aum_trillion_krw": round(float(overview["aum_krw"].sum()) / 1e12, 3),
             "etfs_with_aum_older_than_price": int(stale_aum.sum()),
             **aum_pictures(overview, session, out),
+            "premium_outlier_note": OUTLIER_NOTE,
+            "premium_outliers_count": len(outliers),
+            "premium_outliers": markdown_table(
+                outliers.assign(worst_session=outliers["worst_session"].dt.date)[OUTLIER_COLUMNS],
+                max_rows=30,
+            ),
             "widest_premium_discount_20d": markdown_table(premiums[WIDEST_COLUMNS], max_rows=20),
             "etfs_at_new_52w_high": len(highs),
             "new_52w_highs": markdown_table(

@@ -2,8 +2,8 @@
 
 Per table: completeness, key uniqueness and finite floats (blocking, ERROR: a bad partition fails
 the run, so `dagster asset materialize` exits non-zero), column coverage and value ranges (WARN),
-freshness in sessions (ERROR, weekends and holidays never alarm), and the cross-source
-comparisons (WARN).
+freshness in sessions (ERROR, weekends and holidays never alarm), premium/discount outliers and
+the cross-source comparisons (WARN).
 
 All checks of one table are one `multi_asset_check`: one step on one DuckDB connection, because
 a step costs a run ~60 ms of Dagster's own work (its events in the event log), more than most
@@ -114,11 +114,32 @@ CROSS_SOURCE_CHECKS: dict[str, PartitionCheck] = {
 }
 
 
+PREMIUM_OUTLIERS = "premium_discount_outliers"
+OUTLIER_CHECKS: dict[str, PartitionCheck] = {
+    "etf_daily_prices": PartitionCheck(
+        PREMIUM_OUTLIERS,
+        rules.session_premium_outliers,
+        f"No close more than {rules.PREMIUM_OUTLIER_PCT:g} % from NAV; offenders listed with "
+        "close, NAV and premium (the overview leaves them out of its rankings).",
+        dg.AssetCheckSeverity.WARN,
+    ),
+    "etf_tracking_error": PartitionCheck(
+        PREMIUM_OUTLIERS,
+        rules.window_premium_outliers,
+        "No premium/discount mean is taken over a session whose close is more than "
+        f"{rules.PREMIUM_OUTLIER_PCT:g} % from NAV; offenders listed with that session.",
+        dg.AssetCheckSeverity.WARN,
+    ),
+}
+
+
 def partition_checks(table: str) -> list[PartitionCheck]:
     """The partition checks of `table`, in the order the UI lists them."""
     ranges = [RANGES_CHECK] if table in rules.RANGES else []
-    cross_source = [CROSS_SOURCE_CHECKS[table]] if table in CROSS_SOURCE_CHECKS else []
-    return [*TABLE_CHECKS, *ranges, *cross_source]
+    per_table = [
+        checks[table] for checks in (OUTLIER_CHECKS, CROSS_SOURCE_CHECKS) if table in checks
+    ]
+    return [*TABLE_CHECKS, *ranges, *per_table]
 
 
 def checked_dates(

@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from etf_assets.metrics.aum import relative_gap_pct
+from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, premium_pct_sql, window_outliers_sql
+from etf_assets.metrics.tracking import WINDOWS
 from etf_assets.partitions import (
     KST,
     is_session,
@@ -121,7 +123,6 @@ RANGES: dict[str, dict[str, str]] = {
     },
     "etf_tracking_error": {
         "tracking_error >= 0": "tracking_error_20d_pct >= 0 AND tracking_error_250d_pct >= 0",
-        "|premium/discount 20d| < 30 %": "abs(premium_discount_20d_pct) < 30",
     },
     "etf_overview_snapshot": {
         # A snapshot reads every table up to its session only; a later figure would be a leak.
@@ -274,6 +275,7 @@ def ranges(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -
 
 
 FLOATING_TYPES = ("DOUBLE", "FLOAT")
+OUTLIER_BAND = f"|close − NAV| / NAV > {PREMIUM_OUTLIER_PCT:g} %"
 
 
 def floating_columns(table: str) -> list[str]:
@@ -331,6 +333,77 @@ def finite(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -
         if violations
         else f"{table}: every floating value finite or NULL",
         {"columns_checked": columns, "non_finite": violations},
+    )
+
+
+def session_premium_outliers(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """Sessions whose close is more than `PREMIUM_OUTLIER_PCT` from NAV (etf_daily_prices):
+    real prints, kept as KRX published them, but no premium anyone could deal at; the overview
+    lists them apart from its rankings. The largest are named."""
+    frame = conn.execute(
+        f"SELECT * FROM (SELECT trade_date::VARCHAR AS trade_date, ticker, name, close, nav, "
+        f"{premium_pct_sql()} AS premium_pct FROM {table} "
+        f"WHERE {_key(table)} IN (SELECT unnest(?::DATE[]))) "
+        f"WHERE abs(premium_pct) > {PREMIUM_OUTLIER_PCT} ORDER BY abs(premium_pct) DESC, ticker",
+        [list(dates)],
+    ).df()
+    return RuleOutcome(
+        frame.empty,
+        f"{table}: {len(frame)} sessions with {OUTLIER_BAND}",
+        {
+            "band_pct": PREMIUM_OUTLIER_PCT,
+            "outliers": len(frame),
+            "offenders": frame.round(2).head(MAX_OFFENDERS).to_dict("records"),
+        },
+    )
+
+
+def window_premium_outliers(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """Premium/discount means (etf_tracking_error) taken over an outlier session: correct as
+    defined, but one +21,597 % session makes a 250-session mean +86 %. Counted per window
+    (figures that exist only); the ETFs are named with their worst such session."""
+    windows = (
+        f"SELECT ticker, as_of_date FROM {table} WHERE {_key(table)} IN "
+        f"(SELECT unnest($dates::DATE[])) AND premium_discount_{min(WINDOWS)}d_pct IS NOT NULL"
+    )
+    in_window = {
+        n: f"o.session_rank <= {n} AND t.premium_discount_{n}d_pct IS NOT NULL" for n in WINDOWS
+    }
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {cond}) AS outlier_sessions_{n}d" for n, cond in in_window.items()
+    )
+    worst = "abs(o.premium_pct)"
+    frame = conn.execute(
+        f"""
+SELECT o.ticker, o.as_of_date::VARCHAR AS as_of_date,
+    {counts},
+    any_value(t.premium_discount_20d_pct) AS premium_discount_20d_pct,
+    arg_max(o.trade_date, {worst})::VARCHAR AS worst_session,
+    arg_max(o.close, {worst}) AS close,
+    arg_max(o.nav, {worst}) AS nav,
+    arg_max(o.premium_pct, {worst}) AS premium_pct
+FROM ({window_outliers_sql(windows, max(WINDOWS))}) AS o
+JOIN {table} AS t ON t.ticker = o.ticker AND t.{_key(table)} = o.as_of_date
+WHERE {" OR ".join(f"({cond})" for cond in in_window.values())}
+GROUP BY o.ticker, o.as_of_date
+ORDER BY max({worst}) DESC, o.ticker""",
+        {"dates": list(dates)},
+    ).df()
+    affected = {f"{n}d": int((frame[f"outlier_sessions_{n}d"] > 0).sum()) for n in WINDOWS}
+    return RuleOutcome(
+        frame.empty,
+        f"{table}: {len(frame)} ETFs with a premium/discount mean over a session with "
+        f"{OUTLIER_BAND} (figures per window: {affected})",
+        {
+            "band_pct": PREMIUM_OUTLIER_PCT,
+            "etfs": len(frame),
+            "figures_per_window": affected,
+            "offenders": frame.round(2).head(MAX_OFFENDERS).to_dict("records"),
+        },
     )
 
 

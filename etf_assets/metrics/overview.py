@@ -11,16 +11,32 @@ for a ticker that never appeared in a master (priced before the master was refre
 
 The same SQL serves the view (no date bound) and the per-session snapshot (every table bounded
 to partitions on or before the session), so a snapshot is what the view showed on that day.
+
+Premium outliers: a session whose close is more than `PREMIUM_OUTLIER_PCT` from NAV is an
+outlier (a stale or one-off print, or a NAV that no longer describes the fund: a NAV of 44.20
+against a close of 9,590 is +21,597 %). The summaries people read leave such figures out of
+their rankings and list them on their own (`premium_outliers`); the asset checks use the same
+definition.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 import duckdb
 import pandas as pd
 
+from etf_assets.metrics.sql import usable
 from etf_assets.metrics.tracking import WINDOWS
+
+# A liquidity provider quotes within 1 % of the fund's indicative NAV (2 % for some overseas
+# funds), and KRX singles a fund out once its closing premium exceeds twice that band; a close
+# more than 5 % from NAV is beyond that for every kind of fund, so it is no price anyone could
+# deal at near NAV, and one such session moves a 20-session mean by a quarter point or more.
+PREMIUM_OUTLIER_PCT = 5.0
+# The window of the premium figure the overview ranks (premium_discount_20d_pct).
+RANKED_PREMIUM_SESSIONS = 20
 
 # (column, DuckDB type, expression over the CTE aliases below). The snapshot table's schema is
 # derived from this list too, so view and snapshot cannot drift apart; each column's description
@@ -121,14 +137,91 @@ def aum_by(overview: pd.DataFrame, column: str) -> pd.DataFrame:
     return grouped.sort_values(["aum_krw", column], ascending=[False, True], ignore_index=True)
 
 
-def widest_premiums(overview: pd.DataFrame, count: int = 20) -> pd.DataFrame:
-    """The `count` ETFs whose 20-session mean premium/discount is furthest from zero."""
-    ranked = overview.dropna(subset=["premium_discount_20d_pct"])
+def widest_premiums(
+    overview: pd.DataFrame, outliers: Collection[str], count: int = 20
+) -> pd.DataFrame:
+    """The `count` ETFs whose 20-session mean premium/discount is furthest from zero, the
+    `outliers` (tickers) left out: an outlier would take the top rows by itself."""
+    ranked = overview[~overview["ticker"].isin(outliers)].dropna(
+        subset=["premium_discount_20d_pct"]
+    )
     order = ranked["premium_discount_20d_pct"].abs().sort_values(ascending=False).index
     return ranked.loc[order].head(count).reset_index(drop=True)
 
 
-def new_52w_highs(overview: pd.DataFrame, session: date) -> pd.DataFrame:
-    """ETFs whose 52-week high was set on `session` itself, largest AUM first."""
-    at_high = overview[pd.to_datetime(overview["high_52w_date"]).dt.date == session]
+def new_52w_highs(overview: pd.DataFrame, session: date, outliers: Collection[str]) -> pd.DataFrame:
+    """ETFs whose 52-week high was set on `session` itself, largest AUM first, the `outliers`
+    (tickers whose close on the session is an outlier print) left out."""
+    at_high = overview[
+        (pd.to_datetime(overview["high_52w_date"]).dt.date == session)
+        & ~overview["ticker"].isin(outliers)
+    ]
     return at_high.sort_values("aum_krw", ascending=False, ignore_index=True)
+
+
+def premium_pct_sql(close: str = "close", nav: str = "nav") -> str:
+    """SQL: a session's premium (+) or discount (−) to NAV in %, NULL unless close and NAV are
+    usable, exactly as the premium_discount_*d_pct means take it."""
+    return f"CASE WHEN {usable(close)} AND {usable(nav)} THEN ({close} - {nav}) / {nav} * 100 END"
+
+
+def window_outliers_sql(windows_sql: str, sessions: int) -> str:
+    """SQL: the outlier sessions among the last `sessions` sessions with a premium up to each
+    window's end, the sessions an N-session mean is taken over.
+
+    `windows_sql` selects (ticker, as_of_date). Rows: ticker, as_of_date, trade_date, close, nav,
+    premium_pct and session_rank (1 = the newest session of the window), largest first.
+    """
+    return f"""
+WITH windows AS ({windows_sql}),
+premiums AS (
+    SELECT w.ticker, w.as_of_date, p.trade_date, p.close, p.nav,
+        {premium_pct_sql("p.close", "p.nav")} AS premium_pct
+    FROM windows AS w
+    JOIN etf_daily_prices AS p ON p.ticker = w.ticker AND p.trade_date <= w.as_of_date
+),
+ranked AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY ticker, as_of_date ORDER BY trade_date DESC) AS session_rank
+    FROM premiums
+    WHERE premium_pct IS NOT NULL
+)
+SELECT * FROM ranked
+WHERE session_rank <= {sessions} AND abs(premium_pct) > {PREMIUM_OUTLIER_PCT}
+ORDER BY abs(premium_pct) DESC, ticker, trade_date"""
+
+
+def premium_outliers(conn: duckdb.DuckDBPyConnection, overview_sql_text: str) -> pd.DataFrame:
+    """The ETFs of an overview (`overview_sql_text`: the view or one snapshot) whose premium
+    figures are outliers: the newest session's close beyond `PREMIUM_OUTLIER_PCT` of its NAV,
+    or an outlier session among the 20 the ranked premium_discount_20d_pct is a mean of.
+
+    One row per ETF, largest premium first: ticker, name, close, nav, premium_pct (of the newest
+    session), premium_discount_20d_pct, outlier_sessions_20d, and the worst outlier session
+    of the 20 (worst_session, worst_session_premium_pct).
+    """
+    windows = (
+        "SELECT ticker, tracking_as_of AS as_of_date FROM overview "
+        "WHERE premium_discount_20d_pct IS NOT NULL"
+    )
+    return conn.execute(f"""
+WITH overview AS ({overview_sql_text}),
+in_window AS ({window_outliers_sql(windows, RANKED_PREMIUM_SESSIONS)}),
+per_etf AS (
+    SELECT ticker,
+        count(*) AS outlier_sessions_20d,
+        arg_max(trade_date, abs(premium_pct)) AS worst_session,
+        arg_max(premium_pct, abs(premium_pct)) AS worst_session_premium_pct
+    FROM in_window
+    GROUP BY ticker
+),
+flagged AS (
+    SELECT o.ticker, o.name, o.close, o.nav, {premium_pct_sql("o.close", "o.nav")} AS premium_pct,
+        o.premium_discount_20d_pct, coalesce(e.outlier_sessions_20d, 0) AS outlier_sessions_20d,
+        e.worst_session, e.worst_session_premium_pct
+    FROM overview AS o
+    LEFT JOIN per_etf AS e USING (ticker)
+)
+SELECT * FROM flagged
+WHERE abs(premium_pct) > {PREMIUM_OUTLIER_PCT} OR outlier_sessions_20d > 0
+ORDER BY greatest(abs(premium_pct), abs(worst_session_premium_pct)) DESC, ticker""").df()
