@@ -30,10 +30,11 @@ import pandas as pd
 from etf_assets.metrics.sql import usable
 from etf_assets.metrics.tracking import WINDOWS
 
-# A liquidity provider quotes within 1 % of the fund's indicative NAV (2 % for some overseas
-# funds), and KRX singles a fund out once its closing premium exceeds twice that band; a close
-# more than 5 % from NAV is beyond that for every kind of fund, so it is no price anyone could
-# deal at near NAV, and one such session moves a 20-session mean by a quarter point or more.
+# A liquidity provider keeps the price within about 1 % of the fund's indicative NAV (2 % for
+# some overseas funds), and KRX singles a fund out once its closing premium exceeds twice that
+# band; a close more than 5 % from NAV is beyond that for every kind of fund, so it is no price
+# anyone could deal at near NAV, and one such session moves a 20-session mean by a quarter point
+# or more.
 PREMIUM_OUTLIER_PCT = 5.0
 # The window of the premium figure the overview ranks (premium_discount_20d_pct).
 RANKED_PREMIUM_SESSIONS = 20
