@@ -4,6 +4,7 @@ The expected values are computed here independently, in pandas, straight from th
 generated market, not through our SQL.
 """
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etf_assets_tests.conftest import AS_OF, HISTORY_SESSIONS
+from etf_assets.assets.metrics import etf_tracking_error
+from etf_assets_tests.conftest import AS_OF, HISTORY_SESSIONS, materialize, resources
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox
 
@@ -184,6 +186,23 @@ def test_premium_discount_is_exact_mean_of_wire_values(
         db, "SELECT * FROM etf_tracking_error WHERE as_of_date = ? AND ticker = ?", AS_OF, ticker
     )
     assert row["premium_discount_20d_pct"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_tracking_metadata_ranks_premiums_without_outliers(
+    warehouse_path: Path, sandbox: Sandbox, market: Market, tmp_path: Path
+) -> None:
+    """The suspended fund's +21,597 % must not head the widest-premium table of the UI."""
+    db = tmp_path / "etf.duckdb"
+    shutil.copy(warehouse_path, db)
+    result = materialize([etf_tracking_error], resources(sandbox, db), AS_OF.isoformat())
+    assert result.success
+    (event,) = result.asset_materializations_for_node("etf_tracking_error")
+    outliers = set(event.metadata["premium_outliers_20d"].value)
+    suspended = market.special["suspended"]
+    assert suspended in outliers
+    assert outliers >= set(market.outliers(AS_OF)["ticker"])
+    widest = event.metadata["widest_premium_discount_20d"].value
+    assert suspended not in widest and all(t not in widest for t in outliers)
 
 
 def test_short_history_and_missing_index_give_null(

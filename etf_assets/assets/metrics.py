@@ -21,6 +21,11 @@ from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.errors import KRX_FATAL
 from etf_assets.metrics.aum import aum_frame
+from etf_assets.metrics.overview import (
+    PREMIUM_OUTLIER_PCT,
+    RANKED_PREMIUM_SESSIONS,
+    window_outliers_sql,
+)
 from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
 from etf_assets.parsing.kis import inquire_price_frame
@@ -279,14 +284,23 @@ def etf_tracking_error(
     frame = frame.merge(published, on="ticker", how="left")
     with warehouse(duckdb) as conn:
         written = replace_partition(conn, "etf_tracking_error", as_of, frame)
+        windows = (
+            f"SELECT ticker, as_of_date FROM etf_tracking_error WHERE as_of_date = DATE '{as_of}'"
+        )
+        outliers = conn.execute(
+            f"SELECT DISTINCT ticker FROM ({window_outliers_sql(windows, RANKED_PREMIUM_SESSIONS)})"
+        ).df()["ticker"]
     nulls = {
         f"null_{kind}_{n}d": int(frame[f"{kind}_{n}d_pct"].isna().sum())
         for kind in ("premium_discount", "tracking_error")
         for n in WINDOWS
     }
     compared = frame.dropna(subset=["krx_tracking_error_pct", "tracking_error_250d_pct"])
-    widest = frame.reindex(
-        frame["premium_discount_20d_pct"].abs().sort_values(ascending=False).index
+    # An outlier session (close beyond PREMIUM_OUTLIER_PCT of NAV) would take the top rows by
+    # itself: those ETFs are ranked apart, as in etf_overview.
+    ranked = frame[~frame["ticker"].isin(outliers)]
+    widest = ranked.reindex(
+        ranked["premium_discount_20d_pct"].abs().sort_values(ascending=False).index
     )
     return dg.MaterializeResult(
         metadata={
@@ -309,6 +323,11 @@ def etf_tracking_error(
             "widest_premium_discount_20d": markdown_table(
                 widest[["ticker", "premium_discount_20d_pct", "tracking_error_250d_pct"]],
                 max_rows=20,
+            ),
+            "premium_outliers_20d": dg.MetadataValue.json(sorted(outliers)),
+            "premium_outliers_note": (
+                f"{len(outliers)} ETFs with a session beyond {PREMIUM_OUTLIER_PCT} % of NAV among "
+                f"their last {RANKED_PREMIUM_SESSIONS} are left out of the widest table"
             ),
         }
     )
