@@ -157,5 +157,7 @@ def test_checks_of_a_range_run_look_at_every_partition_written(
         for e in result.get_asset_check_evaluations()
         if e.check_name != "fresh_in_sessions"
     }
-    assert set(checked) == {"complete", "unique_keys", "coverage", "ranges"}
+    assert set(checked) == {
+        "complete", "unique_keys", "coverage", "ranges", "finite", "premium_discount_outliers"
+    }  # fmt: skip
     assert set(checked.values()) == {f"{span[0]}…{span[-1]} (3)"}

@@ -418,7 +418,10 @@ def test_rows_repeated_verbatim_are_stored_once(
     table: str,
 ) -> None:
     """KRX repeating a ticker verbatim in one answer: the parsers keep one row, every check
-    passes and the partition equals the baseline (nothing lost, nothing duplicated)."""
+    passes and the partition equals the baseline (nothing lost, nothing duplicated).
+
+    Freshness depends on today, and the outlier warning reports the sandbox's deliberate
+    outliers on every session: neither says anything about repeated rows."""
     monkeypatch.setitem(
         krx_routes.SCREENS, screen, _with_duplicates(krx_routes.SCREENS[screen], sb, 2)
     )
@@ -427,7 +430,7 @@ def test_rows_repeated_verbatim_are_stored_once(
     assert all(
         e.passed
         for e in result.get_asset_check_evaluations()
-        if e.check_name != "fresh_in_sessions"
+        if e.check_name not in {"fresh_in_sessions", "premium_discount_outliers"}
     )
     ignore = ", ".join(VOLATILE_COLUMNS) if table == "krx_etf_list" else None
     select = f"SELECT * EXCLUDE ({ignore})" if ignore else "SELECT *"
