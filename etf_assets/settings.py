@@ -43,3 +43,30 @@ def krx_requests_per_second() -> float:
     if not rate > 0:
         raise ValueError(f"KRX_REQUESTS_PER_SECOND must be a positive number, not {raw!r}")
     return rate
+
+
+# Alerting (README § Alerts). The URLs carry the channels' secrets: read them via dg.EnvVar.
+ALERT_URLS_ENV = "ETF_ASSETS_ALERT_URLS"
+ALERT_SEVERITIES = ("WARN", "ERROR")
+ALERT_MIN_SEVERITY = "ERROR"
+UI_URL = "http://127.0.0.1:3000"
+# Every value that must never appear in a message (the alert URLs' own secrets are added).
+SECRET_ENV_VARS = ("KRX_PW", "KRX_AUTH_KEY", "KIS_APP_KEY", "KIS_APP_SECRET")
+
+
+def alerting_configured() -> bool:
+    """ETF_ASSETS_ALERT_URLS holds at least one URL: the alert sensors ship running."""
+    return bool((os.environ.get(ALERT_URLS_ENV) or "").strip(" ,"))
+
+
+def alert_min_severity() -> str:
+    """ETF_ASSETS_ALERT_MIN_SEVERITY (WARN or ERROR), else ERROR; another value fails."""
+    raw = (os.environ.get("ETF_ASSETS_ALERT_MIN_SEVERITY") or ALERT_MIN_SEVERITY).upper()
+    if raw not in ALERT_SEVERITIES:
+        raise ValueError(f"ETF_ASSETS_ALERT_MIN_SEVERITY must be WARN or ERROR, not {raw!r}")
+    return raw
+
+
+def ui_url() -> str:
+    """ETF_ASSETS_UI_URL, the Dagster UI that messages link to, else the local `make dev` one."""
+    return (os.environ.get("ETF_ASSETS_UI_URL") or UI_URL).rstrip("/")
