@@ -20,6 +20,11 @@ behaviour is unknown the sandbox makes a documented choice:
   only, ETF lines and cash COMPST_AMT only; foreign stocks VALU_AMT and COMPST_RTO `-`.
 - Index levels KRX does not publish: `-` in 04301's four index fields, `0.00` in the Open
   API's three for the "zero" indices (`Market.index_status`), `-` for the others.
+- Investor flows (04901, 04902) are published for a session from 18:00 KST. 04902 has a row
+  for each session the fund traded on only (a session without a trade has none, as 04501
+  leaves out days without data: a guess); 04901 answers its 13 rows, zeros included, when the
+  fund was listed on a session of the period, else `[]`. An unknown `inqCondTpCd1` or
+  `inqCondTpCd2` gives `[]`.
 - Open API: over `openapi_daily_limit` requests per key per KST day → HTTP 429
   `{"respMsg":"Exceeded Daily Limit","respCode":"429"}` (a guess: undocumented). The key is
   read from the `AUTH_KEY` header (or an `AUTH_KEY` query parameter, as some clients send it).
@@ -36,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from etf_sandbox.market import START, Market
+from etf_sandbox.market import INVESTOR_GROUPS, INVESTOR_TYPES, START, Market
 from etf_sandbox.server import (
     KRX_DATA_PATH,
     SandboxRequest,
@@ -57,8 +62,21 @@ SESSION_TTL = timedelta(hours=1)
 PASSWORD_CHANGE = ("CD010", "비밀번호를 변경한 지 3개월이 지났습니다. 비밀번호를 변경해 주세요.")
 DATA_CLOSE = time(15, 30)  # the data service has today's rows after the close
 NET_ASSETS_FINAL = time(18, 0)  # before this, today's 순자산총액 is "0"
+FLOWS_FINAL = time(18, 0)  # investor flows of today's session are published from then on
 OPENAPI_PUBLISH = time(8, 0)  # T+1: a date is published at 08:00 KST the next day
 STATE_KEY = "krx_routes"
+
+# 04902: inqCondTpCd1 picks the measure, inqCondTpCd2 the side; one column per group, in
+# INVESTOR_GROUPS' order, then 전체 (their sum: the day's total bought or sold, 0 for net).
+FLOW_MEASURES = {"1": "value", "2": "volume"}
+FLOW_SIDES = {"1": "net", "2": "buy", "3": "sell"}
+GROUP_FIELDS_04902 = ("NUM_ITM_VAL21", "NUM_ITM_VAL22", "NUM_ITM_VAL23", "NUM_ITM_VAL24")
+TOTAL_FIELD_04902 = "NUM_ITM_VAL25"
+# 04901's rows: the seven institution types, 기관합계, the other types, 전체 ("TS" = a total).
+ROWS_04901 = (
+    *((kind, "") for kind in INVESTOR_GROUPS["기관"]), ("기관합계", "TS"),
+    *((kind, "") for kind in INVESTOR_TYPES[7:]), ("전체", "TS"),
+)  # fmt: skip
 
 FIELDS_04301 = [
     "ISU_SRT_CD", "ISU_CD", "SECUGRP_ID", "ISU_ABBRV", "TDD_CLSPRC", "CMPPREVDD_PRC",
@@ -117,6 +135,13 @@ def last_data_session(market: Market, now: datetime) -> date | None:
     """Newest session whose data-service rows exist as of now (today's only after 15:30 KST)."""
     today = now.date()
     cutoff = today if now.time() >= DATA_CLOSE else today - timedelta(days=1)
+    i = bisect.bisect_right(market.sessions, cutoff)
+    return market.sessions[i - 1] if i else None
+
+
+def last_flows_session(market: Market, now: datetime) -> date | None:
+    """Newest session whose investor flows are published as of now (today's from 18:00 KST)."""
+    cutoff = now.date() if now.time() >= FLOWS_FINAL else now.date() - timedelta(days=1)
     i = bisect.bisect_right(market.sessions, cutoff)
     return market.sessions[i - 1] if i else None
 
@@ -369,12 +394,72 @@ def _deviation(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]
     ]  # fmt: skip
 
 
+def _flow_period(req: SandboxRequest, state: SandboxState) -> tuple[str, date, date] | None:
+    """(ticker, start, end) of a flows request, the end cut to the newest published session."""
+    m = state.market
+    start, end = _ymd(req.form.get("strtDd")), _ymd(req.form.get("endDd"))
+    ticker = _etf_by_isin(m, req.form.get("isuCd"))
+    published = last_flows_session(m, state.now())
+    if start is None or end is None or ticker is None or published is None:
+        return None
+    return ticker, start, min(end, published)
+
+
+def _investors_daily(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT04902: one measure and side of the four investor groups per session the fund
+    traded on, newest first."""
+    measure = FLOW_MEASURES.get(req.form.get("inqCondTpCd1", ""))
+    side = FLOW_SIDES.get(req.form.get("inqCondTpCd2", ""))
+    found = _flow_period(req, state)
+    if measure is None or side is None or found is None:
+        return []
+    flows = state.market.investor_group_flows(*found)
+    wide = flows.pivot(index="date", columns="group", values=f"{side}_{measure}")
+    wide = wide[list(INVESTOR_GROUPS)].sort_index(ascending=False)
+    return [
+        {"TRD_DD": _slash(day), **{f: _int(v) for f, v in zip(GROUP_FIELDS_04902, values,
+                                                               strict=True)},
+         TOTAL_FIELD_04902: _int(sum(values))}
+        for day, values in zip(wide.index, wide.to_numpy().tolist(), strict=True)
+    ]  # fmt: skip
+
+
+def _investors_period(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT04901: the period's totals per investor type, 13 rows in KRX's order, zeros
+    included; `[]` when the fund was listed on no session of the period."""
+    found = _flow_period(req, state)
+    if found is None or state.market.history(*found).empty:
+        return []
+    flows = state.market.investor_flows(*found)
+    by_type = flows.groupby("investor")[["buy_volume", "sell_volume", "buy_value",
+                                         "sell_value"]].sum()  # fmt: skip
+    by_type = by_type.reindex(list(INVESTOR_TYPES), fill_value=0)
+    totals = {
+        "기관합계": by_type.loc[list(INVESTOR_GROUPS["기관"])].sum(),
+        "전체": by_type.sum(),
+        **{kind: by_type.loc[kind] for kind in INVESTOR_TYPES},
+    }
+    rows = []
+    for name, code in ROWS_04901:
+        t = totals[name]
+        rows.append({
+            "CONV_OBJ_TP_CD": code, "INVST_NM": name,
+            "ASK_TRDVOL": _int(t["sell_volume"]), "BID_TRDVOL": _int(t["buy_volume"]),
+            "NETBID_TRDVOL": _int(t["buy_volume"] - t["sell_volume"]),
+            "ASK_TRDVAL": _int(t["sell_value"]), "BID_TRDVAL": _int(t["buy_value"]),
+            "NETBID_TRDVAL": _int(t["buy_value"] - t["sell_value"]),
+        })  # fmt: skip
+    return rows
+
+
 SCREENS: dict[str, Callable[[SandboxRequest, SandboxState], list[dict[str, str]]]] = {
     "MDCSTAT04601": _master,
     "MDCSTAT04301": _prices,
     "MDCSTAT05001": _pdf,
     "MDCSTAT05901": _tracking,
     "MDCSTAT06001": _deviation,
+    "MDCSTAT04901": _investors_period,
+    "MDCSTAT04902": _investors_daily,
 }
 
 

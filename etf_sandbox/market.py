@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from etf_assets.parsing.rules import etf_isin, isin_check_digit
 from etf_assets.partitions import seed_calendar, weekday_sessions
 
 START = date(2023, 1, 2)
@@ -251,22 +252,6 @@ CLASS_DRIFT = {"주식": 0.07, "채권": 0.03, "기타": 0.03, "원자재": 0.04
                "부동산": 0.04, "혼합자산": 0.05}  # fmt: skip
 CLASS_SHARE = {"주식": 0.725, "채권": 0.148, "혼합자산": 0.058, "기타": 0.024, "원자재": 0.021,
                "부동산": 0.012, "통화": 0.012}  # fmt: skip
-
-
-def isin_check_digit(body: str) -> str:
-    """ISIN mod-10 check digit of the first 11 characters (letters → 10..35, then Luhn)."""
-    digits = "".join(str(int(c, 36)) for c in body)
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch) * (2 if i % 2 == 0 else 1)
-        total += n // 10 + n % 10
-    return str((10 - total % 10) % 10)
-
-
-def etf_isin(ticker: str) -> str:
-    """KRX ETF ISIN: "KR7" + short code + "00" + check digit (verified on 1,066 real codes)."""
-    body = f"KR7{ticker}00"
-    return body + isin_check_digit(body)
 
 
 def tick_round(x: np.ndarray, how: str = "round") -> np.ndarray:
@@ -1189,6 +1174,104 @@ class Market:
         if e is None or t is None or not (self.first_idx[e] <= t < self.end_idx[e]):
             return pd.DataFrame(columns=HOLDING_COLUMNS)
         return _holdings(self, e, d)
+
+    def _traded_rows(self, ticker: str, start: date, end: date) -> tuple[int, np.ndarray]:
+        """(ETF position, path rows of the sessions in [start, end] it was listed and traded)."""
+        e = self._pos[ticker]
+        lo = max(bisect.bisect_left(self.sessions, start) + 1, int(self.first_idx[e]))
+        hi = min(bisect.bisect_right(self.sessions, end) + 1, int(self.end_idx[e]))
+        rows = np.arange(lo, max(hi, lo))
+        return e, rows[self.volume[rows, e] > 0]
+
+    def investor_flows(self, ticker: str, start: date, end: date) -> pd.DataFrame:
+        """What each of KRX's 11 investor types (`INVESTOR_TYPES`) bought and sold of the fund
+        on every session of [start, end] it traded on, oldest first: date, investor, buy_volume,
+        sell_volume (units), buy_value, sell_value (KRW). Deterministic per fund.
+
+        Every trade has a buyer and a seller, so on each session the types' purchases and
+        their sales each add up to the session's volume and traded value exactly (`daily`),
+        and their net volumes and values sum to zero. A session without a trade has no rows.
+        """
+        e, rows = self._traded_rows(ticker, start, end)
+        paths = _investor_paths(self, e)
+        n_types = len(INVESTOR_TYPES)
+        return pd.DataFrame({
+            "date": np.repeat([self.sessions[r - 1] for r in rows], n_types),
+            "investor": np.tile(INVESTOR_TYPES, len(rows)),
+            **{name: path[rows].ravel() for name, path in paths.items()},
+        })  # fmt: skip
+
+    def investor_group_flows(self, ticker: str, start: date, end: date) -> pd.DataFrame:
+        """`investor_flows` in 04902's four groups (`INVESTOR_GROUPS`: 기관, 기타법인, 개인,
+        외국인), with net = bought − sold: date, group, buy_volume, sell_volume, net_volume,
+        buy_value, sell_value, net_value; oldest first, groups in 04902's column order."""
+        flows = self.investor_flows(ticker, start, end)
+        group_of = {kind: group for group, kinds in INVESTOR_GROUPS.items() for kind in kinds}
+        grouped = (
+            flows.assign(group=flows["investor"].map(group_of))
+            .groupby(["date", "group"], sort=False, as_index=False)[list(_FLOW_PATHS)]
+            .sum()
+        )
+        grouped["group"] = pd.Categorical(grouped["group"], categories=list(INVESTOR_GROUPS))
+        grouped = grouped.sort_values(["date", "group"], ignore_index=True)
+        grouped["group"] = grouped["group"].astype(str)
+        for measure in ("volume", "value"):
+            grouped[f"net_{measure}"] = grouped[f"buy_{measure}"] - grouped[f"sell_{measure}"]
+        return grouped
+
+
+# ---- investor flows (MDCSTAT04901 / 04902) --------------------------------------------------
+
+# KRX's investor types, in 04901's row order, and each one's share of an ETF's volume on an
+# average day: liquidity providers trade as 금융투자, retail as 개인 (in the real week of
+# 0069M0, 2026-01-16…23, 금융투자 bought 54 % and sold 75 % of the units, 개인 bought 40 %).
+INVESTOR_TYPES = (
+    "금융투자", "보험", "투신", "사모", "은행", "기타금융", "연기금 등", "기타법인", "개인",
+    "외국인", "기타외국인",
+)  # fmt: skip
+INVESTOR_SHARES = (0.55, 0.004, 0.01, 0.003, 0.012, 0.002, 0.004, 0.01, 0.37, 0.026, 0.009)
+# 04902's four groups: 기관 sums the seven institution types (04901's 기관합계), 외국인 holds
+# 기타외국인 too; the four net values of a day then sum to zero, as in the real answer.
+INVESTOR_GROUPS = {
+    "기관": INVESTOR_TYPES[:7], "기타법인": ("기타법인",), "개인": ("개인",),
+    "외국인": ("외국인", "기타외국인"),
+}  # fmt: skip
+FUND_MIX_CONCENTRATION = 200.0  # how far a fund's mix strays from INVESTOR_SHARES
+DAY_MIX_CONCENTRATION = 30.0  # how far a day's buyers (or sellers) stray from the fund's mix
+PRICE_SPREAD_IN_DAY = 0.003  # relative spread of the average prices the types dealt at
+_FLOW_PATHS = ("buy_volume", "sell_volume", "buy_value", "sell_value")
+
+
+def _allocate(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Integers per row summing exactly to `totals`, proportional to `weights` (largest
+    remainder); a zero weight gets nothing. Rows with no weight get nothing."""
+    weight_sums = weights.sum(axis=1, keepdims=True)
+    raw = np.divide(totals[:, None] * weights, weight_sums, out=np.zeros_like(weights),
+                    where=weight_sums > 0)  # fmt: skip
+    base = np.floor(raw)
+    short = np.round(totals - base.sum(axis=1)).astype(np.int64)
+    short[weight_sums[:, 0] == 0] = 0
+    rank = np.argsort(np.argsort(-(raw - base), axis=1, kind="stable"), axis=1)
+    return (base + (rank < short[:, None])).astype(np.int64)
+
+
+def _investor_paths(m: Market, e: int) -> dict[str, np.ndarray]:
+    """Per path row and investor type: units and KRW bought and sold of ETF `e` (every row,
+    listed or not; callers keep the rows the fund traded on)."""
+    rng = np.random.default_rng(_stable_seed(m.seed, m.etfs.at[e, "ticker"], "investors"))
+    mix = rng.dirichlet(np.array(INVESTOR_SHARES) * FUND_MIX_CONCENTRATION)
+    volume, value = m.volume[:, e], m.traded_value[:, e].astype(float)
+    paths: dict[str, np.ndarray] = {}
+    for side in ("buy", "sell"):
+        day_mix = rng.gamma(
+            np.maximum(mix * DAY_MIX_CONCENTRATION, 1e-3), size=(len(volume), len(mix))
+        )
+        day_mix /= day_mix.sum(axis=1, keepdims=True)
+        units = rng.multinomial(volume, day_mix)
+        prices = 1 + rng.normal(0, PRICE_SPREAD_IN_DAY, units.shape)
+        paths[f"{side}_volume"] = units
+        paths[f"{side}_value"] = _allocate(value, units * prices)
+    return {name: paths[name] for name in _FLOW_PATHS}
 
 
 # ---- PDF (holdings) -------------------------------------------------------------------------

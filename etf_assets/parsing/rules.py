@@ -44,3 +44,20 @@ def kind_from_code(code: str) -> str | None:
     if code[2] == _DERIVATIVE_CLASS:
         return _KIND_BY_DERIVATIVE_TYPE.get(code[3])
     return "bond" if code[2] in _BOND_CLASSES else None
+
+
+def isin_check_digit(body: str) -> str:
+    """ISIN mod-10 check digit of the first 11 characters (letters → 10..35, then Luhn)."""
+    digits = "".join(str(int(c, 36)) for c in body)
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch) * (2 if i % 2 == 0 else 1)
+        total += n // 10 + n % 10
+    return str((10 - total % 10) % 10)
+
+
+def etf_isin(ticker: str) -> str:
+    """The ISIN KRX gives an ETF: "KR7" + short code + "00" + check digit (docs/krx.md
+    § Request parameters). Only for a fund no master we hold lists: the master's ISU_CD wins."""
+    body = f"KR7{ticker}00"
+    return body + isin_check_digit(body)
