@@ -28,6 +28,8 @@ from etf_assets.parsing.krx import (
     daily_prices_from_openapi,
     etf_details_frame,
     holdings_frame,
+    investor_flows_from_daily,
+    investor_flows_from_totals,
     is_no_data_answer,
     master_raw_frame,
     premium_discount_rows,
@@ -234,6 +236,29 @@ def test_pdf_tracking_error_and_premium_discount(open_sb: Sandbox) -> None:
     pd_rows = premium_discount_rows(krx.fetch_premium_discount(isin, start, SESSION))
     assert pd_rows["trade_date"].is_monotonic_increasing and len(pd_rows) == len(te)
     assert pd_rows["premium_discount_pct"].mean() == pytest.approx(0.3, abs=0.1)
+
+
+def test_investor_flows_by_day_in_chunks_and_one_session_totals(open_sb: Sandbox) -> None:
+    krx = client(open_sb)
+    isin = isin_of(open_sb, "069500")
+    start = date(2023, 11, 1)  # > 730 days before SESSION: two chunked requests
+    answers = {}
+    for side in ("buy", "net"):
+        rows = krx.fetch_investor_daily(isin, start, SESSION, measure="volume", side=side)
+        answers[side] = investor_flows_from_daily({("volume", side): rows}, "069500")
+    assert krx.request_count == 4
+    bought = answers["buy"].groupby("trade_date")["buy_volume"].sum()
+    assert bought.index[0] >= start and bought.index[-1] == SESSION and bought.index.is_unique
+    truth = open_sb.market.daily(SESSION).set_index("ticker").at["069500", "volume"]
+    assert bought[SESSION] == truth
+    assert (answers["net"].groupby("trade_date")["net_volume"].sum() == 0).all()
+    totals = investor_flows_from_totals(krx.fetch_investor_totals(isin, SESSION, SESSION),
+                                        "069500", SESSION)  # fmt: skip
+    one_day = answers["buy"][answers["buy"]["trade_date"] == SESSION]
+    assert list(totals["buy_volume"]) == list(one_day["buy_volume"])
+    assert krx.request_count == 5
+    with pytest.raises(ValueError, match="730 days"):
+        krx.fetch_investor_totals(isin, start, SESSION)  # a total cannot be chunked
 
 
 def test_rate_limit_holds_under_fan_out(open_sb: Sandbox) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from etf_assets.errors import ParseError
 from etf_assets.parsing.krx import (
+    DAILY_FLOW_FIELDS,
     DAILY_PRICE_COLUMNS,
     DAILY_PRICE_FIELDS,
     ETF_DETAIL_FIELDS,
@@ -23,6 +24,7 @@ from etf_assets.parsing.krx import (
     HOLDINGS_COLUMNS,
     MASTER_FIELDS,
     PREMIUM_DISCOUNT_FIELDS,
+    TOTALS_FLOW_FIELDS,
     TRACKING_ERROR_FIELDS,
     constituent_kind,
     daily_prices_from_data_service,
@@ -167,6 +169,8 @@ ALL_FIELD_TABLES = {
     "etf_holdings": HOLDING_FIELDS,
     "05901": TRACKING_ERROR_FIELDS,
     "06001": PREMIUM_DISCOUNT_FIELDS,
+    "04902": DAILY_FLOW_FIELDS,
+    "04901": TOTALS_FLOW_FIELDS,
 }
 
 

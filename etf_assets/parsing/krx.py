@@ -708,3 +708,136 @@ def tracking_error_rows(rows: Sequence[Row], *, ticker: str | None = None) -> pd
 def premium_discount_rows(rows: Sequence[Row], *, ticker: str | None = None) -> pd.DataFrame:
     """06001 rows → KRX's daily 괴리율 = (close − NAV) / NAV × 100, oldest first."""
     return _dated_series(rows, PREMIUM_DISCOUNT_FIELDS, PREMIUM_DISCOUNT_COLUMNS, ticker)
+
+
+# ── etf_investor_flows (MDCSTAT04902 by day, MDCSTAT04901 period totals) ──────────────────
+
+# 04902's four investor groups in its column order, under the names the table keeps them by
+# (docs/krx.md § MDCSTAT04902 investor flows by day).
+INVESTORS: tuple[str, ...] = ("institution", "other_corporation", "individual", "foreign")
+INVESTOR_FLOW_COLUMNS: dict[str, str] = {
+    "trade_date": "object", "ticker": "str", "investor": "str", "buy_volume": "Int64",
+    "sell_volume": "Int64", "net_volume": "Int64", "buy_value_krw": "Int64",
+    "sell_value_krw": "Int64", "net_value_krw": "Int64",
+}  # fmt: skip
+# A measure's columns carry this suffix: units (a count) or KRW.
+FLOW_MEASURE_SUFFIX = {"volume": "volume", "value": "value_krw"}
+
+_GROUP_FLOW = "units or KRW, signed on the net side; 0 = traded nothing, or bought what it sold"
+DAILY_FLOW_FIELDS: tuple[KRXField, ...] = tuple(
+    KRXField(investor, f"NUM_ITM_VAL2{i}", "int", Absence.MARKED, _GROUP_FLOW)
+    for i, investor in enumerate(INVESTORS, start=1)
+)  # NUM_ITM_VAL25 (전체) is the groups' sum: 0 on the net side, and not read
+
+# 04901's rows (INVST_NM) that make each 04902 group: 기관합계 is KRX's own sum of the seven
+# institution types; 04902's 외국인 is 04901's 외국인 + 기타외국인
+# (docs/krx.md § MDCSTAT04901 investor totals).
+TOTALS_GROUP_ROWS: dict[str, tuple[str, ...]] = {
+    "institution": ("기관합계",),
+    "other_corporation": ("기타법인",),
+    "individual": ("개인",),
+    "foreign": ("외국인", "기타외국인"),
+}
+_PERIOD_FLOW = "units or KRW over the period; 0 = traded nothing"
+_PERIOD_NET = "bought − sold, signed; 0 = bought what it sold"
+TOTALS_FLOW_FIELDS: tuple[KRXField, ...] = (
+    KRXField("buy_volume", "BID_TRDVOL", "int", Absence.MARKED, _PERIOD_FLOW),
+    KRXField("sell_volume", "ASK_TRDVOL", "int", Absence.MARKED, _PERIOD_FLOW),
+    KRXField("net_volume", "NETBID_TRDVOL", "int", Absence.MARKED, _PERIOD_NET),
+    KRXField("buy_value_krw", "BID_TRDVAL", "int", Absence.MARKED, _PERIOD_FLOW),
+    KRXField("sell_value_krw", "ASK_TRDVAL", "int", Absence.MARKED, _PERIOD_FLOW),
+    KRXField("net_value_krw", "NETBID_TRDVAL", "int", Absence.MARKED, _PERIOD_NET),
+)
+
+
+def flow_column(side: str, measure: str) -> str:
+    """The column of one side ("buy", "sell", "net") of one measure ("volume", "value")."""
+    return f"{side}_{FLOW_MEASURE_SUFFIX[measure]}"
+
+
+def _complete_sides(wide: pd.DataFrame) -> pd.DataFrame:
+    """Each measure's buy, sell and net, a missing one taken from the other two (KRX's 순매수
+    is bought − sold); NULL where fewer than two are known."""
+    for measure in FLOW_MEASURE_SUFFIX:
+        buy, sell, net = (
+            wide[c] if c in wide else pd.Series(pd.NA, index=wide.index, dtype="Int64")
+            for c in (flow_column(side, measure) for side in ("buy", "sell", "net"))
+        )
+        buy = buy.fillna(net + sell)
+        sell = sell.fillna(buy - net)
+        net = net.fillna(buy - sell)
+        for side, values in (("buy", buy), ("sell", sell), ("net", net)):
+            wide[flow_column(side, measure)] = values.astype("Int64")
+    return wide
+
+
+def investor_flows_from_daily(
+    answers: Mapping[tuple[str, str], Sequence[Row]], ticker: str
+) -> pd.DataFrame:
+    """04902 answers of one ETF, keyed by (measure, side), → etf_investor_flows rows: one per
+    date and investor group, whatever order the rows came in.
+
+    Two sides of a measure give the third (sell = buy − net). A date missing from an answer
+    leaves that answer's column NULL there, never 0.
+    """
+    frames = []
+    for (measure, side), rows in answers.items():
+        if not rows:
+            continue
+        df = _one_row_per_key(_frame(rows), "TRD_DD")
+        who = pd.Series([ticker] * len(df), dtype=object)
+        dates = _dates(df, "TRD_DD", who)
+        if dates.isna().any():
+            _raise_at(dates.isna(), "row without a date", "TRD_DD", df["TRD_DD"], who)
+        groups = pd.DataFrame({"trade_date": dates, **_typed_columns(df, DAILY_FLOW_FIELDS, who)})
+        long = groups.melt(id_vars="trade_date", var_name="investor", value_name="value")
+        frames.append(
+            long.set_index(["trade_date", "investor"])["value"].rename(flow_column(side, measure))
+        )
+    if not frames:
+        return _empty(INVESTOR_FLOW_COLUMNS)
+    wide = _complete_sides(pd.concat(frames, axis=1)).reset_index()
+    wide.insert(1, "ticker", pd.Series([ticker] * len(wide), dtype="str"))
+    wide["investor"] = wide["investor"].astype("str")
+    order = wide["investor"].map(INVESTORS.index)
+    wide = wide.assign(_order=order).sort_values(["trade_date", "_order"], ignore_index=True)
+    return wide[list(INVESTOR_FLOW_COLUMNS)]
+
+
+def investor_flows_from_totals(rows: Sequence[Row], ticker: str, trade_date: date) -> pd.DataFrame:
+    """04901 rows of one ETF for one session (strtDd = endDd = trade_date) → its four
+    etf_investor_flows rows; `[]` gives none.
+
+    KRX sends bought, sold and net: a row whose net is not bought − sold contradicts itself
+    and raises ParseError, as does an answer without one of the investor types a group needs.
+    """
+    if not rows:
+        return _empty(INVESTOR_FLOW_COLUMNS)
+    df = _one_row_per_key(_frame(rows), "INVST_NM")
+    kinds = _keys(df, "INVST_NM")
+    who = pd.Series([ticker] * len(df), dtype=object)
+    typed = pd.DataFrame(_typed_columns(df, TOTALS_FLOW_FIELDS, who))
+    for measure, (buy, sell, net) in (
+        (m, (flow_column(side, m) for side in ("buy", "sell", "net"))) for m in FLOW_MEASURE_SUFFIX
+    ):
+        wrong = (typed[net] != typed[buy] - typed[sell]).fillna(False)
+        if wrong.any():
+            field = next(f.wire for f in TOTALS_FLOW_FIELDS if f.column == net)
+            _raise_at(wrong, f"{measure}: net is not bought − sold", field, typed[net], who)
+    typed.index = kinds
+    missing = [k for needed in TOTALS_GROUP_ROWS.values() for k in needed if k not in typed.index]
+    if missing:
+        raise ParseError("investor type missing from the answer", field="INVST_NM",
+                         ticker=ticker, value=missing[0])  # fmt: skip
+    groups = pd.DataFrame(
+        [typed.loc[list(needed)].sum(skipna=False) for needed in TOTALS_GROUP_ROWS.values()]
+    ).astype("Int64")
+    out = pd.DataFrame(
+        {
+            "trade_date": pd.Series([trade_date] * len(INVESTORS), dtype=object),
+            "ticker": pd.Series([ticker] * len(INVESTORS), dtype="str"),
+            "investor": pd.Series(INVESTORS, dtype="str"),
+            **{column: groups[column].reset_index(drop=True) for column in groups.columns},
+        }
+    )
+    return out[list(INVESTOR_FLOW_COLUMNS)]

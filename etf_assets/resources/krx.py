@@ -58,10 +58,15 @@ SCREEN_DAILY = "MDCSTAT04301"
 SCREEN_PDF = "MDCSTAT05001"
 SCREEN_TRACKING_ERROR = "MDCSTAT05901"
 SCREEN_PREMIUM_DISCOUNT = "MDCSTAT06001"
+SCREEN_INVESTOR_TOTALS = "MDCSTAT04901"
+SCREEN_INVESTOR_DAILY = "MDCSTAT04902"
 SCREEN_OPENAPI_DAILY = "etf_bydd_trd"
 
 # pykrx splits date ranges into chunks of at most 730 days; longer ranges are refused.
 MAX_RANGE_DAYS = 730
+# MDCSTAT04902's selectors (docs/krx.md § Request parameters)
+INVESTOR_MEASURES = {"value": "1", "volume": "2"}  # inqCondTpCd1: 거래대금, 거래량
+INVESTOR_SIDES = {"net": "1", "buy": "2", "sell": "3"}  # inqCondTpCd2: 순매수, 매수, 매도
 
 LOGIN_OK = "CD001"
 LOGIN_DUPLICATE = "CD011"
@@ -174,6 +179,26 @@ class KRXClient(dg.ConfigurableResource):
         """MDCSTAT06001: KRX's close/NAV/괴리율 series of one ETF, chunked to ≤ 730 days."""
         return self._ranged_rows(SCREEN_PREMIUM_DISCOUNT, isin, start, end)
 
+    def fetch_investor_daily(
+        self, isin: str, start: date, end: date, *, measure: str, side: str
+    ) -> Rows:
+        """MDCSTAT04902: one `measure` ("value", "volume") and `side` ("net", "buy", "sell") of
+        the four investor groups of one ETF per session, chunked to ≤ 730 days."""
+        selectors = {
+            "inqCondTpCd1": INVESTOR_MEASURES[measure],
+            "inqCondTpCd2": INVESTOR_SIDES[side],
+        }
+        return self._ranged_rows(SCREEN_INVESTOR_DAILY, isin, start, end, selectors)
+
+    def fetch_investor_totals(self, isin: str, start: date, end: date) -> Rows:
+        """MDCSTAT04901: one ETF's totals over [start, end] per investor type, units and KRW,
+        bought, sold and net, in one request. A total cannot be assembled from chunks, so the
+        period must fit in one (≤ 730 days)."""
+        if (end - start).days >= MAX_RANGE_DAYS:
+            raise ValueError(f"a period total spans at most {MAX_RANGE_DAYS} days: {start}…{end}")
+        params = {"isuCd": isin, "strtDd": _ymd(start), "endDd": _ymd(end)}
+        return self._data_rows(SCREEN_INVESTOR_TOTALS, params)
+
     def fetch_openapi_daily(self, trade_date: date) -> Rows:
         """Open API etf_bydd_trd: every ETF on basDd. `[]` means holiday *or* not yet published
         (T+1, from about 08:00 KST next day) — the caller tells them apart by its calendar.
@@ -219,12 +244,19 @@ class KRXClient(dg.ConfigurableResource):
 
     # ── data service transport ──
 
-    def _ranged_rows(self, screen: str, isin: str, start: date, end: date) -> Rows:
+    def _ranged_rows(
+        self, screen: str, isin: str, start: date, end: date, extra: dict[str, str] | None = None
+    ) -> Rows:
         rows: Rows = []
         chunk_start = start
         while chunk_start <= end:
             chunk_end = min(end, chunk_start + timedelta(days=MAX_RANGE_DAYS - 1))
-            params = {"isuCd": isin, "strtDd": _ymd(chunk_start), "endDd": _ymd(chunk_end)}
+            params = {
+                **(extra or {}),
+                "isuCd": isin,
+                "strtDd": _ymd(chunk_start),
+                "endDd": _ymd(chunk_end),
+            }
             rows.extend(self._data_rows(screen, params))
             chunk_start = chunk_end + timedelta(days=1)
         return rows
