@@ -11,11 +11,13 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import settings
+from etf_assets.alerts import AlertChannels
 from etf_assets.assets import holdings, listing, metrics, prices, reports
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.schedules import PHASE_SCHEDULES, monitoring_schedule
+from etf_assets.sensors import alert_sensors
 
 
 def _secret(name: str) -> dg.EnvVar | None:
@@ -41,6 +43,11 @@ def build_resources() -> dict[str, object]:
             base_url=os.environ.get("KIS_BASE_URL") or settings.KIS_BASE_URLS.get(kis_env, ""),
         ),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),
+        "alerts": AlertChannels(
+            urls=_secret(settings.ALERT_URLS_ENV),
+            ui_url=settings.ui_url(),
+            min_severity=settings.alert_min_severity(),
+        ),
     }
 
 
@@ -50,6 +57,7 @@ defs = dg.Definitions(
     assets=all_assets,
     asset_checks=ALL_CHECKS,
     schedules=[*PHASE_SCHEDULES, monitoring_schedule],
+    sensors=alert_sensors(),
     resources=build_resources(),
     executor=dg.in_process_executor,
 )

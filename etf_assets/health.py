@@ -4,6 +4,8 @@ Per asset: the newest partition, its rows, coverage per column, freshness in ses
 latest result of every asset check recorded in the Dagster instance ($DAGSTER_HOME). Exits 1
 when anything is stale, the newest partition fails a blocking check's rule (incomplete,
 duplicate keys, NaN or infinity), or the latest run of a blocking check failed; 0 when healthy.
+`--notify` also sends the verdict through the alert channels (ETF_ASSETS_ALERT_URLS), for
+users who run it from their own cron rather than the Dagster daemon's sensors.
 """
 
 import argparse
@@ -15,8 +17,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from apprise import NotifyType
 
 from etf_assets import partitions, settings
+from etf_assets.alerts import Alert, AlertChannels
 from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, partition_checks, rules
 from etf_assets.resources.storage import TABLES
 
@@ -93,16 +97,27 @@ def render(report: list[AssetHealth], note: str | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=settings.duckdb_path())
+    parser.add_argument(
+        "--notify", action="store_true", help="also send the verdict to ETF_ASSETS_ALERT_URLS"
+    )
     args = parser.parse_args(argv)
+    alerts = AlertChannels.from_env()
     if not Path(args.db).exists():
-        print(f"UNHEALTHY: no warehouse at {args.db} (run `make demo` or materialize assets)")
-        return 1
-    with duckdb.connect(args.db, read_only=True) as conn:
-        report = warehouse_health(conn, partitions.now_kst())
-    note = instance_check_results(report)
-    print(render(report, note))
-    failing = [h.table for h in report if any(not p.startswith("(warn)") for p in h.problems)]
-    print(f"\nverdict: {'UNHEALTHY: ' + ', '.join(failing) if failing else 'HEALTHY'}")
+        report = f"no warehouse at {args.db} (run `make demo` or materialize assets)"
+        failing = ["no warehouse"]
+    else:
+        with duckdb.connect(args.db, read_only=True) as conn:
+            tables = warehouse_health(conn, partitions.now_kst())
+        note = instance_check_results(tables)
+        report = render(tables, note)
+        failing = [h.table for h in tables if any(not p.startswith("(warn)") for p in h.problems)]
+    verdict = f"UNHEALTHY: {', '.join(failing)}" if failing else "HEALTHY"
+    report += f"\n\nverdict: {verdict}"
+    print(f"{report}\nalerting: {alerts.channels().describe()}")
+    if args.notify and alerts.enabled:
+        kind = NotifyType.FAILURE if failing else NotifyType.SUCCESS
+        sent = alerts.send(Alert(f"etf_assets health: {verdict}", report.splitlines(), kind))
+        print("verdict sent" if sent else "verdict NOT sent to every channel (see apprise's log)")
     return 1 if failing else 0
 
 
