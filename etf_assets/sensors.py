@@ -1,6 +1,7 @@
 """Alert sensors: failed runs, failed checks and stale data, one message per incident and one
 when it recovers. They run in dagster-daemon (which `dagster dev` starts) at Dagster's default
-interval of 30 s, and ship running only when ETF_ASSETS_ALERT_URLS is set (README § Alerts).
+interval of 30 s, and ship running only when ETF_ASSETS_ALERT_URLS is set
+(README.md § Alerts).
 
 What an incident is, and what closes it:
 
@@ -181,7 +182,7 @@ def run_failure_alert(run: dg.DagsterRun, failure: RunFailure, alerts: AlertChan
     return Alert(
         f"{APP}: {run_label(run)} failed for {partition_label(run)}",
         [
-            f"Job: {run.job_name}"
+            f"Job: {run_label(run)}"
             + (f", failed: {', '.join(failure.steps)}" if failure.steps else ""),
             f"Partition: {partition_label(run)}",
             f"Error: {failure.first_line}",
@@ -197,7 +198,7 @@ def recovery_alert(
     return Alert(
         f"{APP}: recovered: {run_label(run)} for {partition_label(run)} succeeded",
         [
-            f"Job: {run.job_name}",
+            f"Job: {run_label(run)}",
             f"Partition: {partition_label(run)}",
             f"Failed before with: {failure.first_line}",
             f"Failed run: {alerts.run_link(failed_run_id)}",

@@ -45,7 +45,7 @@ def krx_requests_per_second() -> float:
     return rate
 
 
-# Alerting (README § Alerts). The URLs carry the channels' secrets: read them via dg.EnvVar.
+# Alerting (README.md § Alerts). The URLs carry the channels' secrets: read them via dg.EnvVar.
 ALERT_URLS_ENV = "ETF_ASSETS_ALERT_URLS"
 ALERT_SEVERITIES = ("WARN", "ERROR")
 ALERT_MIN_SEVERITY = "ERROR"
