@@ -118,7 +118,7 @@ def _first_line(error_class: str, message: str) -> str:
     """`KRXLoginRequired: krx_data …` from `etf_assets.errors.KRXLoginRequired: krx_data …`."""
     line = next((line for line in message.strip().splitlines() if line.strip()), "")
     prefix, sep, rest = line.partition(f"{error_class}: ")
-    return f"{error_class}: {rest}" if sep and "." in f"{prefix}." else line
+    return f"{error_class}: {rest}" if sep and (not prefix or prefix.endswith(".")) else line
 
 
 def run_failure(instance: dg.DagsterInstance, run: dg.DagsterRun, run_message: str) -> RunFailure:
