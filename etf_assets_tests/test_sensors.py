@@ -319,3 +319,35 @@ def test_alert_sensors_need_no_urls_to_load(tmp_path: Path) -> None:
             context = dg.build_sensor_context(instance=test_instance, resources=res)
             data = sensors[name].evaluate_tick(context)
             assert data.skip_message and data.skip_message.startswith("Alerting is off")
+
+
+@pytest.mark.parametrize("min_severity", ["ERROR", "WARN"])
+def test_warn_checks_alert_only_when_opted_in(
+    sandbox: Sandbox,
+    instance: dg.DagsterInstance,
+    inbox: AlertInbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    min_severity: str,
+) -> None:
+    """A fee of 5 % fails etf_details' `ranges` check, a WARN: alerted with
+    ETF_ASSETS_ALERT_MIN_SEVERITY=WARN only."""
+    ticks = make_ticks(instance, sandbox, tmp_path / "etf.duckdb", inbox)
+    ticks.resources["alerts"] = AlertChannels(urls=inbox.urls, min_severity=min_severity)
+    write = listing.replace_partitions
+
+    def one_fee_of_five_percent(
+        conn: duckdb.DuckDBPyConnection, table: str, dates: list[date], frame: pd.DataFrame, **kw
+    ) -> int:
+        if table == "etf_details":
+            frame = frame.assign(
+                expense_ratio_pct=frame["expense_ratio_pct"].mask(frame.index == 0, 5.0)
+            )
+        return write(conn, table, dates, frame, **kw)
+
+    monkeypatch.setattr(listing, "replace_partitions", one_fee_of_five_percent)
+    assert ticks.run("listing_job", AS_OF.isoformat()).success  # a WARN does not fail the run
+    ticks.tick()
+    titles = [m.title for m in inbox.take()]
+    warned = ["etf_assets: check etf_details:ranges failed (WARN)"]
+    assert titles == (warned if min_severity == "WARN" else [])
