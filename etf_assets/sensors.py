@@ -51,7 +51,8 @@ OFFENDER_KEYS = (
     "empty_partitions",
 )  # fmt: skip
 OFFENDERS_SHOWN_CHARS = 600
-# The warehouse is opened read-only, for a moment; a run writing it makes the tick skip.
+# Staleness is due hours after a phase (2 h grace), so every 5 minutes is soon enough, and the
+# warehouse is opened (read-only, for a moment) 12 times an hour, not 120.
 STALENESS_INTERVAL_S = 300
 WAREHOUSE_UNREADABLE = duckdb.Error  # a run holding the write lock, or a file without our schema
 WEEKLY_PHASE_HOUR = 21  # the Sunday phase of rules.WEEKLY_TABLES
