@@ -35,8 +35,9 @@ sandbox: install
 bench: install
 	$(PY) -m bench
 
+# `make health ARGS=--notify` also sends the verdict to ETF_ASSETS_ALERT_URLS
 health: install
-	$(PY) -m etf_assets.health
+	$(PY) -m etf_assets.health $(ARGS)
 
 clean:
 	rm -rf $(VENV) .dagster_home data *.egg-info
