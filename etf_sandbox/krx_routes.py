@@ -415,7 +415,7 @@ def _investors_daily(req: SandboxRequest, state: SandboxState) -> list[dict[str,
         return []
     flows = state.market.investor_group_flows(*found)
     wide = flows.pivot(index="date", columns="group", values=f"{side}_{measure}")
-    wide = wide[list(INVESTOR_GROUPS)].sort_index(ascending=False)
+    wide = wide.reindex(columns=list(INVESTOR_GROUPS)).sort_index(ascending=False)
     return [
         {"TRD_DD": _slash(day), **{f: _int(v) for f, v in zip(GROUP_FIELDS_04902, values,
                                                                strict=True)},
