@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets import settings
 from etf_assets.alerts import AlertChannels
-from etf_assets.assets import holdings, listing, metrics, prices, reports
+from etf_assets.assets import flows, holdings, listing, metrics, prices, reports
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
@@ -51,7 +51,7 @@ def build_resources() -> dict[str, object]:
     }
 
 
-all_assets = dg.load_assets_from_modules([listing, prices, holdings, metrics, reports])
+all_assets = dg.load_assets_from_modules([listing, prices, holdings, metrics, flows, reports])
 
 defs = dg.Definitions(
     assets=all_assets,

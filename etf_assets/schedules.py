@@ -63,6 +63,14 @@ PHASE_SCHEDULES = [
     phase_schedule(
         "week52", ["etf_52w", "etf_overview"], "17:00 phase", "0 17 * * 1-5", todays_session
     ),
+    # KRX's investor flows are final after 18:00; the overview is refreshed to include them.
+    phase_schedule(
+        "flows",
+        ["etf_investor_flows", "etf_overview"],
+        "18:30 phase",
+        "30 18 * * 1-5",
+        todays_session,
+    ),
     phase_schedule(
         "tracking",
         ["etf_holdings", "etf_tracking_error"],
@@ -79,7 +87,8 @@ monitoring_schedule = dg.ScheduleDefinition(
         selection=dg.AssetSelection.all_asset_checks(),
         description="Only the checks: freshness in sessions and the newest partitions' health",
     ),
-    cron_schedule=["30 9,16,17 * * 1-5", "30 21 * * 0"],  # half an hour after each phase
+    # half an hour after each phase
+    cron_schedule=["30 9,16,17 * * 1-5", "0 19 * * 1-5", "30 21 * * 0"],
     execution_timezone="Asia/Seoul",
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description="Runs the monitoring checks after every phase; closed days never alarm",

@@ -15,6 +15,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from filelock import FileLock
 
+from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
@@ -39,6 +40,7 @@ ALL_ASSETS = [
     etf_aum,
     etf_52w,
     etf_tracking_error,
+    etf_investor_flows,
     etf_overview,
 ]
 
@@ -133,8 +135,8 @@ def materialize_with_checks(
 
 @pytest.fixture(scope="session")
 def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse with listing, 260 sessions of prices, holdings, every metric and the overview
-    snapshot for AS_OF.
+    """A warehouse with listing, 260 sessions of prices, holdings, every metric, the investor
+    flows and the overview snapshot for AS_OF.
 
     Built once per test run and shared by the xdist workers (a file lock, as pytest-xdist
     documents); tests must only read it (write tests copy it or use their own file).
@@ -151,6 +153,7 @@ def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -
                 materialize([etf_daily_prices], res, span=(HISTORY_START, AS_OF)),
                 materialize([etf_aum, etf_52w], res, AS_OF.isoformat()),
                 materialize([etf_holdings, etf_tracking_error], res, AS_OF.isoformat()),
+                materialize([etf_investor_flows], res, AS_OF.isoformat()),
                 materialize([etf_overview], res, AS_OF.isoformat()),
             ]
             for result in steps:

@@ -4,8 +4,9 @@ Whatever the sandbox gets wrong about KRX, these bodies are what KRX actually se
 in them must land in the warehouse with exactly the values they hold, and NULL where they hold
 none. Every body in `wire_samples/` that an asset consumes goes through that asset here:
 04601 (listing), 04301 and the Open API (prices, the Sunday answer included), 05001 (holdings:
-the 152100 capture and the reconstructed 114800 inverse basket), and KIS's inquire-price
-(etf_aum) and components (the etf_holdings fallback). Expected values are derived from the
+the 152100 capture and the reconstructed 114800 inverse basket), 04902 (investor flows: the
+0069M0 week, value and net, with its checks), and KIS's inquire-price (etf_aum) and components
+(the etf_holdings fallback). Expected values are derived from the
 wire text by this file's own reading of the absence rules (README.md § Absent values), not by
 the parser under test.
 """
@@ -25,6 +26,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
+from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_aum
@@ -33,7 +35,7 @@ from etf_assets.partitions import KST
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import replace_partition, warehouse
-from etf_assets_tests.conftest import materialize, table_frame
+from etf_assets_tests.conftest import ALL_ASSETS, checks_for, materialize, table_frame
 from etf_assets_tests.wire_samples import sample_body
 
 MASTER = "krx_data_MDCSTAT04601_etf_basic_20260125.trimmed.json"
@@ -60,6 +62,14 @@ PDF_BY_REQUEST = {
 }
 PDF_FAILS = ("20240105", "KR7069500007")  # 069500's PDF is broken that day: KIS stands in
 KIS_PRICE_TICKER, KIS_COMPONENTS_TICKER = "305720", "069500"
+FLOWS_DAILY = "krx_data_MDCSTAT04902_investor_daily_0069M0_20260116_20260123.json"
+# The captured 04902 request: value (inqCondTpCd1=1) and net (inqCondTpCd2=1) of 0069M0 over
+# 2026-01-16…23. Other selectors of it were not captured: answered with no rows.
+FLOWS_REQUEST = {"isuCd": "KR70069M0006", "strtDd": "20260116", "endDd": "20260123",
+                 "inqCondTpCd1": "1", "inqCondTpCd2": "1"}  # fmt: skip
+FLOWS_SESSIONS = [date(2026, 1, d) for d in (16, 19, 20, 21, 22, 23)]
+FLOW_GROUP_FIELDS = {"institution": "NUM_ITM_VAL21", "other_corporation": "NUM_ITM_VAL22",
+                     "individual": "NUM_ITM_VAL23", "foreign": "NUM_ITM_VAL24"}  # fmt: skip
 AUTH_KEY = "replay-key"
 KIS_OK = {"rt_cd": "0", "msg_cd": "MCA00000", "msg1": "정상처리 되었습니다."}
 
@@ -134,6 +144,8 @@ class Replay(BaseHTTPRequestHandler):
         if screen == "MDCSTAT05001":
             name = PDF_BY_REQUEST.get((day, form["isuCd"]))
             return {"output": rows_of(name) if name else []}
+        if screen == "MDCSTAT04902" and all(form.get(k) == v for k, v in FLOWS_REQUEST.items()):
+            return sample_body(FLOWS_DAILY)
         return {"output": []}
 
     def do_GET(self) -> None:
@@ -400,3 +412,55 @@ def test_real_kis_components_stand_in_for_a_failed_pdf(
     metadata = result.asset_materializations_for_node("etf_holdings")[0].metadata
     assert metadata["failed_count"].value == 0
     assert "1 ETFs from KIS components" in metadata["kis_fallback"].value
+
+
+def test_real_investor_flows_are_stored_exactly_and_sum_to_zero(
+    replay_url: str, tmp_path: Path
+) -> None:
+    """The captured week of 0069M0 through etf_investor_flows and its checks: every net value
+    as sent, what was not captured NULL (never 0), and the zero-sum check passes."""
+    db = tmp_path / "w.duckdb"
+    for day in FLOWS_SESSIONS:  # the priced universe; volume unknown, so KRX is asked
+        seed(db, "etf_daily_prices", day, [dict(trade_date=day, ticker="0069M0")])
+    res = {
+        "krx": KRXClient(data_url=replay_url, openapi_url=replay_url),
+        "kis": KISClient(),
+        "duckdb": DuckDBResource(database=str(db)),
+    }
+    result = dg.materialize(
+        [*ALL_ASSETS, *checks_for(etf_investor_flows)],
+        selection=[etf_investor_flows.key],
+        resources=res,
+        tags={
+            "dagster/asset_partition_range_start": FLOWS_SESSIONS[0].isoformat(),
+            "dagster/asset_partition_range_end": FLOWS_SESSIONS[-1].isoformat(),
+        },
+        raise_on_error=False,
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    metadata = result.asset_materializations_for_node("etf_investor_flows")[0].metadata
+    assert metadata["krx_requests"].value == 4  # one fund, a range: four answers
+    assert metadata["isins_derived"].value == ["0069M0"]  # no master: KR70069M0006 by the rule
+    flows = {
+        (row["trade_date"], row["investor"]): row
+        for row in table_rows(db, "SELECT * FROM etf_investor_flows")
+    }
+    wire = rows_of(FLOWS_DAILY)
+    assert len(flows) == 4 * len(wire) == 24
+    for line in wire:
+        day = datetime.strptime(line["TRD_DD"], "%Y/%m/%d").date()
+        for investor, field in FLOW_GROUP_FIELDS.items():
+            got = flows[(day, investor)]
+            assert got["ticker"] == "0069M0"
+            assert got["net_value_krw"] == expected(field, line[field]), (day, investor)
+            assert got["buy_value_krw"] is got["sell_value_krw"] is got["net_volume"] is None
+    assert flows[(date(2026, 1, 23), "institution")]["net_value_krw"] == -506_208_289
+    assert flows[(date(2026, 1, 20), "other_corporation")]["net_value_krw"] == 0  # "0" is a value
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    zero_sum = checks["nets_sum_to_zero"]
+    assert zero_sum.passed and zero_sum.blocking
+    # The nets balance to the won; with no volume captured, the volume nets are not measured.
+    assert zero_sum.metadata["measured_values"].value == 6
+    assert zero_sum.metadata["measured_volumes"].value == 0
+    assert checks["complete"].passed and checks["unique_keys"].passed
+    assert not checks["coverage"].passed  # bought and volume were not captured: NULL, a warning

@@ -26,6 +26,7 @@ def evaluate(schedule_name: str, tick: datetime) -> dg.RunRequest | dg.SkipReaso
         ("listing_schedule", datetime(2026, 11, 22, 15, 30, tzinfo=UTC), "2026-11-23"),
         ("prices_schedule", datetime(2026, 11, 20, 16, tzinfo=KST), "2026-11-20"),  # Friday
         ("week52_schedule", datetime(2026, 11, 20, 17, tzinfo=KST), "2026-11-20"),
+        ("flows_schedule", datetime(2026, 11, 20, 18, 30, tzinfo=KST), "2026-11-20"),
         ("tracking_schedule", datetime(2026, 11, 22, 21, tzinfo=KST), "2026-11-20"),
         # Chuseok week 2026: Thursday and Friday closed, the week's last session is Wednesday.
         ("tracking_schedule", datetime(2026, 9, 27, 21, tzinfo=KST), "2026-09-23"),
@@ -45,6 +46,7 @@ def test_schedule_targets_the_right_partition(schedule: str, tick: datetime, key
         ("listing_schedule", datetime(2026, 11, 21, 9, tzinfo=KST)),  # Saturday
         ("prices_schedule", datetime(2026, 9, 24, 16, tzinfo=KST)),  # Chuseok
         ("week52_schedule", datetime(2026, 6, 3, 17, tzinfo=KST)),  # local elections
+        ("flows_schedule", datetime(2026, 11, 21, 18, 30, tzinfo=KST)),  # Saturday
         ("listing_schedule", datetime(2025, 12, 31, 9, tzinfo=KST)),  # year-end closure
     ],
 )
@@ -60,4 +62,15 @@ def test_every_phase_has_its_schedule_in_seoul_time() -> None:
     assert crons["prices_schedule"] == ("0 16 * * 1-5", "Asia/Seoul")
     assert crons["week52_schedule"] == ("0 17 * * 1-5", "Asia/Seoul")
     assert crons["tracking_schedule"] == ("0 21 * * 0", "Asia/Seoul")
+    assert crons["flows_schedule"] == ("30 18 * * 1-5", "Asia/Seoul")  # flows final after 18:00
     assert crons["monitoring_schedule"][1] == "Asia/Seoul"
+
+
+def test_flows_phase_refreshes_the_overview_and_is_monitored_half_an_hour_later() -> None:
+    repository = defs.get_repository_def()
+    job = repository.get_job("flows_job")
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
+        "etf_investor_flows", "etf_overview",
+    }  # fmt: skip
+    monitoring = repository.get_schedule_def("monitoring_schedule").cron_schedule
+    assert "0 19 * * 1-5" in monitoring

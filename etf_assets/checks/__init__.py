@@ -2,8 +2,9 @@
 
 Per table: completeness, key uniqueness and finite floats (blocking, ERROR: a bad partition fails
 the run, so `dagster asset materialize` exits non-zero), column coverage and value ranges (WARN),
-freshness in sessions (ERROR, weekends and holidays never alarm), premium/discount outliers and
-the cross-source comparisons (WARN).
+freshness in sessions (ERROR, weekends and holidays never alarm), identities the upstream's own
+figures satisfy (investor flows' nets sum to zero: blocking, ERROR), premium/discount outliers
+and the cross-source comparisons (WARN).
 
 All checks of one table are one `multi_asset_check`: one step on one DuckDB connection, because
 a step costs a run ~60 ms of Dagster's own work (its events in the event log), more than most
@@ -25,6 +26,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
+from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
@@ -42,6 +44,7 @@ TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
     "etf_aum": etf_aum,
     "etf_52w": etf_52w,
     "etf_tracking_error": etf_tracking_error,
+    "etf_investor_flows": etf_investor_flows,
     "etf_overview_snapshot": etf_overview,
 }
 FRESHNESS = "fresh_in_sessions"
@@ -111,6 +114,23 @@ CROSS_SOURCE_CHECKS: dict[str, PartitionCheck] = {
         "Our 250-session tracking error vs KRX's published 추적오차율 for a sample.",
         dg.AssetCheckSeverity.WARN,
     ),
+    "etf_investor_flows": PartitionCheck(
+        "bought_matches_volume",
+        rules.flows_match_volume,
+        "What the groups bought adds up to the session's volume and traded value in "
+        f"etf_daily_prices, within {rules.FLOW_VOLUME_TOLERANCE_PCT:g} % (KRX's corrections).",
+        dg.AssetCheckSeverity.WARN,
+    ),
+}
+# Identities the upstream's own figures satisfy: a violation is a parsing error, so blocking.
+BALANCE_CHECKS: dict[str, PartitionCheck] = {
+    "etf_investor_flows": PartitionCheck(
+        "nets_sum_to_zero",
+        rules.flows_sum_to_zero,
+        "Per session and ETF the four groups' net values and net volumes sum to zero.",
+        dg.AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
 }
 
 
@@ -137,7 +157,9 @@ def partition_checks(table: str) -> list[PartitionCheck]:
     """The partition checks of `table`, in the order the UI lists them."""
     ranges = [RANGES_CHECK] if table in rules.RANGES else []
     per_table = [
-        checks[table] for checks in (OUTLIER_CHECKS, CROSS_SOURCE_CHECKS) if table in checks
+        checks[table]
+        for checks in (BALANCE_CHECKS, OUTLIER_CHECKS, CROSS_SOURCE_CHECKS)
+        if table in checks
     ]
     return [*TABLE_CHECKS, *ranges, *per_table]
 

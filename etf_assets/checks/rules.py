@@ -13,6 +13,7 @@ import duckdb
 from etf_assets.metrics.aum import relative_gap_pct
 from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, premium_pct_sql, window_outliers_sql
 from etf_assets.metrics.tracking import WINDOWS
+from etf_assets.parsing.krx import INVESTORS
 from etf_assets.partitions import (
     KST,
     is_session,
@@ -80,6 +81,8 @@ COMPLETENESS: dict[str, Completeness] = {
     "etf_aum": Completeness(_PRICE_UNIVERSE, 1.0),
     "etf_52w": Completeness(_PRICE_UNIVERSE, 1.0),
     "etf_tracking_error": Completeness(_PRICE_UNIVERSE, 1.0),
+    # Every fund priced on the session has its flows: KRX's figures, or zeros without a trade.
+    "etf_investor_flows": Completeness(_PRICE_UNIVERSE, 1.0),
     # The overview's universe is the newest master ∪ the newest session's priced ETFs.
     "etf_overview_snapshot": Completeness(_NEAREST_PRICE_UNIVERSE, 1.0),
 }
@@ -93,6 +96,7 @@ COVERAGE: dict[str, dict[str, float]] = {
     "etf_aum": {"aum_krw": 0.99, "market_cap_krw": 0.99},
     "etf_52w": {"high_52w": 0.99, "low_52w": 0.99},
     "etf_tracking_error": {"premium_discount_20d_pct": 0.95, "tracking_error_20d_pct": 0.9},
+    "etf_investor_flows": {"buy_volume": 0.99, "net_volume": 0.99, "net_value_krw": 0.99},
     "etf_overview_snapshot": {
         "name": 1.0,
         "issuer": 0.99,
@@ -123,6 +127,13 @@ RANGES: dict[str, dict[str, str]] = {
     },
     "etf_tracking_error": {
         "tracking_error >= 0": "tracking_error_20d_pct >= 0 AND tracking_error_250d_pct >= 0",
+    },
+    "etf_investor_flows": {
+        "investor is one of the four groups": "investor IN ("
+        + ", ".join(f"'{investor}'" for investor in INVESTORS)
+        + ")",
+        "bought and sold >= 0": "least(buy_volume, sell_volume, buy_value_krw, "
+        "sell_value_krw) >= 0",
     },
     "etf_overview_snapshot": {
         # A snapshot reads every table up to its session only; a later figure would be a leak.
@@ -436,6 +447,102 @@ def net_assets_agree(
     )
 
 
+# KRX corrects a few trades after the session (erroneous trades cancelled by agreement), and
+# its flows and price screens need not carry the same correction: 1 % of a session's volume
+# covers that, while a mapped column or a lost group moves the sum by far more.
+FLOW_VOLUME_TOLERANCE_PCT = 1.0
+
+
+def flows_sum_to_zero(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """Per session and ETF the four groups' net values, and their net volumes, sum to zero
+    (etf_investor_flows): every unit bought was sold by someone. KRX's own answer does, to the
+    won (its 전체 column is 0); a non-zero sum is a group read from the wrong column, or lost.
+    A sum over a NULL is not measured; a fund-session without its four groups fails."""
+    sums = f"""
+WITH sums AS (
+    SELECT trade_date::VARCHAR AS trade_date, ticker, count(*) AS groups,
+        CASE WHEN count(net_value_krw) = count(*) THEN sum(net_value_krw) END
+            AS net_value_sum_krw,
+        CASE WHEN count(net_volume) = count(*) THEN sum(net_volume) END AS net_volume_sum
+    FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[]))
+    GROUP BY ALL
+)"""
+    total, values, volumes = conn.execute(
+        f"{sums} SELECT count(*), count(net_value_sum_krw), count(net_volume_sum) FROM sums",
+        [list(dates)],
+    ).fetchone()
+    cursor = conn.execute(
+        f"{sums} SELECT * FROM sums WHERE coalesce(net_value_sum_krw, 0) <> 0 "
+        f"OR coalesce(net_volume_sum, 0) <> 0 OR groups <> {len(INVESTORS)} ORDER BY ALL",
+        [list(dates)],
+    )
+    names = [d[0] for d in cursor.description]
+    off = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return RuleOutcome(
+        not off,
+        f"{table}: {len(off)} of {total} fund-sessions whose groups' nets do not sum to zero "
+        f"(net values measured on {values}, net volumes on {volumes}; a NULL is not measured)",
+        {
+            "fund_sessions": total,
+            "measured_values": values,
+            "measured_volumes": volumes,
+            "not_summing_to_zero": len(off),
+            "offenders": off[:MAX_OFFENDERS],
+        },
+    )
+
+
+def _gap_pct_sql(ours: str, theirs: str) -> str:
+    """SQL: |ours − theirs| / theirs × 100, or 0 when both are 0 and 100 when only ours is not."""
+    return (
+        f"CASE WHEN {theirs} > 0 THEN abs({ours} - {theirs}) / {theirs} * 100 "
+        f"WHEN {ours} = {theirs} THEN 0.0 ELSE 100.0 END"
+    )
+
+
+def flows_match_volume(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """What the groups bought adds up to the session's volume and traded value in
+    etf_daily_prices, within `FLOW_VOLUME_TOLERANCE_PCT` (KRX's own corrections). Sessions
+    with a NULL on either side are not compared."""
+    frame = conn.execute(
+        f"""
+WITH bought AS (
+    SELECT f.trade_date, f.ticker, sum(f.buy_volume) AS bought_volume,
+        sum(f.buy_value_krw) AS bought_value_krw,
+        any_value(p.volume) AS volume, any_value(p.traded_value_krw) AS traded_value_krw
+    FROM {table} AS f
+    JOIN etf_daily_prices AS p ON p.trade_date = f.trade_date AND p.ticker = f.ticker
+    WHERE f.{_key(table)} IN (SELECT unnest(?::DATE[]))
+    GROUP BY f.trade_date, f.ticker
+    HAVING count(f.buy_volume) = count(*) AND count(f.buy_value_krw) = count(*)
+        AND any_value(p.volume) IS NOT NULL AND any_value(p.traded_value_krw) IS NOT NULL
+)
+SELECT trade_date::VARCHAR AS trade_date, ticker, bought_volume::BIGINT AS bought_volume,
+    volume, bought_value_krw::BIGINT AS bought_value_krw, traded_value_krw,
+    greatest({_gap_pct_sql("bought_volume", "volume")},
+             {_gap_pct_sql("bought_value_krw", "traded_value_krw")}) AS gap_pct
+FROM bought ORDER BY gap_pct DESC, trade_date, ticker""",
+        [list(dates)],
+    ).df()
+    off = frame[frame["gap_pct"] > FLOW_VOLUME_TOLERANCE_PCT]
+    return RuleOutcome(
+        off.empty,
+        f"{table}: {len(off)} of {len(frame)} fund-sessions whose bought volume or value is "
+        f"more than {FLOW_VOLUME_TOLERANCE_PCT:g} % from the session's (etf_daily_prices)",
+        {
+            "compared": len(frame),
+            "beyond_tolerance": len(off),
+            "exact": int((frame["gap_pct"] == 0).sum()),
+            "tolerance_pct": FLOW_VOLUME_TOLERANCE_PCT,
+            "offenders": off.round(3).head(MAX_OFFENDERS).to_dict("records"),
+        },
+    )
+
+
 def tracking_agrees_with_krx(
     conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
 ) -> RuleOutcome:
@@ -469,6 +576,7 @@ PHASE_HOUR = {
     "etf_aum": 16,
     "etf_52w": 17,
     "etf_overview_snapshot": 17,
+    "etf_investor_flows": 18,  # the 18:30 phase: KRX's flows are final after 18:00
 }
 WEEKLY_TABLES = {"etf_holdings", "etf_tracking_error"}
 GRACE = timedelta(hours=2)

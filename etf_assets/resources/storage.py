@@ -161,6 +161,21 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "sessions_in_window": "the ETF's price rows within the 52-week window, a count",
     "has_full_year": "true when listed before the window and priced on every session of it; "
     "false: the figures are since listing or over the history held",
+    # etf_investor_flows (KRX MDCSTAT04902 / MDCSTAT04901): who bought and sold the ETF
+    "investor": "investor group as KRX's per-fund flows (MDCSTAT04902) count them: institution "
+    "(기관: 금융투자, 보험, 투신, 사모, 은행, 기타금융, 연기금 등), other_corporation (기타법인), "
+    "individual (개인), foreign (외국인, 기타외국인 included)",
+    "buy_volume": "units of the ETF the group bought that session (매수 거래량), a count; the "
+    "four groups' sum is the session's volume; 0 when the ETF did not trade",
+    "sell_volume": "units of the ETF the group sold that session (매도 거래량), a count; the four "
+    "groups' sum is the session's volume",
+    "net_volume": "units bought − units sold (순매수 거래량), a signed count; the four groups' "
+    "nets sum to 0",
+    "buy_value_krw": "KRW the group paid for the units it bought that session (매수 거래대금); "
+    "the four groups' sum is the session's traded value",
+    "sell_value_krw": "KRW the group received for the units it sold that session (매도 거래대금)",
+    "net_value_krw": "net buying in KRW (순매수 거래대금) = buy_value_krw − sell_value_krw, "
+    "signed; the four groups' nets sum to 0",
     # etf_overview (and its snapshot): each group of figures is the ETF's newest, dated
     "is_active": "true when the ticker is in the newest ETF master (etf_details)",
     "details_as_of": "trade_date of the etf_details row the static attributes come from",
@@ -326,6 +341,22 @@ TABLES: dict[str, Table] = {
                 ("pct_below_high", "DOUBLE"),
                 ("sessions_in_window", "INTEGER"),
                 ("has_full_year", "BOOLEAN"),
+            ),
+        ),
+        Table(
+            "etf_investor_flows",
+            "trade_date",
+            ("trade_date", "ticker", "investor"),
+            (
+                ("trade_date", "DATE"),
+                ("ticker", "VARCHAR"),
+                ("investor", "VARCHAR"),
+                ("buy_volume", "BIGINT"),
+                ("sell_volume", "BIGINT"),
+                ("net_volume", "BIGINT"),
+                ("buy_value_krw", "BIGINT"),
+                ("sell_value_krw", "BIGINT"),
+                ("net_value_krw", "BIGINT"),
             ),
         ),
         Table(

@@ -1,0 +1,239 @@
+"""Flows group: who bought and sold every ETF on every session, by investor group.
+
+KRX publishes investor flows per fund, final after 18:00 KST
+(docs/krx.md § MDCSTAT04902 investor flows by day). A run asks only about the funds priced on
+its sessions (etf_daily_prices), and only about the sessions each one traded on: a session
+without a trade has zero flows by fact and is stored as zeros without a request. Per fund, one
+request per traded session (MDCSTAT04901, the session's totals) while that is no more than the
+four a range costs (MDCSTAT04902: value and volume, net and bought, each for the whole range in
+730-day chunks); so a daily run costs a request per fund, a backfill of any length four. The
+funds are fetched concurrently under the KRX rate limiter and written in one transaction.
+"""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from etf_assets import partitions
+from etf_assets.assets import FLOWS
+from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
+from etf_assets.errors import KRX_FATAL, KRXNotYetPublished
+from etf_assets.parsing.krx import (
+    INVESTOR_FLOW_COLUMNS,
+    INVESTORS,
+    investor_flows_from_daily,
+    investor_flows_from_totals,
+)
+from etf_assets.parsing.rules import etf_isin
+from etf_assets.partitions import KST, session_partitions
+from etf_assets.resources.http import fan_out
+from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.storage import replace_partitions, warehouse
+
+TABLE = "etf_investor_flows"
+FLOWS_FINAL_AFTER = timedelta(hours=18)
+# The 04902 answers a range needs: two sides of each measure give the third (sell = buy − net),
+# and net as KRX sends it is what the zero-sum check reads.
+RANGE_ANSWERS = (("value", "net"), ("value", "buy"), ("volume", "net"), ("volume", "buy"))
+FLOW_NUMBERS = [c for c in INVESTOR_FLOW_COLUMNS if c not in ("trade_date", "ticker", "investor")]
+
+
+@dataclass(frozen=True)
+class FundRequests:
+    """What a run asks KRX about one fund: the sessions it traded on (volume not 0)."""
+
+    ticker: str
+    isin: str
+    isin_from_master: bool  # False: derived by KRX's ISIN rule (no master we hold lists it)
+    traded: tuple[date, ...]
+    idle: tuple[date, ...]  # priced with volume 0: zero flows, nothing to ask
+
+    @property
+    def per_session(self) -> bool:
+        """One 04901 request per session costs no more than a range's four 04902 requests."""
+        return len(self.traded) <= len(RANGE_ANSWERS)
+
+
+def require_final(dates: Sequence[date], now: datetime) -> None:
+    """Raise KRXNotYetPublished when a session's flows are not final yet (18:00 KST)."""
+    newest = max(dates)
+    final_from = datetime(newest.year, newest.month, newest.day, tzinfo=KST) + FLOWS_FINAL_AFTER
+    if now < final_from:
+        raise KRXNotYetPublished(
+            "krx",
+            f"investor flows of {newest} are final from {final_from:%Y-%m-%d %H:%M} KST: run it "
+            "again later",
+        )
+
+
+def plan_requests(conn: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> list[FundRequests]:
+    """One FundRequests per fund priced on any of `dates`, with its ISIN from the newest master
+    that lists it, else derived (a fund delisted before the warehouse began)."""
+    rows = conn.execute(
+        """
+        SELECT p.ticker, m.isin, list(p.trade_date ORDER BY p.trade_date)
+                FILTER (WHERE p.volume IS DISTINCT FROM 0),
+            list(p.trade_date ORDER BY p.trade_date) FILTER (WHERE p.volume = 0)
+        FROM etf_daily_prices AS p
+        LEFT JOIN (SELECT ticker, arg_max(isin, trade_date) AS isin FROM etf_details
+                   GROUP BY ticker) AS m USING (ticker)
+        WHERE p.trade_date IN (SELECT unnest(?::DATE[]))
+        GROUP BY p.ticker, m.isin ORDER BY p.ticker""",
+        [list(dates)],
+    ).fetchall()
+    return [
+        FundRequests(
+            ticker, isin or etf_isin(ticker), bool(isin), tuple(traded or ()), tuple(idle or ())
+        )
+        for ticker, isin, traded, idle in rows
+    ]
+
+
+def unpriced_sessions(conn: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> list[date]:
+    """Sessions of `dates` etf_daily_prices never wrote (an empty closure counts as written)."""
+    written = conn.execute(
+        "SELECT DISTINCT partition_date FROM etf_partition_log WHERE table_name = "
+        "'etf_daily_prices' AND partition_date IN (SELECT unnest(?::DATE[]))",
+        [list(dates)],
+    ).fetchall()
+    return sorted(set(dates) - {row[0] for row in written})
+
+
+def fetch_fund_flows(krx: KRXClient, fund: FundRequests) -> pd.DataFrame:
+    """The fund's flows on its traded sessions, by the cheaper screen (`per_session`)."""
+    if fund.per_session:
+        frames = [
+            investor_flows_from_totals(krx.fetch_investor_totals(fund.isin, d, d), fund.ticker, d)
+            for d in fund.traded
+        ]
+        return pd.concat(frames, ignore_index=True)
+    first, last = fund.traded[0], fund.traded[-1]
+    answers = {
+        (measure, side): krx.fetch_investor_daily(
+            fund.isin, first, last, measure=measure, side=side
+        )
+        for measure, side in RANGE_ANSWERS
+    }
+    return investor_flows_from_daily(answers, fund.ticker)
+
+
+def zero_flows(keys: Sequence[tuple[date, str]]) -> pd.DataFrame:
+    """Four rows of zeros per (session, ticker): the flows of a fund that did not trade."""
+    frame = pd.DataFrame(
+        [(d, ticker, investor) for d, ticker in keys for investor in INVESTORS],
+        columns=["trade_date", "ticker", "investor"],
+    )
+    for column in FLOW_NUMBERS:
+        frame[column] = pd.Series(0, index=frame.index, dtype="Int64")
+    return frame.astype({"ticker": "str", "investor": "str"})
+
+
+def _keys(frame: pd.DataFrame) -> set[tuple[date, str]]:
+    return set(zip(frame["trade_date"], frame["ticker"], strict=True))
+
+
+@dg.asset(
+    group_name=FLOWS,
+    partitions_def=session_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=300),
+    deps=[etf_daily_prices],
+    kinds={"duckdb"},
+    description="Units and KRW each investor group (institutions, other corporations, "
+    "individuals, foreigners) bought and sold of every ETF, per session.",
+    metadata=table_metadata(TABLE),
+)
+def etf_investor_flows(
+    context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    dates = partition_dates(context)
+    started = time.monotonic()
+    try:
+        require_final(dates, partitions.now_kst())
+    except KRXNotYetPublished as exc:
+        raise dg.Failure(description=str(exc), allow_retries=True) from exc
+    with warehouse(duckdb) as conn:
+        unpriced = unpriced_sessions(conn, dates)
+        if unpriced:
+            raise dg.Failure(
+                f"etf_daily_prices has no partition for {len(unpriced)} of the {len(dates)} "
+                f"sessions ({unpriced[0]}…{unpriced[-1]}): materialize it first; its funds and "
+                "volumes decide what is asked",
+                allow_retries=False,
+            )
+        funds = plan_requests(conn, dates)
+    try:
+        result = fan_out(
+            lambda fund: fetch_fund_flows(krx, fund),
+            [fund for fund in funds if fund.traded],
+            max_workers=krx.max_workers,
+            log=context.log,
+            stop_on=KRX_FATAL,
+            label="etf_investor_flows funds",
+        )
+    except KRX_FATAL as exc:  # credentials: retrying in 5 minutes cannot help
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    frames = list(result.results.values())
+    fetched = pd.concat(frames, ignore_index=True) if frames else zero_flows([])
+    in_run = fetched["trade_date"].isin(dates)
+    fetched = fetched[in_run]
+    answered = _keys(fetched)
+    idle = sorted((d, f.ticker) for f in funds for d in f.idle if (d, f.ticker) not in answered)
+    unanswered = sorted(
+        (d, f.ticker)
+        for f in funds
+        if f not in result.failures
+        for d in f.traded
+        if (d, f.ticker) not in answered
+    )
+    frame = pd.concat([fetched, zero_flows(idle)], ignore_index=True)
+    with warehouse(duckdb) as conn:
+        written = replace_partitions(conn, TABLE, dates, frame)
+    if result.failures:
+        failed = sorted(f.ticker for f in result.failures)
+        first = next(iter(result.failures.values()))
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(funds)} funds failed; the others were written. "
+            f"First error: {first}",
+            metadata={"failed_tickers": dg.MetadataValue.json(failed[:50])},
+        )
+    asked = [f for f in funds if f.traded]
+    newest = frame[frame["trade_date"] == max(dates)]
+    wall_s = time.monotonic() - started
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "sessions": len(dates),
+            "funds": len(funds),
+            "funds_by_screen": dg.MetadataValue.json(
+                {
+                    "MDCSTAT04901 (a request per session)": sum(f.per_session for f in asked),
+                    "MDCSTAT04902 (four per range)": sum(not f.per_session for f in asked),
+                    "none (no trade in the range)": len(funds) - len(asked),
+                }
+            ),
+            "krx_requests": krx.request_count,
+            "wall_s": round(wall_s, 2),
+            "isins_derived": dg.MetadataValue.json(
+                sorted(f.ticker for f in funds if not f.isin_from_master)[:50]
+            ),
+            "zero_flow_fund_sessions": len(idle),
+            "traded_without_flows": len(unanswered),
+            "traded_without_flows_sample": dg.MetadataValue.json(
+                [f"{d} {ticker}" for d, ticker in unanswered[:20]]
+            ),
+            "rows_outside_the_run": int((~in_run).sum()),
+            "preview": markdown_table(
+                newest.assign(size=newest["net_value_krw"].abs())
+                .sort_values("size", ascending=False)
+                .drop(columns="size")
+            ),
+        }
+    )

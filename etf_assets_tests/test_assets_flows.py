@@ -1,0 +1,325 @@
+"""etf_investor_flows against the sandbox, compared with the market's ground truth, and its
+checks, freshness and overview figures.
+
+A 150-ETF market keeps this module fast: a month of flows costs four requests per fund, a
+session one per fund that traded.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from etf_assets import partitions
+from etf_assets.assets.flows import etf_investor_flows
+from etf_assets.assets.listing import etf_details, krx_etf_list
+from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.checks import partition_checks, rules
+from etf_assets.partitions import KST, sessions_back
+from etf_assets_tests.conftest import (
+    krx_client,
+    materialize,
+    materialize_with_checks,
+    unconfigured_kis,
+)
+from etf_sandbox.market import Market
+from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
+
+AS_OF = date(2026, 11, 20)
+MONTH = sessions_back(AS_OF, 21)  # 20 sessions of net buying need 20 sessions of flows
+FLOWS = "etf_investor_flows"
+GROUP = {"기관": "institution", "기타법인": "other_corporation", "개인": "individual",
+         "외국인": "foreign"}  # fmt: skip
+COLUMNS = {  # ours ← the sandbox's ground truth
+    "buy_volume": "buy_volume", "sell_volume": "sell_volume", "net_volume": "net_volume",
+    "buy_value_krw": "buy_value", "sell_value_krw": "sell_value", "net_value_krw": "net_value",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_sandbox() -> Iterator[Sandbox]:
+    with start_sandbox(SandboxConfig(n_etfs=150)) as sb:
+        yield sb
+
+
+def resources(sb: Sandbox, db: Path) -> dict[str, object]:
+    """Fresh clients per run, so krx_requests counts that run only."""
+    return {
+        "krx": krx_client(sb),
+        "kis": unconfigured_kis(),
+        "duckdb": DuckDBResource(database=str(db)),
+    }
+
+
+@pytest.fixture(scope="module")
+def priced(small_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Listing of AS_OF and a month of prices, no flows."""
+    db = tmp_path_factory.mktemp("flows") / "priced.duckdb"
+    res = resources(small_sandbox, db)
+    assert materialize([krx_etf_list, etf_details], res, AS_OF.isoformat()).success
+    assert materialize([etf_daily_prices], res, span=(MONTH[0], AS_OF)).success
+    return db
+
+
+@pytest.fixture(scope="module")
+def month(
+    small_sandbox: Sandbox, priced: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dg.ExecuteInProcessResult]:
+    """A month of flows, backfilled as one run."""
+    db = tmp_path_factory.mktemp("flows") / "month.duckdb"
+    shutil.copy(priced, db)
+    result = materialize([etf_investor_flows], resources(small_sandbox, db), span=(MONTH[0], AS_OF))
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return db, result
+
+
+def copy_of(db: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "etf.duckdb"
+    shutil.copy(db, target)
+    return target
+
+
+def query(db: Path, sql: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql, params or []).df()
+
+
+def metadata(result: dg.ExecuteInProcessResult, node: str = FLOWS) -> dict[str, object]:
+    return {k: v.value for k, v in result.asset_materializations_for_node(node)[0].metadata.items()}
+
+
+def ground_truth(market: Market, tickers: list[str], start: date, end: date) -> pd.DataFrame:
+    """The sandbox's flows of `tickers`, in the table's names."""
+    truth = pd.concat(
+        [market.investor_group_flows(t, start, end).assign(ticker=t) for t in tickers],
+        ignore_index=True,
+    )
+    renamed = truth.rename(columns={"date": "trade_date", **{v: k for k, v in COLUMNS.items()}})
+    renamed["investor"] = renamed["group"].map(GROUP)
+    return renamed[["trade_date", "ticker", "investor", *COLUMNS]]
+
+
+def stored_flows(db: Path, dates: list[date]) -> pd.DataFrame:
+    return query(
+        db,
+        f"SELECT * FROM {FLOWS} WHERE trade_date IN (SELECT unnest(?::DATE[])) "
+        "ORDER BY trade_date, ticker, investor",
+        [dates],
+    )
+
+
+def traded(db: Path, dates: list[date]) -> pd.DataFrame:
+    return query(
+        db,
+        "SELECT trade_date, ticker, volume FROM etf_daily_prices "
+        "WHERE trade_date IN (SELECT unnest(?::DATE[]))",
+        [dates],
+    )
+
+
+def assert_equals_ground_truth(db: Path, market: Market, dates: list[date]) -> None:
+    """Every priced fund-session: KRX's figures where it traded, zeros where it did not."""
+    stored = stored_flows(db, dates).assign(trade_date=lambda f: f["trade_date"].dt.date)
+    prices = traded(db, dates).assign(trade_date=lambda f: f["trade_date"].dt.date)
+    truth = ground_truth(market, sorted(set(prices["ticker"])), dates[0], dates[-1])
+    keys = ["trade_date", "ticker", "investor"]
+    merged = stored.merge(truth, on=keys, how="left", suffixes=("", "_truth"), indicator=True)
+    in_truth = merged["_merge"] == "both"
+    for column in COLUMNS:
+        assert (merged.loc[in_truth, column] == merged.loc[in_truth, f"{column}_truth"]).all()
+        assert (merged.loc[~in_truth, column] == 0).all(), column  # no trade: zeros
+    idle = prices[prices["volume"] == 0]
+    zeros = merged[~in_truth]
+    assert set(zip(zeros["trade_date"], zeros["ticker"], strict=True)) == set(
+        zip(idle["trade_date"], idle["ticker"], strict=True)
+    )
+    assert len(stored) == 4 * len(prices) and len(truth) <= len(stored)
+    assert set(truth.set_index(keys).index) <= set(stored.set_index(keys).index)
+
+
+def test_a_month_is_one_run_of_four_requests_per_fund(
+    small_sandbox: Sandbox, month: tuple[Path, dg.ExecuteInProcessResult]
+) -> None:
+    db, result = month
+    meta = metadata(result)
+    prices = traded(db, list(MONTH))
+    asked = prices[prices["volume"] != 0]["ticker"].nunique()
+    assert meta["sessions"] == len(MONTH) and meta["funds"] == prices["ticker"].nunique()
+    assert meta["krx_requests"] == 4 * asked
+    assert meta["funds_by_screen"]["MDCSTAT04902 (four per range)"] == asked
+    assert meta["traded_without_flows"] == 0 and meta["isins_derived"] == []
+    assert meta["zero_flow_fund_sessions"] == int((prices["volume"] == 0).sum()) > 0
+    assert meta["dagster/row_count"] == 4 * len(prices)
+    assert_equals_ground_truth(db, small_sandbox.market, list(MONTH))
+
+
+def test_alphanumeric_ticker_stays_text(month: tuple[Path, dg.ExecuteInProcessResult]) -> None:
+    db, _ = month
+    rows = query(db, f"SELECT DISTINCT ticker FROM {FLOWS} WHERE ticker = '0069M0'")
+    assert list(rows["ticker"]) == ["0069M0"]
+
+
+def test_a_session_is_one_request_per_fund_that_traded_and_agrees_with_the_range(
+    small_sandbox: Sandbox, priced: Path, month: tuple[Path, dg.ExecuteInProcessResult],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    db = copy_of(priced, tmp_path)
+    result = materialize([etf_investor_flows], resources(small_sandbox, db), AS_OF.isoformat())
+    assert result.success
+    prices = traded(db, [AS_OF])
+    assert metadata(result)["krx_requests"] == int((prices["volume"] != 0).sum())
+    assert metadata(result)["funds_by_screen"]["MDCSTAT04901 (a request per session)"] > 0
+    pd.testing.assert_frame_equal(stored_flows(db, [AS_OF]), stored_flows(month[0], [AS_OF]))
+
+
+def test_every_check_passes_on_the_sandbox(
+    small_sandbox: Sandbox, priced: Path, tmp_path: Path
+) -> None:
+    db = copy_of(priced, tmp_path)
+    result = materialize_with_checks(
+        [etf_investor_flows], resources(small_sandbox, db), AS_OF.isoformat()
+    )
+    assert result.success
+    outcomes = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(outcomes) == {c.name for c in partition_checks(FLOWS)} | {"fresh_in_sessions"}
+    failing = {n for n, e in outcomes.items() if not e.passed} - {"fresh_in_sessions"}
+    assert failing == set()
+    zero_sum = outcomes["nets_sum_to_zero"]
+    assert zero_sum.blocking and zero_sum.severity == dg.AssetCheckSeverity.ERROR
+    fund_sessions = len(traded(db, [AS_OF]))
+    assert zero_sum.metadata["measured_values"].value == fund_sessions
+    assert zero_sum.metadata["measured_volumes"].value == fund_sessions
+    volume = outcomes["bought_matches_volume"]
+    assert not volume.blocking and volume.severity == dg.AssetCheckSeverity.WARN
+    assert volume.metadata["exact"].value == volume.metadata["compared"].value > 100
+
+
+def test_a_fund_no_master_lists_is_asked_by_its_derived_isin(
+    small_sandbox: Sandbox, priced: Path, month: tuple[Path, dg.ExecuteInProcessResult],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    db = copy_of(priced, tmp_path)
+    with duckdb.connect(str(db)) as conn:  # as for a fund delisted before the warehouse began
+        conn.execute("DELETE FROM etf_details WHERE ticker = '0069M0'")
+    result = materialize([etf_investor_flows], resources(small_sandbox, db), AS_OF.isoformat())
+    assert result.success and metadata(result)["isins_derived"] == ["0069M0"]
+    pd.testing.assert_frame_equal(stored_flows(db, [AS_OF]), stored_flows(month[0], [AS_OF]))
+
+
+def test_traded_without_flows_is_missing_never_zero(
+    small_sandbox: Sandbox, priced: Path, tmp_path: Path
+) -> None:
+    """Prices say the suspended fund traded on every session of the month; KRX has no flows
+    for it in a range: its rows are missing, the run says so and `complete` fails. For one
+    session KRX's totals screen answers zeros: stored as sent, and the volume check warns."""
+    suspended = small_sandbox.market.special["suspended"]
+    db = copy_of(priced, tmp_path)
+    with duckdb.connect(str(db)) as conn:  # two funds are enough, and quicker
+        conn.execute("DELETE FROM etf_daily_prices WHERE ticker NOT IN (?, '069500')", [suspended])
+        conn.execute("UPDATE etf_daily_prices SET volume = 100 WHERE ticker = ?", [suspended])
+    res = resources(small_sandbox, db)
+    result = materialize([etf_investor_flows], res, span=(MONTH[0], AS_OF))
+    assert result.success and metadata(result)["traded_without_flows"] == len(MONTH)
+    assert query(db, f"SELECT * FROM {FLOWS} WHERE ticker = ?", [suspended]).empty
+    with duckdb.connect(str(db), read_only=True) as conn:
+        complete = rules.completeness(conn, FLOWS, list(MONTH))
+    assert not complete.passed and complete.metadata["missing_sample"] == [suspended]
+    assert next(c for c in partition_checks(FLOWS) if c.name == "complete").blocking
+    checked = materialize_with_checks([etf_investor_flows], res, AS_OF.isoformat())
+    outcomes = {e.check_name: e for e in checked.get_asset_check_evaluations()}
+    assert checked.success and outcomes["complete"].passed
+    volume = outcomes["bought_matches_volume"]
+    assert not volume.passed and volume.metadata["offenders"].value[0]["ticker"] == suspended
+
+
+def test_not_final_before_18_00_and_nothing_asked(
+    small_sandbox: Sandbox, priced: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retryable failure before any request (invoked directly: a run would retry it in
+    5 minutes, as its retry policy says)."""
+    monkeypatch.setattr(partitions, "now_kst", lambda: datetime(2026, 11, 20, 17, 59, tzinfo=KST))
+    small_sandbox.reset_stats()
+    res = resources(small_sandbox, priced)
+    with (
+        dg.build_asset_context(partition_key=AS_OF.isoformat()) as context,
+        pytest.raises(dg.Failure, match="final from 2026-11-20 18:00 KST") as failure,
+    ):
+        etf_investor_flows(context, krx=res["krx"], duckdb=res["duckdb"])
+    assert failure.value.allow_retries
+    assert small_sandbox.stats()["total"] == 0
+
+
+def test_sessions_without_prices_fail_clearly(small_sandbox: Sandbox, priced: Path) -> None:
+    before = MONTH[0].replace(day=1)
+    res = resources(small_sandbox, priced)
+    with (
+        dg.build_asset_context(partition_key=before.isoformat()) as context,
+        pytest.raises(dg.Failure, match=r"etf_daily_prices has no partition.*materialize it"),
+    ):
+        etf_investor_flows(context, krx=res["krx"], duckdb=res["duckdb"])
+
+
+# ── the rules on broken data ──
+
+
+def test_zero_sum_rule_names_the_fund_session_that_does_not_balance(
+    month: tuple[Path, dg.ExecuteInProcessResult], tmp_path: Path
+) -> None:
+    db = copy_of(month[0], tmp_path)
+    with duckdb.connect(str(db)) as conn:
+        assert rules.flows_sum_to_zero(conn, FLOWS, [AS_OF]).passed
+        conn.execute(  # as if two groups' columns were swapped for one fund
+            f"UPDATE {FLOWS} SET net_value_krw = net_value_krw + 1000 WHERE trade_date = ? "
+            "AND ticker = '069500' AND investor = 'foreign'",
+            [AS_OF],
+        )
+        conn.execute(
+            f"UPDATE {FLOWS} SET net_volume = NULL WHERE trade_date = ? AND ticker = '102110' "
+            "AND investor = 'individual'",
+            [AS_OF],
+        )
+        outcome = rules.flows_sum_to_zero(conn, FLOWS, [AS_OF])
+    assert not outcome.passed
+    assert outcome.metadata["not_summing_to_zero"] == 1
+    assert outcome.metadata["measured_volumes"] == outcome.metadata["fund_sessions"] - 1  # NULL
+    assert outcome.metadata["measured_values"] == outcome.metadata["fund_sessions"]
+    (offender,) = outcome.metadata["offenders"]
+    assert offender["ticker"] == "069500" and offender["net_value_sum_krw"] == 1000
+    assert offender["net_volume_sum"] == 0 and offender["groups"] == 4
+
+
+@pytest.mark.parametrize(("extra_pct", "passes"), [(0.5, True), (5.0, False)])
+def test_bought_volume_rule_tolerates_krx_corrections_only(
+    month: tuple[Path, dg.ExecuteInProcessResult], tmp_path: Path, extra_pct: float, passes: bool
+) -> None:
+    db = copy_of(month[0], tmp_path)
+    with duckdb.connect(str(db)) as conn:
+        volume = conn.execute(
+            "SELECT volume FROM etf_daily_prices WHERE trade_date = ? AND ticker = '069500'",
+            [AS_OF],
+        ).fetchone()[0]
+        conn.execute(
+            f"UPDATE {FLOWS} SET buy_volume = buy_volume + ? WHERE trade_date = ? "
+            "AND ticker = '069500' AND investor = 'individual'",
+            [round(volume * extra_pct / 100), AS_OF],
+        )
+        outcome = rules.flows_match_volume(conn, FLOWS, [AS_OF])
+    assert outcome.passed is passes
+    assert outcome.metadata["beyond_tolerance"] == (0 if passes else 1)
+
+
+def test_freshness_expects_today_from_20_00(month: tuple[Path, dg.ExecuteInProcessResult]) -> None:
+    """The 18:30 phase plus grace: at 19:59 the previous session is still fresh enough."""
+    with duckdb.connect(str(month[0]), read_only=True) as conn:
+        early = rules.freshness(conn, FLOWS, datetime(2026, 11, 20, 19, 59, tzinfo=KST))
+        due = rules.freshness(conn, FLOWS, datetime(2026, 11, 20, 20, 0, tzinfo=KST))
+    assert early.metadata["expected"] == str(MONTH[-2]) and early.passed
+    assert due.metadata["expected"] == str(AS_OF) and due.passed
