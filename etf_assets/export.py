@@ -188,7 +188,7 @@ def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: 
     as_of = []
     for label, column in (
         ("details", "details_as_of"), ("prices", "prices_as_of"), ("AUM", "aum_as_of"),
-        ("tracking", "tracking_as_of"), ("52w", "week52_as_of"),
+        ("tracking", "tracking_as_of"), ("52w", "week52_as_of"), ("flows", "flows_as_of"),
     ):  # fmt: skip
         newest = frame[column].max()
         if _missing(newest):  # never computed

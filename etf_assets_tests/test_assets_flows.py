@@ -22,7 +22,9 @@ from etf_assets import partitions
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.assets.reports import etf_overview
 from etf_assets.checks import partition_checks, rules
+from etf_assets.parsing.krx import INVESTORS
 from etf_assets.partitions import KST, sessions_back
 from etf_assets_tests.conftest import (
     krx_client,
@@ -323,3 +325,82 @@ def test_freshness_expects_today_from_20_00(month: tuple[Path, dg.ExecuteInProce
         due = rules.freshness(conn, FLOWS, datetime(2026, 11, 20, 20, 0, tzinfo=KST))
     assert early.metadata["expected"] == str(MONTH[-2]) and early.passed
     assert due.metadata["expected"] == str(AS_OF) and due.passed
+
+
+# ── the overview ──
+
+
+@pytest.fixture(scope="module")
+def overview(
+    small_sandbox: Sandbox, month: tuple[Path, dg.ExecuteInProcessResult],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dg.ExecuteInProcessResult]:  # fmt: skip
+    db = tmp_path_factory.mktemp("flows") / "overview.duckdb"
+    shutil.copy(month[0], db)
+    result = materialize([etf_overview], resources(small_sandbox, db), AS_OF.isoformat())
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return db, result
+
+
+def test_overview_net_buying_is_the_sum_of_the_last_sessions(
+    small_sandbox: Sandbox, overview: tuple[Path, dg.ExecuteInProcessResult]
+) -> None:
+    db, _ = overview
+    snapshot = query(db, "SELECT * FROM etf_overview_snapshot WHERE trade_date = ?", [AS_OF])
+    assert (snapshot["flows_as_of"].dt.date == AS_OF).all()
+    view = query(db, "SELECT * FROM etf_overview")
+    columns = [c for c in snapshot.columns if "_net_buy_" in c]
+    assert sorted(columns) == sorted(
+        f"{g}_net_buy_{n}d_krw" for g in ("foreign", "institution", "individual") for n in (5, 20)
+    )
+    pd.testing.assert_frame_equal(
+        snapshot.set_index("ticker")[columns], view.set_index("ticker")[columns], check_like=True
+    )
+    market = small_sandbox.market
+    row = snapshot.set_index("ticker").loc["069500"]
+    for n in (5, 20):
+        window = sessions_back(AS_OF, n)
+        truth = market.investor_group_flows("069500", window[0], AS_OF)
+        for group, investor in (
+            ("외국인", "foreign"),
+            ("기관", "institution"),
+            ("개인", "individual"),
+        ):
+            expected = truth.loc[truth["group"] == group, "net_value"].sum()
+            assert row[f"{investor}_net_buy_{n}d_krw"] == expected, (investor, n)
+    # A fund without a trade in the month: zeros, not NULL.
+    assert (snapshot.set_index("ticker").loc[market.special["suspended"], columns] == 0).all()
+
+
+def test_overview_net_buying_is_null_over_a_gap(
+    small_sandbox: Sandbox, overview: tuple[Path, dg.ExecuteInProcessResult], tmp_path: Path
+) -> None:
+    db = copy_of(overview[0], tmp_path)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(f"DELETE FROM {FLOWS} WHERE ticker = '069500' AND trade_date = ?", [MONTH[-3]])
+        conn.execute(
+            f"UPDATE {FLOWS} SET net_value_krw = NULL WHERE ticker = '102110' "
+            "AND investor = 'foreign' AND trade_date = ?",
+            [MONTH[-10]],
+        )
+        got = conn.execute(
+            "SELECT ticker, foreign_net_buy_5d_krw, foreign_net_buy_20d_krw, "
+            "individual_net_buy_20d_krw FROM etf_overview WHERE ticker IN ('069500', '102110') "
+            "ORDER BY ticker"
+        ).fetchall()
+    assert got[0][:3] == ("069500", None, None)  # a session missing in both windows
+    assert got[1][0] == "102110" and got[1][1] is not None and got[1][2] is None
+    assert got[1][3] is not None  # another group of the same sessions is whole
+
+
+def test_overview_charts_the_largest_net_buys_and_sells(
+    overview: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    meta = metadata(overview[1], "etf_overview")
+    assert meta["net_flows_session"] == str(AS_OF)
+    assert Path(meta["chart_largest_net_flows"]).read_bytes().startswith(b"\x89PNG")
+    assert meta["largest_net_flows_chart"].startswith("![Largest net buys and sells")
+    table = meta["largest_net_flows"]
+    assert "| ticker | name | investor | net_value_eok |" in table
+    shown = {word for word in table.split() if word in INVESTORS}
+    assert shown and shown <= {"foreign", "institution", "individual"}

@@ -3,7 +3,8 @@
 The `etf_overview` view always shows the newest figures; this asset (re)creates it (through
 `ensure_schema`) and stores what it shows as of each session in `etf_overview_snapshot`, then
 writes the session's overview files and charts next to the warehouse and puts the pictures
-people ask for (AUM by issuer and asset class, widest premiums, new 52-week highs) in the UI.
+people ask for (AUM by issuer and asset class, widest premiums, new 52-week highs, the
+largest net buys and sells by investor group) in the UI.
 """
 
 from datetime import date
@@ -16,13 +17,17 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets import charts
 from etf_assets.assets import REPORTS
+from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.export import FORMATS, write_query
 from etf_assets.metrics.overview import (
+    INVESTOR_LABELS,
+    OVERVIEW_FLOW_INVESTORS,
     PREMIUM_OUTLIER_PCT,
     aum_by,
+    largest_net_flows,
     new_52w_highs,
     overview_sql,
     premium_outliers,
@@ -32,6 +37,7 @@ from etf_assets.partitions import session_partitions
 from etf_assets.resources.storage import replace_partitions, warehouse
 
 CHART_MAX_BARS = 15
+NET_FLOW_BARS = 10  # net buys, and as many net sells
 WIDEST_COLUMNS = [
     "ticker", "name", "premium_discount_20d_pct", "premium_discount_60d_pct", "aum_eok",
     "tracking_as_of",
@@ -103,6 +109,55 @@ def aum_pictures(overview: pd.DataFrame, session: date, out: Path) -> dict[str, 
     return metadata
 
 
+def session_net_flows(
+    conn: duckdb.DuckDBPyConnection, session: date
+) -> tuple[date | None, pd.DataFrame]:
+    """The newest flows session up to `session` and its net values of the overview's groups
+    (ticker, investor, net_value_krw); (None, empty) before any flows."""
+    newest = conn.execute(
+        "SELECT max(trade_date) FROM etf_investor_flows WHERE trade_date <= ?", [session]
+    ).fetchone()[0]
+    flows = conn.execute(
+        "SELECT ticker, investor, net_value_krw FROM etf_investor_flows WHERE trade_date = ? "
+        "AND net_value_krw IS NOT NULL AND investor IN (SELECT unnest(?::VARCHAR[]))",
+        [newest, list(OVERVIEW_FLOW_INVESTORS)],
+    ).df()
+    return newest, flows
+
+
+def net_flow_pictures(
+    flows: pd.DataFrame, flows_session: date | None, overview: pd.DataFrame, out: Path
+) -> dict[str, object]:
+    """The largest net buys and sells of one session by foreigners, institutions and
+    individuals: a markdown table, a PNG in `out` and an inline chart, labelled in Korean."""
+    if flows_session is None:
+        return {"largest_net_flows": "no investor flows yet (etf_investor_flows)"}
+    names = overview.set_index("ticker")["name"]
+    ranked = largest_net_flows(flows, NET_FLOW_BARS)
+    ranked = ranked.assign(
+        name=ranked["ticker"].map(names).fillna(ranked["ticker"]),
+        group=ranked["investor"].map(INVESTOR_LABELS),
+        net_value_eok=ranked["net_value_krw"] / 1e8,
+    )
+    title = f"Largest net buys and sells by investor group ({flows_session})"
+    png = charts.bar_chart_png(
+        [f"{name} · {group}" for name, group in zip(ranked["name"], ranked["group"], strict=True)],
+        list(ranked["net_value_eok"]),
+        title=title,
+        value_label="net buying (100 million KRW)",
+    )
+    path = out / "largest_net_flows.png"
+    path.write_bytes(png)
+    return {
+        "net_flows_session": str(flows_session),
+        "largest_net_flows": markdown_table(
+            ranked[["ticker", "name", "investor", "net_value_eok"]], max_rows=2 * NET_FLOW_BARS
+        ),
+        "largest_net_flows_chart": dg.MetadataValue.md(charts.markdown_image(png, title)),
+        "chart_largest_net_flows": dg.MetadataValue.path(str(path)),
+    }
+
+
 @dg.asset(
     group_name=REPORTS,
     partitions_def=session_partitions(),
@@ -111,6 +166,7 @@ def aum_pictures(overview: pd.DataFrame, session: date, out: Path) -> dict[str, 
         etf_details,
         etf_aum,
         etf_52w,
+        etf_investor_flows,
         # The weekly snapshot in force on a session is among its last five sessions.
         dg.AssetDep(
             etf_tracking_error, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-4)
@@ -137,6 +193,7 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
         for fmt, path in exports.items():
             write_query(conn, snapshot_sql, path, fmt)
         outliers = trimmed_names(premium_outliers(conn, snapshot_sql))
+        flows_session, flows = session_net_flows(conn, session)
     overview = trimmed_names(frames[-1])
 
     outlier_closes = outliers.loc[outliers["premium_pct"].abs() > PREMIUM_OUTLIER_PCT, "ticker"]
@@ -156,6 +213,7 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
             "total_aum_trillion_krw": round(float(overview["aum_krw"].sum()) / 1e12, 3),
             "etfs_with_aum_older_than_price": int(stale_aum.sum()),
             **aum_pictures(overview, session, out),
+            **net_flow_pictures(flows, flows_session, overview, out),
             "premium_outlier_note": OUTLIER_NOTE,
             "premium_outliers_count": len(outliers),
             "premium_outliers": markdown_table(

@@ -138,7 +138,7 @@ RANGES: dict[str, dict[str, str]] = {
     "etf_overview_snapshot": {
         # A snapshot reads every table up to its session only; a later figure would be a leak.
         "no figure newer than the snapshot": "greatest(details_as_of, prices_as_of, aum_as_of, "
-        "tracking_as_of, week52_as_of) <= trade_date",
+        "tracking_as_of, week52_as_of, flows_as_of) <= trade_date",
         "aum_krw >= 0": "aum_krw >= 0",
     },
 }

@@ -5,6 +5,9 @@ AUM partition is missing shows its older AUM beside that older `aum_as_of`, so a
 visible instead of silently NULL. The universe is the newest ETF master (etf_details) ∪ the ETFs
 priced on the newest session; `is_active` says whether the ticker is in that newest master.
 
+Net buying by foreigners, institutions and individuals over 5 and 20 sessions comes from
+etf_investor_flows, summed per ETF over the sessions ending on its newest flows (`flows_as_of`).
+
 Close and NAV come from etf_daily_prices; AUM, its source and market cap from etf_aum, so AUM and
 market cap are always compared on the same date. `name` falls back to the price table's name
 for a ticker that never appeared in a master (priced before the master was refreshed).
@@ -38,6 +41,17 @@ from etf_assets.metrics.tracking import WINDOWS
 PREMIUM_OUTLIER_PCT = 5.0
 # The window of the premium figure the overview ranks (premium_discount_20d_pct).
 RANKED_PREMIUM_SESSIONS = 20
+# Net buying per investor group over the last N sessions (etf_investor_flows): the groups
+# people follow, who each.
+OVERVIEW_FLOW_WINDOWS = (5, 20)
+OVERVIEW_FLOW_INVESTORS = {
+    "foreign": "foreigners (외국인, 기타외국인 included)",
+    "institution": "institutions (기관)",
+    "individual": "individuals (개인)",
+}
+# The groups' names on KRX's screens, for chart labels.
+INVESTOR_LABELS = {"institution": "기관", "other_corporation": "기타법인", "individual": "개인",
+                   "foreign": "외국인"}  # fmt: skip
 
 # (column, DuckDB type, expression over the CTE aliases below). The snapshot table's schema is
 # derived from this list too, so view and snapshot cannot drift apart; each column's description
@@ -71,6 +85,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("low_52w_date", "DATE", "w.low_52w_date"),
     ("pct_below_high", "DOUBLE", "w.pct_below_high"),
     ("week52_as_of", "DATE", "w.trade_date"),
+    *(
+        (f"{investor}_net_buy_{n}d_krw", "BIGINT", f"f.{investor}_net_buy_{n}d_krw")
+        for investor in OVERVIEW_FLOW_INVESTORS
+        for n in OVERVIEW_FLOW_WINDOWS
+    ),
+    ("flows_as_of", "DATE", "f.flows_as_of"),
 )
 
 COLUMN_TYPES: tuple[tuple[str, str], ...] = tuple((name, kind) for name, kind, _ in COLUMNS)
@@ -83,6 +103,49 @@ _SOURCES = (
     ("t", "etf_tracking_error", "as_of_date"),
     ("w", "etf_52w", "trade_date"),
 )
+
+
+def _net_buying(investor: str, n: int) -> str:
+    """SQL: one group's net value summed over the ETF's N-session window, NULL unless all N
+    sessions have it (one row per session and group: the table's key)."""
+    rows = f"r.session_no > e.end_no - {n} AND r.investor = '{investor}'"
+    return (
+        f"CASE WHEN count(r.net_value_krw) FILTER (WHERE {rows}) = {n} "
+        f"THEN sum(r.net_value_krw) FILTER (WHERE {rows}) END AS {investor}_net_buy_{n}d_krw"
+    )
+
+
+def net_buying_sql(bound: str) -> str:
+    """CTEs ending in `f`: per ticker, `flows_as_of` and the N-session net buying per group.
+
+    A window is the N sessions (dates of etf_daily_prices, within `bound`) ending on the ETF's
+    newest flows session. Its sum is NULL unless the ETF has the group's net value on all N:
+    a gap or a young fund gives no figure, never a sum over fewer sessions.
+    """
+    sums = ",\n        ".join(
+        _net_buying(investor, n)
+        for investor in OVERVIEW_FLOW_INVESTORS
+        for n in OVERVIEW_FLOW_WINDOWS
+    )
+    return f"""f_sessions AS (
+    SELECT trade_date, row_number() OVER (ORDER BY trade_date) AS session_no
+    FROM (SELECT DISTINCT trade_date FROM etf_daily_prices WHERE {bound})
+),
+f_rows AS (
+    SELECT ticker, trade_date, investor, net_value_krw, session_no
+    FROM etf_investor_flows JOIN f_sessions USING (trade_date)
+),
+f_end AS (
+    SELECT ticker, max(trade_date) AS flows_as_of, max(session_no) AS end_no
+    FROM f_rows GROUP BY ticker
+),
+f AS (
+    SELECT e.ticker, e.flows_as_of,
+        {sums}
+    FROM f_end AS e JOIN f_rows AS r USING (ticker)
+    WHERE r.session_no > e.end_no - {max(OVERVIEW_FLOW_WINDOWS)}
+    GROUP BY e.ticker, e.flows_as_of
+)"""
 
 
 def overview_sql(until: date | None = None) -> str:
@@ -102,9 +165,10 @@ def overview_sql(until: date | None = None) -> str:
 )"""
         for alias, table, key in _SOURCES
     ]
+    sources = [alias for alias, _, _ in _SOURCES]
     select = ",\n    ".join(f"CAST({expr} AS {kind}) AS {name}" for name, kind, expr in COLUMNS)
-    joins = "\n".join(f"LEFT JOIN {alias} USING (ticker)" for alias, _, _ in _SOURCES)
-    ctes = ",\n".join(newest)
+    joins = "\n".join(f"LEFT JOIN {alias} USING (ticker)" for alias in (*sources, "f"))
+    ctes = ",\n".join([*newest, net_buying_sql(bound["trade_date"])])
     return f"""WITH
 newest_master AS (
     SELECT ticker FROM etf_details WHERE trade_date =
@@ -158,6 +222,17 @@ def new_52w_highs(overview: pd.DataFrame, session: date, outliers: Collection[st
         & ~overview["ticker"].isin(outliers)
     ]
     return at_high.sort_values("aum_krw", ascending=False, ignore_index=True)
+
+
+def largest_net_flows(flows: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The `count` largest net buys and `count` largest net sells among `flows` rows (ticker,
+    investor, net_value_krw), largest buy first and largest sell last; a 0 is neither."""
+    ranked = flows.sort_values(
+        ["net_value_krw", "ticker", "investor"], ascending=[False, True, True]
+    )
+    buys = ranked[ranked["net_value_krw"] > 0].head(count)
+    sells = ranked[ranked["net_value_krw"] < 0].tail(count)
+    return pd.concat([buys, sells], ignore_index=True)
 
 
 def premium_pct_sql(close: str = "close", nav: str = "nav") -> str:

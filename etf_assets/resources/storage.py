@@ -31,7 +31,11 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets.metrics.overview import COLUMN_TYPES as OVERVIEW_COLUMN_TYPES
-from etf_assets.metrics.overview import create_overview_view
+from etf_assets.metrics.overview import (
+    OVERVIEW_FLOW_INVESTORS,
+    OVERVIEW_FLOW_WINDOWS,
+    create_overview_view,
+)
 from etf_assets.metrics.tracking import WINDOWS
 from etf_assets.parsing.krx import MASTER_FIELDS
 
@@ -184,6 +188,15 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "tracking_as_of": "week (as_of_date) of the premium/discount, tracking error and "
     "constituent figures (etf_tracking_error)",
     "week52_as_of": "session of the 52-week figures (etf_52w)",
+    **{
+        f"{investor}_net_buy_{n}d_krw": f"net buying by {who} (etf_investor_flows."
+        f"net_value_krw) summed over the last {n} sessions up to flows_as_of, in KRW; NULL "
+        f"unless the ETF has that figure on all {n}"
+        for investor, who in OVERVIEW_FLOW_INVESTORS.items()
+        for n in OVERVIEW_FLOW_WINDOWS
+    },
+    "flows_as_of": "session of the ETF's newest investor flows (etf_investor_flows), where its "
+    "net-buying windows end",
 }
 
 
