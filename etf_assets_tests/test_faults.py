@@ -35,11 +35,12 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import partitions
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.partitions import KST, last_completed_session, sessions_back
+from etf_assets.partitions import KST, sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER, SCREEN_PDF
 from etf_assets.resources.storage import TABLES, replace_partition
@@ -182,7 +183,18 @@ def executed_steps(result: dg.ExecuteInProcessResult) -> set[str]:
 
 # ---- fixtures: the sandbox and its baseline warehouse -------------------------------------------
 
-NEWEST = last_completed_session(datetime.now(KST))  # KIS quotes are live: only this session
+# KIS quotes are live: only the session the sandbox's KIS quotes now has KIS figures. Our clock
+# is frozen to its evening, so the module does not depend on the hour it runs (intraday,
+# etf_aum rightly skips KIS, and the baseline would have no KIS figures to compare with).
+NEWEST = kis_routes.last_session(datetime.now(KST))
+EVENING = datetime(NEWEST.year, NEWEST.month, NEWEST.day, 20, tzinfo=KST)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def evening_of_the_newest_session() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(partitions, "now_kst", lambda: EVENING)
+        yield
 
 
 @pytest.fixture(scope="module")
