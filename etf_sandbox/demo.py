@@ -1,4 +1,5 @@
-"""`make demo`: start the sandbox, materialize every asset for the latest session, summarise.
+"""`make demo`: start the sandbox, materialize every asset for the latest session (a year of
+prices, a month of investor flows), summarise.
 
 Each phase runs through the real CLI (`dagster asset materialize -m etf_assets.definitions`),
 exactly as a user or CI would against the real services.
@@ -19,6 +20,8 @@ from etf_assets.partitions import KST, last_completed_session, sessions_back, we
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 PRICE_HISTORY_SESSIONS = 260  # a year for etf_52w plus 250 returns for tracking error
+FLOW_SESSIONS = 21  # a month: the overview's 20-session net buying
+FLOWS_FINAL_HOUR = 18  # KRX's investor flows of a session are final after 18:00 KST
 
 
 def materialize(select: str, partition_args: list[str], env: dict[str, str]) -> float:
@@ -42,7 +45,7 @@ def summary(db_path: Path) -> str:
         lines = ["\nWarehouse " + str(db_path)]
         for table in (
             "krx_etf_list", "etf_details", "etf_daily_prices", "etf_holdings",
-            "etf_aum", "etf_52w", "etf_tracking_error",
+            "etf_aum", "etf_52w", "etf_tracking_error", "etf_investor_flows",
         ):  # fmt: skip
             rows, newest = conn.execute(
                 f"SELECT count(*), max(COLUMNS('^(trade_date|as_of_date)$')) FROM {table}"
@@ -55,6 +58,8 @@ def main() -> None:
     home = prepare_dagster_home()
     db_path = Path(os.environ.get("ETF_ASSETS_DUCKDB") or REPO / settings.DUCKDB_PATH)
     latest = last_completed_session(datetime.now(KST))
+    flows_latest = last_completed_session(datetime.now(KST), close_hour=FLOWS_FINAL_HOUR)
+    flows_first = sessions_back(flows_latest, FLOW_SESSIONS)[0]
     week = weekly_partitions().get_last_partition_key()
     first = sessions_back(latest, PRICE_HISTORY_SESSIONS)[0]
     started = time.monotonic()
@@ -71,6 +76,9 @@ def main() -> None:
         materialize("etf_daily_prices", ["--partition-range", f"{first}...{latest}"], env)
         materialize("etf_aum,etf_52w", ["--partition", latest.isoformat()], env)
         materialize("etf_holdings,etf_tracking_error", ["--partition", str(week)], env)
+        materialize(
+            "etf_investor_flows", ["--partition-range", f"{flows_first}...{flows_latest}"], env
+        )
         materialize("etf_overview", ["--partition", latest.isoformat()], env)
     print(summary(db_path))
     print("\n" + overview_summary(db_path))
