@@ -242,6 +242,26 @@ def test_traded_without_flows_is_missing_never_zero(
     assert not volume.passed and volume.metadata["offenders"].value[0]["ticker"] == suspended
 
 
+def test_an_answer_that_cannot_be_parsed_fails_the_run_without_retry(
+    small_sandbox: Sandbox, priced: Path, tmp_path: Path
+) -> None:
+    db = copy_of(priced, tmp_path)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("DELETE FROM etf_daily_prices WHERE ticker NOT IN ('069500', '0069M0')")
+    small_sandbox.set_faults("krx_data", malformed_rows_n=1)  # "1,234x": not a number
+    try:
+        res = resources(small_sandbox, db)
+        with (
+            dg.build_asset_context(partition_key=AS_OF.isoformat()) as context,
+            pytest.raises(dg.Failure, match=r"2 of 2 funds failed.*not a KRX integer") as failure,
+        ):
+            etf_investor_flows(context, krx=res["krx"], duckdb=res["duckdb"])
+    finally:
+        small_sandbox.clear_faults()
+    assert not failure.value.allow_retries  # the same answer would fail again
+    assert failure.value.metadata["failed_tickers"].value == ["0069M0", "069500"]
+
+
 def test_not_final_before_18_00_and_nothing_asked(
     small_sandbox: Sandbox, priced: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

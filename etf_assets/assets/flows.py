@@ -24,7 +24,7 @@ from etf_assets import partitions
 from etf_assets.assets import FLOWS
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
-from etf_assets.errors import KRX_FATAL, KRXNotYetPublished
+from etf_assets.errors import KRX_FATAL, KRXError, KRXNotYetPublished
 from etf_assets.parsing.krx import (
     INVESTOR_FLOW_COLUMNS,
     INVESTORS,
@@ -135,7 +135,7 @@ def zero_flows(keys: Sequence[tuple[date, str]]) -> pd.DataFrame:
     return frame.astype({"ticker": "str", "investor": "str"})
 
 
-def _keys(frame: pd.DataFrame) -> set[tuple[date, str]]:
+def _fund_sessions(frame: pd.DataFrame) -> set[tuple[date, str]]:
     return set(zip(frame["trade_date"], frame["ticker"], strict=True))
 
 
@@ -184,7 +184,7 @@ def etf_investor_flows(
     fetched = pd.concat(frames, ignore_index=True) if frames else zero_flows([])
     in_run = fetched["trade_date"].isin(dates)
     fetched = fetched[in_run]
-    answered = _keys(fetched)
+    answered = _fund_sessions(fetched)
     idle = sorted((d, f.ticker) for f in funds for d in f.idle if (d, f.ticker) not in answered)
     unanswered = sorted(
         (d, f.ticker)
@@ -203,6 +203,8 @@ def etf_investor_flows(
             description=f"{len(failed)} of {len(funds)} funds failed; the others were written. "
             f"First error: {first}",
             metadata={"failed_tickers": dg.MetadataValue.json(failed[:50])},
+            # KRX's transient failures may pass in 5 minutes; an answer we cannot parse will not
+            allow_retries=all(isinstance(e, KRXError) for e in result.failures.values()),
         )
     asked = [f for f in funds if f.traded]
     newest = frame[frame["trade_date"] == max(dates)]
