@@ -56,7 +56,7 @@ INSTALL_HINT = (
 )
 ASSETS = (
     "krx_etf_list", "etf_details", "etf_daily_prices", "etf_holdings", "etf_aum", "etf_52w",
-    "etf_tracking_error",
+    "etf_tracking_error", "etf_investor_flows",
 )  # fmt: skip
 OPTIONAL_ASSETS = ("etf_overview",)  # shown too whenever the definitions have it
 LAUNCHED = ("krx_etf_list", "etf_details")
