@@ -23,8 +23,8 @@ from dagster_duckdb import DuckDBResource
 from etf_assets import partitions
 from etf_assets.assets import FLOWS
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
-from etf_assets.errors import KRX_FATAL, KRXError, KRXNotYetPublished
+from etf_assets.assets.utils import fan_out_krx, markdown_table, partition_dates, table_metadata
+from etf_assets.errors import KRXError, KRXNotYetPublished
 from etf_assets.parsing.krx import (
     INVESTOR_FLOW_COLUMNS,
     INVESTORS,
@@ -33,7 +33,6 @@ from etf_assets.parsing.krx import (
 )
 from etf_assets.parsing.rules import etf_isin
 from etf_assets.partitions import KST, session_partitions
-from etf_assets.resources.http import fan_out
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import replace_partitions, warehouse
 
@@ -169,17 +168,13 @@ def etf_investor_flows(
                 allow_retries=False,
             )
         funds = plan_requests(conn, dates)
-    try:
-        result = fan_out(
-            lambda fund: fetch_fund_flows(krx, fund),
-            [fund for fund in funds if fund.traded],
-            max_workers=krx.max_workers,
-            log=context.log,
-            stop_on=KRX_FATAL,
-            label="etf_investor_flows funds",
-        )
-    except KRX_FATAL as exc:  # credentials: retrying in 5 minutes cannot help
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    result = fan_out_krx(
+        context,
+        krx,
+        lambda fund: fetch_fund_flows(krx, fund),
+        [fund for fund in funds if fund.traded],
+        "etf_investor_flows funds",
+    )
     frames = list(result.results.values())
     fetched = pd.concat(frames, ignore_index=True) if frames else zero_flows([])
     in_run = fetched["trade_date"].isin(dates)

@@ -16,15 +16,14 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
 from etf_assets.assets import PRICES
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
-from etf_assets.errors import KRX_FATAL, KRXNotYetPublished
+from etf_assets.assets.utils import fan_out_krx, markdown_table, partition_dates, table_metadata
+from etf_assets.errors import KRXNotYetPublished
 from etf_assets.parsing.krx import (
     daily_prices_from_data_service,
     daily_prices_from_openapi,
     is_no_data_answer,
 )
 from etf_assets.partitions import KST, session_partitions
-from etf_assets.resources.http import fan_out
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import TABLES, replace_partitions, warehouse
 
@@ -85,17 +84,13 @@ def etf_daily_prices(
     dates = partition_dates(context)
     now = partitions.now_kst()
     started = time.monotonic()
-    try:
-        result = fan_out(
-            lambda d: fetch_session_prices(krx, d, now),
-            dates,
-            max_workers=krx.max_workers,
-            log=context.log,
-            stop_on=KRX_FATAL,
-            label="etf_daily_prices sessions",
-        )
-    except KRX_FATAL as exc:  # credentials: retrying in 5 minutes cannot help
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    result = fan_out_krx(
+        context,
+        krx,
+        lambda d: fetch_session_prices(krx, d, now),
+        dates,
+        "etf_daily_prices sessions",
+    )
     done = sorted(result.results)
     written = 0
     notes = {d: note for d, (_, note) in result.results.items() if note}

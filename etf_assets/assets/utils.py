@@ -1,11 +1,19 @@
 """Small helpers shared by the asset modules: partition dates, table metadata, rendering."""
 
+from collections.abc import Callable, Iterable
 from datetime import date
+from typing import TypeVar
 
 import dagster as dg
 import pandas as pd
 
+from etf_assets.errors import KRX_FATAL
+from etf_assets.resources.http import FanOutResult, fan_out
+from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import TABLES
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def table_metadata(table_name: str) -> dict[str, object]:
@@ -41,3 +49,25 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> dg.MetadataValue:
 def counts_table(frame: pd.DataFrame, column: str, label: str) -> dg.MetadataValue:
     counts = frame[column].fillna("(none)").value_counts().rename_axis(label).reset_index()
     return markdown_table(counts.rename(columns={"count": "ETFs"}), max_rows=40)
+
+
+def fan_out_krx(
+    context: dg.AssetExecutionContext,
+    krx: KRXClient,
+    fetch: Callable[[K], V],
+    items: Iterable[K],
+    label: str,
+) -> FanOutResult[K, V]:
+    """`fan_out` at the KRX client's concurrency; a credentials error (KRX_FATAL) stops the
+    fan-out and fails the run without Dagster's retries: waiting five minutes cannot fix it."""
+    try:
+        return fan_out(
+            fetch,
+            items,
+            max_workers=krx.max_workers,
+            log=context.log,
+            stop_on=KRX_FATAL,
+            label=label,
+        )
+    except KRX_FATAL as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
