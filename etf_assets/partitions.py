@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 KST = ZoneInfo("Asia/Seoul")
-CALENDAR_START = date(2020, 1, 2)
+# The first KRX ETFs (KODEX 200 among them) listed on 2002-10-14: partitions start there.
+CALENDAR_START = date(2002, 10, 14)
 CALENDAR_SEED = Path(__file__).with_name("xkrx_calendar.json")
 CALENDAR_MIN_HORIZON = timedelta(days=300)
 
@@ -256,8 +257,29 @@ def _non_sessions_on_weekdays(keep: frozenset[date]) -> list[datetime]:
     return [_midnight(d) for d in days if d.weekday() < 5 and d not in keep]
 
 
+def _weekday_partitions(
+    closed_weekdays: list[datetime], end_offset: int = 0
+) -> dg.TimeWindowPartitionsDefinition:
+    """Day-keyed partitions on a Monday-Friday cron, minus `closed_weekdays`.
+
+    A weekday cron rather than a daily one with weekend exclusions: Dagster walks every window
+    from the start on each key lookup, and since 2002 the weekend exclusion crons made that walk
+    five times slower (0.58 s against 0.11 s per `get_partition_keys`, measured). A Friday's
+    window runs to Monday, which no asset reads: mappings count partitions, not hours.
+    """
+    return dg.TimeWindowPartitionsDefinition(
+        cron_schedule="0 0 * * 1-5",
+        fmt="%Y-%m-%d",
+        start=CALENDAR_START.isoformat(),
+        end=(calendar_end() + timedelta(days=1)).isoformat(),
+        timezone="Asia/Seoul",
+        end_offset=end_offset,
+        exclusions=closed_weekdays,
+    )
+
+
 @functools.cache
-def session_partitions() -> dg.DailyPartitionsDefinition:
+def session_partitions() -> dg.TimeWindowPartitionsDefinition:
     """Daily partitions on XKRX sessions (keys YYYY-MM-DD, Asia/Seoul).
 
     `end_offset=1` (deliberate): without it today's key only exists
@@ -265,31 +287,16 @@ def session_partitions() -> dg.DailyPartitionsDefinition:
     (DagsterUnknownPartitionError). The cost is Dagster bug #33551: on a closed day the next
     session's key is listed early; running it fails cleanly with KRXNotYetPublished.
     """
-    return dg.DailyPartitionsDefinition(
-        start_date=CALENDAR_START.isoformat(),
-        end_date=(calendar_end() + timedelta(days=1)).isoformat(),
-        timezone="Asia/Seoul",
-        end_offset=1,
-        exclusions=["0 0 * * 6", "0 0 * * 0", *_non_sessions_on_weekdays(_session_set())],
-    )
+    return _weekday_partitions(_non_sessions_on_weekdays(_session_set()), end_offset=1)
 
 
 @functools.cache
-def weekly_partitions() -> dg.DailyPartitionsDefinition:
+def weekly_partitions() -> dg.TimeWindowPartitionsDefinition:
     """One partition per week, keyed by the week's last session (Friday, or earlier if closed).
 
     No end_offset: the Sunday phase targets a week that is already over.
     """
-    return dg.DailyPartitionsDefinition(
-        start_date=CALENDAR_START.isoformat(),
-        end_date=(calendar_end() + timedelta(days=1)).isoformat(),
-        timezone="Asia/Seoul",
-        exclusions=[
-            "0 0 * * 6",
-            "0 0 * * 0",
-            *_non_sessions_on_weekdays(frozenset(week_last_sessions())),
-        ],
-    )
+    return _weekday_partitions(_non_sessions_on_weekdays(frozenset(week_last_sessions())))
 
 
 if __name__ == "__main__":
