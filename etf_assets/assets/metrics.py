@@ -26,7 +26,7 @@ from etf_assets.metrics.overview import (
     RANKED_PREMIUM_SESSIONS,
     window_outliers_sql,
 )
-from etf_assets.metrics.tracking import TRACKING_SQL, WINDOWS
+from etf_assets.metrics.tracking import TRACKING_SQL, UNADJUSTED_TRACKING_SQL, WINDOWS
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
 from etf_assets.parsing.kis import inquire_price_frame
 from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
@@ -41,7 +41,7 @@ from etf_assets.partitions import (
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import replace_partition, replace_partitions, warehouse
+from etf_assets.resources.storage import replace_partitions, warehouse
 
 KIS_FAILURE_TOLERANCE = 0.05
 # parse_inquire_price's names → etf_aum's `_kis` columns.
@@ -249,9 +249,47 @@ def _krx_published_tracking_error(
     )
 
 
+def tracking_for(
+    conn: duckdb.DuckDBPyConnection, as_of: date, sql: str = TRACKING_SQL
+) -> pd.DataFrame:
+    """etf_tracking_error rows of one week, from the funds priced on its last session."""
+    return conn.execute(
+        sql, {"as_of_date": as_of, "history_start": sessions_back(as_of, HISTORY_SESSIONS)[0]}
+    ).df()
+
+
+def payout_adjustment_effect(adjusted: pd.DataFrame, unadjusted: pd.DataFrame) -> pd.DataFrame:
+    """Per fund: the 250-session tracking error with payouts added back and without, and the
+    change (adjusted − unadjusted, %pt); funds whose figure moved only."""
+    column = "tracking_error_250d_pct"
+    both = adjusted[["ticker", column]].merge(
+        unadjusted[["ticker", column]], on="ticker", suffixes=("", "_unadjusted")
+    )
+    both["change_pctpt"] = both[column] - both[f"{column}_unadjusted"]
+    return both[both["change_pctpt"].abs() > 1e-9].sort_values("change_pctpt", ignore_index=True)
+
+
+def _payout_metadata(effect: pd.DataFrame) -> dict[str, object]:
+    """How much adding payouts back changed the newest week's 250-session figures."""
+    column = "tracking_error_250d_pct"
+    return {
+        "payout_adjusted_funds": len(effect),
+        "payout_adjustment_median_change_pctpt": (
+            round(float(effect["change_pctpt"].median()), 4) if len(effect) else None
+        ),
+        "payout_adjustment_worst_change_pctpt": (
+            round(float(effect["change_pctpt"].min()), 4) if len(effect) else None
+        ),
+        "payout_adjustment_largest": markdown_table(
+            effect[["ticker", f"{column}_unadjusted", column, "change_pctpt"]], max_rows=20
+        ),
+    }
+
+
 @dg.asset(
     group_name=METRICS,
     partitions_def=weekly_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[
         etf_details,
         etf_holdings,
@@ -261,29 +299,33 @@ def _krx_published_tracking_error(
         ),
     ],
     kinds={"duckdb"},
-    description="Premium/discount (괴리율) and true tracking error (추적오차율), 20/60/120/250d.",
+    description="Premium/discount (괴리율) and true tracking error (추적오차율), 20/60/120/250d, "
+    "payouts added back to the NAV return; any past week in one run per range.",
     metadata=table_metadata("etf_tracking_error"),
 )
 def etf_tracking_error(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    as_of = date.fromisoformat(context.partition_key)
+    weeks = partition_dates(context)
+    as_of = weeks[-1]
     started = time.perf_counter()
     with warehouse(duckdb) as conn:
-        frame = conn.execute(
-            TRACKING_SQL,
-            {"as_of_date": as_of, "history_start": sessions_back(as_of, HISTORY_SESSIONS)[0]},
-        ).df()
+        frames = {week: tracking_for(conn, week) for week in weeks}
+        unadjusted = tracking_for(conn, as_of, UNADJUSTED_TRACKING_SQL)
         etfs = conn.execute(
             "SELECT ticker, isin FROM etf_details WHERE trade_date = "
             "(SELECT max(trade_date) FROM etf_details WHERE trade_date <= ?)",
             [as_of],
         ).df()
     compute_s = time.perf_counter() - started
+    # KRX's figure is fetched for the newest week of the run only: a backfill of years would
+    # otherwise cost 20 requests a week for a WARN comparison of the past.
     published = _krx_published_tracking_error(context, krx, etfs, as_of)
-    frame = frame.merge(published, on="ticker", how="left")
+    frame = frames[as_of] = frames[as_of].merge(published, on="ticker", how="left")
     with warehouse(duckdb) as conn:
-        written = replace_partition(conn, "etf_tracking_error", as_of, frame)
+        written = replace_partitions(
+            conn, "etf_tracking_error", weeks, pd.concat(frames.values(), ignore_index=True)
+        )
         windows = (
             f"SELECT ticker, as_of_date FROM etf_tracking_error WHERE as_of_date = DATE '{as_of}'"
         )
@@ -305,8 +347,13 @@ def etf_tracking_error(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
+            "partitions": len(weeks),
             "compute_s": round(compute_s, 3),
             **nulls,
+            "leverage_sources": dg.MetadataValue.json(
+                frame["leverage_source"].value_counts().to_dict()
+            ),
+            **_payout_metadata(payout_adjustment_effect(frame, unadjusted)),
             "krx_published_compared": len(compared),
             "krx_vs_ours_median_abs_diff_pctpt": (
                 round(

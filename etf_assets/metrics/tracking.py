@@ -3,7 +3,14 @@
 - premium/discount on a day = (close − NAV) / NAV × 100; the Nd figure is its mean over the
   ETF's last N sessions with both values.
 - tracking error = annualised (×√250) sample standard deviation, over the ETF's last N daily
-  returns, of (NAV return − leverage_factor × index return), in %.
+  returns, of (NAV return − leverage_factor × index return), in %. The NAV falls on an ex-date
+  by the cash paid out, so the NAV return adds every payout but a liquidation back on its
+  ex-date: (NAV_t + D_t) / NAV_{t−1} − 1. Without it a monthly payer shows twelve one-day
+  "misses" of its index a year and a tracking error many times its true one
+  (`UNADJUSTED_TRACKING_SQL` keeps that figure, for comparison only).
+- the leverage factor is the fund's in the ETF master of the week (etf_details); a fund no
+  longer in the master (delisted) takes it from the newest etf_details row that has it, else
+  from the name KRX gave it (`NAME_LEVERAGE_RULES`); `leverage_source` says which.
 
 Windows count sessions, not calendar days. A figure is NULL (never 0) when fewer than N
 sessions qualify, or when the ETF has no index level or no leverage factor. A ratio is only
@@ -22,6 +29,19 @@ from etf_assets.metrics.sql import usable
 WINDOWS = (20, 60, 120, 250)
 ANNUALISATION_SESSIONS = 250
 CONSTITUENT_KINDS = ("stock", "etf", "bond", "other")
+# Name fragments (spaces removed) → leverage factor, first match wins: KRX names leveraged and
+# inverse funds this way (KODEX 레버리지, KODEX 200선물인버스2X, TIGER 인버스); else 1.
+NAME_LEVERAGE_RULES = (("인버스2X", -2.0), ("레버리지", 2.0), ("인버스", -1.0))
+LEVERAGE_SOURCES = ("etf_details", "etf_details_newest", "name")
+LIQUIDATION = "liquidation"
+
+
+def _factor_from_name(name: str) -> str:
+    """SQL: the leverage factor NAME_LEVERAGE_RULES read from a fund's name."""
+    compact = f"upper(replace({name}, ' ', ''))"
+    cases = " ".join(f"WHEN {compact} LIKE '%{part.upper()}%' THEN {factor}"
+                     for part, factor in NAME_LEVERAGE_RULES)  # fmt: skip
+    return f"CASE {cases} ELSE 1.0 END"
 
 
 def _ratio_minus_one(level: str, previous: str) -> str:
@@ -47,11 +67,41 @@ def _window_columns() -> str:
     return ",\n        ".join(parts)
 
 
-TRACKING_SQL = f"""
-WITH leverage AS (
+def tracking_sql(add_back_payouts: bool = True) -> str:
+    """The etf_tracking_error rows of $as_of_date from prices since $history_start; NAV returns
+    with payouts added back on their ex-dates unless `add_back_payouts` is False."""
+    paid = "coalesce(y.paid_krw, 0)" if add_back_payouts else "0"
+    return f"""
+WITH week_master AS (
     SELECT ticker, leverage_factor
     FROM etf_details
     WHERE trade_date = (SELECT max(trade_date) FROM etf_details WHERE trade_date <= $as_of_date)
+),
+newest_master AS (
+    SELECT ticker, leverage_factor
+    FROM etf_details
+    QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY trade_date DESC) = 1
+),
+leverage AS (
+    SELECT
+        p.ticker,
+        CASE WHEN w.ticker IS NOT NULL THEN w.leverage_factor
+            WHEN n.ticker IS NOT NULL THEN n.leverage_factor
+            ELSE {_factor_from_name("p.name")} END AS leverage_factor_used,
+        CASE WHEN w.ticker IS NOT NULL THEN '{LEVERAGE_SOURCES[0]}'
+            WHEN n.ticker IS NOT NULL THEN '{LEVERAGE_SOURCES[1]}'
+            ELSE '{LEVERAGE_SOURCES[2]}' END AS leverage_source
+    FROM etf_daily_prices AS p
+    LEFT JOIN week_master AS w USING (ticker)
+    LEFT JOIN newest_master AS n USING (ticker)
+    WHERE p.trade_date = $as_of_date
+),
+payouts AS (
+    SELECT ticker, ex_date AS trade_date, sum(amount_per_share_krw) AS paid_krw
+    FROM etf_distributions
+    WHERE ex_date BETWEEN $history_start AND $as_of_date
+        AND coalesce(kind, '') <> '{LIQUIDATION}' AND isfinite(amount_per_share_krw)
+    GROUP BY ticker, ex_date
 ),
 history AS (
     SELECT
@@ -59,10 +109,12 @@ history AS (
         p.trade_date,
         p.close,
         p.nav,
+        p.nav + {paid} AS nav_with_payout,
         p.index_close,
         lag(p.nav) OVER w AS previous_nav,
         lag(p.index_close) OVER w AS previous_index_close
     FROM etf_daily_prices AS p
+    LEFT JOIN payouts AS y USING (ticker, trade_date)
     WHERE p.trade_date BETWEEN $history_start AND $as_of_date
     WINDOW w AS (PARTITION BY p.ticker ORDER BY p.trade_date)
 ),
@@ -72,14 +124,15 @@ daily AS (
         trade_date,
         CASE WHEN {usable("close")} AND {usable("nav")}
             THEN (close - nav) / nav * 100 END AS premium_pct,
-        {_ratio_minus_one("nav", "previous_nav")} AS nav_return,
+        CASE WHEN {usable("nav")} AND {usable("previous_nav")}
+            THEN nav_with_payout / previous_nav - 1 END AS nav_return,
         {_ratio_minus_one("index_close", "previous_index_close")} AS index_return
     FROM history
 ),
 scored AS (
     SELECT
         d.*,
-        d.nav_return - l.leverage_factor * d.index_return AS excess_return
+        d.nav_return - l.leverage_factor_used * d.index_return AS excess_return
     FROM daily AS d
     LEFT JOIN leverage AS l USING (ticker)
 ),
@@ -111,10 +164,17 @@ SELECT
     $as_of_date::DATE AS as_of_date,
     today.ticker,
     f.* EXCLUDE (ticker),
-    c.constituent_count
+    c.constituent_count,
+    l.leverage_factor_used,
+    l.leverage_source
 FROM etf_daily_prices AS today
 JOIN figures AS f USING (ticker)
+JOIN leverage AS l USING (ticker)
 LEFT JOIN constituents AS c USING (ticker)
 WHERE today.trade_date = $as_of_date
 ORDER BY today.ticker
 """
+
+
+TRACKING_SQL = tracking_sql()
+UNADJUSTED_TRACKING_SQL = tracking_sql(add_back_payouts=False)
