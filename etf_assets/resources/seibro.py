@@ -1,0 +1,173 @@
+"""SEIBroClient: every ETF distribution (분배금) from SEIBro, the Korea Securities Depository's
+portal (docs/seibro.md). No login, no key.
+
+Transport rules that come from the wire:
+* The body is XML and must be sent as `application/xml`: a form-encoded one gets HTTP 200 with
+  `<WARNING>서버오류2`, so success is decided by the body, never by the status.
+* An answer holds at most 30 rows and `START_PAGE` is a row offset. A range is fetched as its
+  count, then pages at offsets 1, 31, 61, … until an answer brings no row not already held (the
+  count is not trusted to end the loop: rows shift between pages, so a row can come twice);
+  rows are deduplicated by (ISIN, record date), and fewer distinct rows than the count is an
+  error (`SEIBroIncomplete`), never a silent gap.
+* Long ranges are split into calendar months, so no request asks for more than a month of
+  record dates and a backfill since 2002 is a few requests per month.
+* SEIBro's firewall resets connections; urllib3 retries resets, timeouts and 5xx with backoff.
+  Its limit is unpublished (collectors run at 4–20 requests a second): one process-wide pace,
+  default `settings.SEIBRO_REQUESTS_PER_SECOND`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import dagster as dg
+import requests
+from pydantic import Field, PrivateAttr
+
+from etf_assets import settings
+from etf_assets.errors import SEIBroError, SEIBroIncomplete
+from etf_assets.parsing.seibro import (
+    ACTION_COUNT,
+    ACTION_ROWS,
+    FIELD_ISIN,
+    FIELD_RECORD_DATE,
+    PAGE_ROWS,
+    Row,
+    answer_count,
+    parse_answer,
+    request_body,
+)
+from etf_assets.resources.http import build_session, get_rate_limiter
+
+SERVICE = "seibro"
+PATH = "/websquare/engine/proworks/callServletService.jsp"
+REFERER_PATH = "/websquare/control.jsp?w2xPath=/IPORTAL/user/etf/BIP_CNTS06030V.xml&menuNo=179"
+SCREEN = "분배금지급현황"
+
+_SESSIONS: dict[tuple[str, int, int], requests.Session] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def month_windows(start: date, end: date) -> Iterator[tuple[date, date]]:
+    """[start, end] cut at month ends: (start, end of its month), (1st of next month, …), …"""
+    window_start = start
+    while window_start <= end:
+        next_month = (window_start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        window_end = min(end, next_month - timedelta(days=1))
+        yield window_start, window_end
+        window_start = next_month
+
+
+class _Counter:
+    """A thread-safe request counter for run metadata."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+class SEIBroClient(dg.ConfigurableResource):
+    """Client of SEIBro's ETF distribution screen: raw rows, every field as SEIBro sent it;
+    `etf_assets.parsing.seibro.distributions_frame` types them."""
+
+    url: str = Field(default=settings.SEIBRO_URL, description="SEIBro base URL (SEIBRO_URL).")
+    requests_per_second: float = Field(
+        default=settings.SEIBRO_REQUESTS_PER_SECOND,
+        description="Process-wide pace of SEIBro requests, per second.",
+    )
+    max_workers: int = Field(
+        default=4, description="Months fetched concurrently (the pace still bounds the rate)."
+    )
+    timeout_s: float = Field(default=20.0, description="Connect and read timeout per request.")
+    max_retries: int = Field(
+        default=4, description="urllib3 retries on connection resets, timeouts and 502/503/504."
+    )
+
+    _requests: _Counter = PrivateAttr(default_factory=_Counter)
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests this client sent (urllib3 retries not counted)."""
+        return self._requests.value
+
+    def fetch_distributions(self, start: date, end: date, *, isin: str = "") -> list[Row]:
+        """Every payout with a record date in [start, end], of every fund unless `isin` names
+        one: one row per (ISIN, record date), month by month."""
+        rows: list[Row] = []
+        for window_start, window_end in month_windows(start, end):
+            rows.extend(self.fetch_window(window_start, window_end, isin=isin))
+        return rows
+
+    def fetch_window(self, start: date, end: date, *, isin: str = "") -> list[Row]:
+        """One range: its count, then pages by row offset until one brings no new row, or a
+        short page once the count is reached (the end, without asking past it)."""
+        when = f"record dates {start}…{end}" + (f", ISIN {isin}" if isin else "")
+        expected = answer_count(self._post(request_body(ACTION_COUNT, start, end, isin=isin), when))
+        held: dict[tuple[str, str], Row] = {}
+        offset = 1
+        while True:
+            body = request_body(ACTION_ROWS, start, end, start_row=offset, isin=isin)
+            page = parse_answer(self._post(body, when)).rows
+            new = {_key(row): row for row in page if _key(row) not in held}
+            held.update(new)
+            if not new or (len(held) >= expected and len(page) < PAGE_ROWS):
+                break
+            offset += len(page)
+        if len(held) < expected:
+            raise SEIBroIncomplete(
+                f"paging {when} brought {len(held)} distinct rows, SEIBro counts {expected}: "
+                "rows changed while paging; run it again",
+                screen=SCREEN,
+            )
+        return list(held.values())
+
+    def _post(self, body: str, when: str) -> str:
+        """One paced POST; transport failures (after urllib3's retries) → SEIBroError."""
+        base = self.url.rstrip("/")
+        get_rate_limiter(SERVICE, self.requests_per_second).acquire()
+        self._requests.add()
+        try:
+            resp = self._session().post(
+                base + PATH,
+                data=body.encode("utf-8"),
+                headers={
+                    "Content-Type": "application/xml; charset=UTF-8",
+                    "Referer": base + REFERER_PATH,
+                    "Accept": "application/xml, text/xml, */*",
+                },
+                timeout=self.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise SEIBroError(
+                f"no answer for {when} after {self.max_retries} retries ({type(exc).__name__})",
+                screen=SCREEN,
+            ) from exc
+        text = resp.content.decode("utf-8", errors="replace")
+        if resp.status_code != 200:
+            raise SEIBroError(
+                f"HTTP error for {when}", screen=SCREEN, status=resp.status_code,
+                body_excerpt=text[:160],
+            )  # fmt: skip
+        return text
+
+    def _session(self) -> requests.Session:
+        """One retrying session per (url, retries, workers) in the process, for every thread."""
+        key = (self.url.rstrip("/"), self.max_retries, self.max_workers)
+        with _SESSIONS_LOCK:
+            session = _SESSIONS.get(key)
+            if session is None:
+                session = _SESSIONS[key] = build_session(
+                    total_retries=self.max_retries, pool_maxsize=max(10, self.max_workers + 2)
+                )
+            return session
+
+
+def _key(row: Row) -> tuple[str, str]:
+    """A payout's identity: (ISIN, record date)."""
+    return (row.get(FIELD_ISIN, "").strip().upper(), row.get(FIELD_RECORD_DATE, "").strip())
