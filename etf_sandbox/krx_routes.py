@@ -20,6 +20,10 @@ behaviour is unknown the sandbox makes a documented choice:
   only, ETF lines and cash COMPST_AMT only; foreign stocks VALU_AMT and COMPST_RTO `-`.
 - Index levels KRX does not publish: `-` in 04301's four index fields, `0.00` in the Open
   API's three for the "zero" indices (`Market.index_status`), `-` for the others.
+- 04401 (period change) answers every ETF listed on the last published session ≤ endDd, in
+  KRX's name order; BAS_PRC is the close of the last session before strtDd (as the captured
+  answer shows), or the listing-day 기준가 for a fund listed since (a guess); `[]` when the
+  period holds no published session.
 - Investor flows (04901, 04902) are published for a session from 18:00 KST. 04902 has a row
   for each session the fund traded on only (a session without a trade has none, as 04501
   leaves out days without data: a guess); 04901 answers its 13 rows, zeros included, when the
@@ -39,6 +43,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from etf_sandbox.market import INVESTOR_GROUPS, INVESTOR_TYPES, START, Market
@@ -321,6 +326,38 @@ def _prices(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
     return rows
 
 
+def _period_change(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT04401: every ETF's change from the close before strtDd to the close of endDd,
+    with the period's volume and traded value."""
+    m = state.market
+    start, end = _ymd(req.form.get("strtDd")), _ymd(req.form.get("endDd"))
+    published = last_data_session(m, state.now())
+    if start is None or end is None or published is None:
+        return []
+    base_row = bisect.bisect_left(m.sessions, start)  # path row of the session before strtDd
+    end_row = bisect.bisect_right(m.sessions, min(end, published))
+    if end_row <= base_row:
+        return []
+    cols = m.listed_on(m.sessions[end_row - 1])
+    rows_in = np.arange(base_row + 1, end_row + 1)[:, None]
+    traded = rows_in >= m.first_idx[cols][None, :]
+    volume = np.where(traded, m.volume[base_row + 1 : end_row + 1, cols], 0).sum(axis=0)
+    value = np.where(traded, m.traded_value[base_row + 1 : end_row + 1, cols], 0).sum(axis=0)
+    listed_since = m.first_idx[cols] > base_row
+    base = np.where(listed_since, m.base_price[cols], m.close[base_row, cols]).astype(np.int64)
+    close = m.close[end_row, cols].astype(np.int64)
+    names = m.names_on(m.sessions[end_row - 1], cols)["name"]
+    rows = []
+    for ticker, name, b, c, v, tv in zip(m.etfs["ticker"].to_numpy()[cols], names, base, close,
+                                          volume, value, strict=True):  # fmt: skip
+        rows.append({
+            "ISU_SRT_CD": ticker, "ISU_ABBRV": name, "BAS_PRC": _int(b), "CLSPRC": _int(c),
+            "FLUC_TP_CD": _updown(c - b), "CMP_PRC": _int(c - b),
+            "FLUC_RT": _dec(_pct(c - b, b), False), "ACC_TRDVOL": _int(v), "ACC_TRDVAL": _int(tv),
+        })  # fmt: skip
+    return rows
+
+
 def _etf_by_isin(m: Market, isin: str | None) -> str | None:
     hit = m.etfs.loc[m.etfs["isin"] == (isin or ""), "ticker"]
     return str(hit.iloc[0]) if len(hit) else None
@@ -455,6 +492,7 @@ def _investors_period(req: SandboxRequest, state: SandboxState) -> list[dict[str
 SCREENS: dict[str, Callable[[SandboxRequest, SandboxState], list[dict[str, str]]]] = {
     "MDCSTAT04601": _master,
     "MDCSTAT04301": _prices,
+    "MDCSTAT04401": _period_change,
     "MDCSTAT05001": _pdf,
     "MDCSTAT05901": _tracking,
     "MDCSTAT06001": _deviation,

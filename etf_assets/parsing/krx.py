@@ -710,6 +710,42 @@ def premium_discount_rows(rows: Sequence[Row], *, ticker: str | None = None) -> 
     return _dated_series(rows, PREMIUM_DISCOUNT_FIELDS, PREMIUM_DISCOUNT_COLUMNS, ticker)
 
 
+# ── KRX's period change of every ETF (MDCSTAT04401), the returns cross-check ──────────────
+
+PERIOD_CHANGE_COLUMNS: dict[str, str] = {
+    "ticker": "str", "name": "str", "base_price": "float64", "close": "float64",
+    "change": "float64", "change_pct": "float64", "volume": "Int64", "traded_value_krw": "Int64",
+}  # fmt: skip
+PERIOD_CHANGE_FIELDS: tuple[KRXField, ...] = (
+    KRXField("name", "ISU_ABBRV", "text", Absence.MARKED, _TEXT_AS_SENT),
+    KRXField(
+        "base_price", "BAS_PRC", "float", Absence.MARKED_OR_ZERO,
+        "기준가: the close of the session before strtDd; a price is never 0",
+    ),
+    KRXField("close", "CLSPRC", "float", Absence.MARKED_OR_ZERO, _PRICE_NEVER_ZERO),
+    KRXField("change", "CMP_PRC", "float", Absence.MARKED, "signed; 0 = unchanged"),
+    KRXField("change_pct", "FLUC_RT", "float", Absence.MARKED, "signed %, 2 dp; 0 = unchanged"),
+    KRXField("volume", "ACC_TRDVOL", "int", Absence.MARKED, "units over the period; 0 is a fact"),
+    KRXField(
+        "traded_value_krw", "ACC_TRDVAL", "int", Absence.MARKED, "KRW over the period; 0 is a fact"
+    ),
+)  # fmt: skip
+
+
+def period_change_frame(rows: Sequence[Row]) -> pd.DataFrame:
+    """04401 rows (strtDd…endDd, every ETF) → one row per ticker: KRX's base price (the close of
+    the session before strtDd), the close of endDd, the change and its % (2 dp), and the
+    period's volume and traded value. The rows carry no date; `[]` gives an empty frame."""
+    if not rows:
+        return _empty(PERIOD_CHANGE_COLUMNS)
+    df = _one_row_per_key(_frame(rows), "ISU_SRT_CD")
+    tickers = _keys(df, "ISU_SRT_CD")
+    out = pd.DataFrame(
+        {"ticker": tickers.astype("str"), **_typed_columns(df, PERIOD_CHANGE_FIELDS, tickers)}
+    )
+    return out[list(PERIOD_CHANGE_COLUMNS)]
+
+
 # ── etf_investor_flows (MDCSTAT04902 by day, MDCSTAT04901 period totals) ──────────────────
 
 # 04902's four investor groups in its column order, under the names the table keeps them by

@@ -55,6 +55,7 @@ BLD_PREFIX = "dbms/MDC/STAT/standard/"
 
 SCREEN_MASTER = "MDCSTAT04601"
 SCREEN_DAILY = "MDCSTAT04301"
+SCREEN_PERIOD_CHANGE = "MDCSTAT04401"
 SCREEN_PDF = "MDCSTAT05001"
 SCREEN_TRACKING_ERROR = "MDCSTAT05901"
 SCREEN_PREMIUM_DISCOUNT = "MDCSTAT06001"
@@ -166,6 +167,14 @@ class KRXClient(dg.ConfigurableResource):
     def fetch_daily_prices(self, trade_date: date) -> Rows:
         """MDCSTAT04301: every ETF's OHLCV, NAV, net assets and index close on trade_date."""
         return self._data_rows(SCREEN_DAILY, {"trdDd": _ymd(trade_date)})
+
+    def fetch_period_change(self, start: date, end: date) -> Rows:
+        """MDCSTAT04401: every ETF's change from the close of the session before `start`
+        (BAS_PRC) to the close of `end`, in one request; a change cannot be assembled from
+        chunks, so the period must fit in one (≤ 730 days)."""
+        if (end - start).days >= MAX_RANGE_DAYS:
+            raise ValueError(f"a period change spans at most {MAX_RANGE_DAYS} days: {start}…{end}")
+        return self._data_rows(SCREEN_PERIOD_CHANGE, {"strtDd": _ymd(start), "endDd": _ymd(end)})
 
     def fetch_pdf(self, trade_date: date, isin: str) -> Rows:
         """MDCSTAT05001: constituents per CU of one ETF (isuCd is the 12-char ISIN)."""
