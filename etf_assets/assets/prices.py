@@ -4,19 +4,37 @@ The Open API (`etf_bydd_trd`) is used when `KRX_AUTH_KEY` is set and the date is
 (T+1, from 08:00 KST the next day); otherwise the data service screen MDCSTAT04301, final after
 the 15:30 close. A past session that KRX answers with no data is an unscheduled closure: an
 empty partition with a note, not an error. Today before publication is a retryable failure.
-A range runs as one run: dates are fetched concurrently under the KRX rate limiter.
+
+A range (up to the whole history since 2002, ~5,900 sessions) is one run that fetches, parses
+and writes in batches: sessions are fetched concurrently under the KRX rate limiter while the
+previous batch is written, so memory and the work a killed run loses are one batch
+(WRITE_BATCH_SESSIONS), whatever the range. Resuming (README § Backfilling the full history):
+a range run skips the sessions whose stored answer is final, i.e. was written after the
+session's T+1 08:00 KST (when even the Open API has published it), unless its config sets
+`refetch_final`; a single-partition run always fetches. Each batch's partitions are reported
+as materialized when they land, so the UI shows how far a backfill got.
 """
 
 import time
+from collections import Counter
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from etf_assets import partitions
 from etf_assets.assets import PRICES
-from etf_assets.assets.utils import fan_out_krx, markdown_table, partition_dates, table_metadata
+from etf_assets.assets.utils import (
+    FanOutBatch,
+    fan_out_krx_batches,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
 from etf_assets.errors import KRXNotYetPublished
 from etf_assets.parsing.krx import (
     daily_prices_from_data_service,
@@ -29,7 +47,19 @@ from etf_assets.resources.storage import TABLES, replace_partitions, warehouse
 
 DATA_SERVICE_FINAL_AFTER = timedelta(hours=15, minutes=45)  # close 15:30 + settling margin
 OPENAPI_PUBLISHED_AFTER = timedelta(days=1, hours=8)  # T+1, next morning
+# Sessions fetched or in flight but not yet written, at most: the memory of a range run and
+# what a killed run fetches again. Writes take half of it at a time (fan_out_krx_batches).
 WRITE_BATCH_SESSIONS = 50
+EMPTY_SESSIONS_SHOWN = 50
+SessionAnswer = tuple[pd.DataFrame, str | None]
+
+
+class PricesConfig(dg.Config):
+    refetch_final: bool = Field(
+        default=False,
+        description="Fetch every session of a range again, also those whose stored answer is "
+        "already final (written after the session's T+1 08:00 KST).",
+    )
 
 
 def price_source(trade_date: date, now: datetime, has_openapi: bool) -> str:
@@ -69,6 +99,44 @@ def fetch_session_prices(
     return pd.DataFrame(columns=list(TABLES["etf_daily_prices"].column_names)), note
 
 
+def final_answer_after(trade_date: date) -> datetime:
+    """From when a session's answer is final: T+1 08:00 KST, when the Open API publishes it
+    (the data service's same-day answer may still lack net assets)."""
+    return datetime(trade_date.year, trade_date.month, trade_date.day, tzinfo=KST) + (
+        OPENAPI_PUBLISHED_AFTER
+    )
+
+
+def sessions_stored_final(conn: duckdb.DuckDBPyConnection, dates: list[date]) -> set[date]:
+    """The sessions of `dates` whose newest write (etf_partition_log, rows or a note) happened
+    after their answer was final: a range run need not fetch them again."""
+    if not dates:
+        return set()
+    wanted = set(dates)
+    rows = conn.execute(
+        "SELECT partition_date, written_at::TIMESTAMPTZ FROM etf_partition_log_latest "
+        "WHERE table_name = 'etf_daily_prices' AND partition_date BETWEEN ? AND ?",
+        [min(dates), max(dates)],
+    ).fetchall()
+    return {d for d, written in rows if d in wanted and written >= final_answer_after(d)}
+
+
+def _write_batch(
+    conn: duckdb.DuckDBPyConnection, batch: FanOutBatch[date, SessionAnswer]
+) -> dict[date, int]:
+    """One transaction for the batch's sessions; rows written per session."""
+    sessions = sorted(batch.results)
+    frames = [batch.results[d][0] for d in sessions if not batch.results[d][0].empty]
+    frame = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=list(TABLES["etf_daily_prices"].column_names))
+    )
+    notes = {d: note for d, (_, note) in batch.results.items() if note}
+    replace_partitions(conn, "etf_daily_prices", sessions, frame, notes=notes)
+    return {d: len(batch.results[d][0]) for d in sessions}
+
+
 @dg.asset(
     group_name=PRICES,
     partitions_def=session_partitions(),
@@ -79,64 +147,94 @@ def fetch_session_prices(
     metadata=table_metadata("etf_daily_prices"),
 )
 def etf_daily_prices(
-    context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext,
+    config: PricesConfig,
+    krx: KRXClient,
+    duckdb: DuckDBResource,
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     dates = partition_dates(context)
     now = partitions.now_kst()
     started = time.monotonic()
-    result = fan_out_krx(
-        context,
-        krx,
-        lambda d: fetch_session_prices(krx, d, now),
-        dates,
-        "etf_daily_prices sessions",
-    )
-    done = sorted(result.results)
-    written = 0
-    notes = {d: note for d, (_, note) in result.results.items() if note}
+    label = "etf_daily_prices sessions"
+    is_range = len(dates) > 1
+    rows_written = 0
+    notes: dict[date, str] = {}
+    failures: dict[date, BaseException] = {}
+    sources: Counter[str] = Counter()
+    newest: tuple[date, pd.DataFrame] | None = None
     with warehouse(duckdb) as conn:
-        for i in range(0, len(done), WRITE_BATCH_SESSIONS):
-            batch = done[i : i + WRITE_BATCH_SESSIONS]
-            frames = [result.results[d][0] for d in batch if not result.results[d][0].empty]
-            frame = (
-                pd.concat(frames, ignore_index=True)
-                if frames
-                else pd.DataFrame(columns=list(TABLES["etf_daily_prices"].column_names))
+        kept = (
+            sessions_stored_final(conn, dates) if is_range and not config.refetch_final else set()
+        )
+        todo = [d for d in dates if d not in kept]
+        if kept:
+            context.log.info(
+                f"{len(kept):,} of {len(dates):,} sessions hold a final answer already (written "
+                f"after T+1 08:00 KST): skipped; {len(todo):,} to fetch"
             )
-            written += replace_partitions(conn, "etf_daily_prices", batch, frame, notes=notes)
-    if result.failures:
-        failed = sorted(result.failures)
-        first = result.failures[failed[0]]
+        for batch in fan_out_krx_batches(
+            krx, lambda d: fetch_session_prices(krx, d, now), todo, WRITE_BATCH_SESSIONS
+        ):
+            failures.update(batch.failures)
+            if not batch.results:
+                continue
+            written = _write_batch(conn, batch)
+            rows_written += sum(written.values())
+            for d, (frame, note) in batch.results.items():
+                if note:
+                    notes[d] = note
+                if not frame.empty:
+                    sources.update(frame["source"].value_counts().to_dict())
+            last = max(batch.results)
+            if newest is None or last > newest[0]:
+                newest = (last, batch.results[last][0])
+            progress = batch.progress(label)
+            context.log.info(f"{progress}; {rows_written:,} rows written")
+            if is_range:  # the run's final result covers a single partition itself
+                for d, rows in sorted(written.items()):
+                    metadata: dict[str, dg.RawMetadataValue] = {
+                        "dagster/row_count": rows,
+                        "backfill_progress": progress,
+                    }
+                    if d in notes:
+                        metadata["note"] = notes[d]
+                    yield dg.AssetMaterialization(
+                        asset_key=context.asset_key, partition=d.isoformat(), metadata=metadata
+                    )
+    fetch_s = time.monotonic() - started
+    if failures:
+        failed = sorted(failures)
+        first = failures[failed[0]]
         raise dg.Failure(
             description=(
-                f"{len(failed)} of {len(dates)} sessions failed ({failed[0]}…{failed[-1]}); "
-                f"{len(done)} written. First error: {first}"
+                f"{len(failed)} of {len(todo)} sessions failed ({failed[0]}…{failed[-1]}); "
+                f"{len(todo) - len(failed)} written. First error: {first}"
             ),
             metadata={"failed_sessions": dg.MetadataValue.json([str(d) for d in failed[:50]])},
-            allow_retries=all(isinstance(e, KRXNotYetPublished) for e in result.failures.values()),
+            allow_retries=all(isinstance(e, KRXNotYetPublished) for e in failures.values()),
         )
-    newest = result.results[done[-1]][0] if done else pd.DataFrame()
-    sources = (
-        pd.concat([f["source"] for f, _ in result.results.values() if not f.empty])
-        .value_counts()
-        .to_dict()
-        if written
-        else {}
-    )
-    wall_s = time.monotonic() - started
-    return dg.MaterializeResult(
+    newest_frame = newest[1] if newest else pd.DataFrame()
+    sessions_per_s = len(todo) / fetch_s if fetch_s > 0 else 0.0
+    yield dg.MaterializeResult(
         metadata={
-            "dagster/row_count": written,
+            "dagster/row_count": rows_written,
             "sessions": len(dates),
-            "empty_sessions": dg.MetadataValue.json({str(d): n for d, n in sorted(notes.items())}),
-            "rows_by_source": dg.MetadataValue.json(sources),
+            "sessions_fetched": len(todo),
+            "sessions_skipped_final": len(kept),
+            "empty_sessions": dg.MetadataValue.json(
+                {str(d): n for d, n in sorted(notes.items())[:EMPTY_SESSIONS_SHOWN]}
+            ),
+            "empty_sessions_count": len(notes),
+            "rows_by_source": dg.MetadataValue.json(dict(sources)),
             "krx_requests": krx.request_count,
-            "wall_s": round(wall_s, 2),
-            "etfs_newest_session": len(newest),
+            "wall_s": round(fetch_s, 2),
+            "sessions_per_s": round(sessions_per_s, 2),
+            "pace_pct": round(100 * sessions_per_s / krx.requests_per_second, 1),
+            "etfs_newest_session": len(newest_frame),
             "preview": markdown_table(
-                newest[["ticker", "name", "close", "nav", "net_assets_krw"]]
-                if not newest.empty
-                else newest
+                newest_frame[["ticker", "name", "close", "nav", "net_assets_krw"]]
+                if not newest_frame.empty
+                else newest_frame
             ),
         }
     )

@@ -1,8 +1,13 @@
 """Small helpers shared by the asset modules: partition dates, table metadata, rendering."""
 
-from collections.abc import Callable, Iterable
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -12,7 +17,7 @@ from etf_assets.resources.http import FanOutResult, fan_out
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import TABLES
 
-K = TypeVar("K")
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
@@ -51,6 +56,16 @@ def counts_table(frame: pd.DataFrame, column: str, label: str) -> dg.MetadataVal
     return markdown_table(counts.rename(columns={"count": "ETFs"}), max_rows=40)
 
 
+@contextmanager
+def _krx_fatal_fails_run() -> Iterator[None]:
+    """A credentials error (KRX_FATAL) fails the run without Dagster's retries: waiting five
+    minutes cannot fix it."""
+    try:
+        yield
+    except KRX_FATAL as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
 def fan_out_krx(
     context: dg.AssetExecutionContext,
     krx: KRXClient,
@@ -58,9 +73,8 @@ def fan_out_krx(
     items: Iterable[K],
     label: str,
 ) -> FanOutResult[K, V]:
-    """`fan_out` at the KRX client's concurrency; a credentials error (KRX_FATAL) stops the
-    fan-out and fails the run without Dagster's retries: waiting five minutes cannot fix it."""
-    try:
+    """`fan_out` at the KRX client's concurrency; a credentials error stops the fan-out."""
+    with _krx_fatal_fails_run():
         return fan_out(
             fetch,
             items,
@@ -69,5 +83,81 @@ def fan_out_krx(
             stop_on=KRX_FATAL,
             label=label,
         )
-    except KRX_FATAL as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
+
+@dataclass
+class FanOutBatch(Generic[K, V]):
+    """Items finished since the previous batch, and the progress of the whole fan-out."""
+
+    results: dict[K, V] = field(default_factory=dict)
+    failures: dict[K, BaseException] = field(default_factory=dict)
+    done: int = 0  # items finished so far, this batch's included
+    total: int = 0
+    elapsed_s: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.results) + len(self.failures)
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.rate_per_s
+        return (self.total - self.done) / rate if rate > 0 else None
+
+    def progress(self, label: str) -> str:
+        eta = "?" if self.eta_s is None else f"{self.eta_s:.0f}s"
+        return f"{label}: {self.done:,}/{self.total:,}, {self.rate_per_s:.1f}/s, ETA {eta}"
+
+
+def fan_out_krx_batches(
+    krx: KRXClient,
+    fetch: Callable[[K], V],
+    items: Iterable[K],
+    batch_size: int,
+) -> Iterator[FanOutBatch[K, V]]:
+    """`fetch` over `items` on the KRX client's threads, handed back in batches as they finish.
+
+    Memory and lost work are bounded by `batch_size`, not by the number of items: at most that
+    many items are in flight or finished but not yet taken by the caller. A batch is handed
+    over once half of them are finished, so the threads keep fetching the other half while
+    the caller writes it (the rate limiter, not the writer, sets the pace). Items are started
+    in the order given. A credentials error (KRX_FATAL) cancels what has not started and
+    fails the run; any other exception is reported in its batch's `failures`.
+    """
+    todo = deque(dict.fromkeys(items))
+    total, done = len(todo), 0
+    hand_over_at = max(1, batch_size // 2)
+    started = time.monotonic()
+    batch: FanOutBatch[K, V] = FanOutBatch()
+    pending: dict[Future[V], K] = {}
+    with _krx_fatal_fails_run(), ThreadPoolExecutor(max_workers=max(1, krx.max_workers)) as pool:
+        try:
+            while True:
+                while todo and len(pending) + len(batch) < batch_size:
+                    item = todo.popleft()
+                    pending[pool.submit(fetch, item)] = item
+                if len(batch) >= hand_over_at or (batch and not pending):
+                    done += len(batch)
+                    batch.done, batch.total = done, total
+                    batch.elapsed_s = time.monotonic() - started
+                    yield batch
+                    batch = FanOutBatch()
+                    continue
+                if not pending:
+                    return
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    item = pending.pop(future)
+                    exc = future.exception()
+                    if exc is None:
+                        batch.results[item] = future.result()
+                    elif isinstance(exc, KRX_FATAL):
+                        raise exc
+                    else:
+                        batch.failures[item] = exc
+        finally:
+            for future in pending:
+                future.cancel()
