@@ -65,6 +65,7 @@ DISTRIBUTION_COLUMNS = (
 )
 
 _ISIN = re.compile(r"^[A-Z]{2}[0-9A-Z]{9}[0-9]$")
+_YMD = re.compile(r"^\d{8}$")  # strptime alone reads 2026083 as 2026-08-03
 _WARNING = re.compile(r"<\s*WARNING\b[^>]*>\s*([^<]*)", re.IGNORECASE)
 
 Row = dict[str, str]
@@ -185,10 +186,13 @@ def _date(row: Mapping[str, str], field: str, isin: str, *, required: bool) -> d
         if required:
             raise ParseError("field missing from a SEIBro row", field=field, ticker=isin)
         return None
-    try:
-        return datetime.strptime(value.replace("-", "").replace("/", ""), "%Y%m%d").date()
-    except ValueError:
-        raise ParseError("not a SEIBro date", field=field, ticker=isin, value=value) from None
+    digits = value.replace("-", "").replace("/", "")
+    if _YMD.match(digits):
+        try:
+            return datetime.strptime(digits, "%Y%m%d").date()
+        except ValueError:
+            pass  # 8 digits that are no date, e.g. 20261340
+    raise ParseError("not a SEIBro date", field=field, ticker=isin, value=value)
 
 
 def _number(row: Mapping[str, str], field: str, isin: str, *, required: bool) -> float | None:
