@@ -149,7 +149,7 @@ def test_prices_holiday_future_and_before_start(sandbox: Sandbox, clock: Clock) 
         assert row["LIST_SHRS"] != "-" and row["IDX_IND_NM"]
     future = rows(bld(sandbox, "MDCSTAT04301", trdDd="20261123"))
     assert future and all(r["TDD_CLSPRC"] == "-" for r in future)
-    assert rows(bld(sandbox, "MDCSTAT04301", trdDd="20221229")) == []
+    assert rows(bld(sandbox, "MDCSTAT04301", trdDd="20021011")) == []
     assert rows(bld(sandbox, "MDCSTAT04301", trdDd="2026-11-20")) == []
     clock.now = datetime(2026, 11, 20, 14, 0, tzinfo=KST)  # before the close
     assert all(r["TDD_CLSPRC"] == "-" for r in rows(bld(sandbox, "MDCSTAT04301",
@@ -261,7 +261,7 @@ def test_openapi_rows_and_t_plus_1(sandbox: Sandbox, clock: Clock) -> None:
     clock.now = datetime(2026, 11, 21, 8, 0, tzinfo=KST)
     assert requests.get(url, params={"basDd": "20261120"}, headers=KEY, timeout=10).json()[
         "OutBlock_1"]  # fmt: skip
-    for bad in ("20261122", "2026-11-19", "", "20221229"):
+    for bad in ("20261122", "2026-11-19", "", "20021011"):
         r = requests.get(url, params={"basDd": bad}, headers=KEY, timeout=10)
         assert (r.status_code, r.json()) == (200, {"OutBlock_1": []})
     posted = requests.post(url, json={"basDd": "20261119"}, headers=KEY, timeout=10)

@@ -58,7 +58,7 @@ def test_build_is_deterministic() -> None:
 
 def test_daily_is_none_off_session(market: Market) -> None:
     assert market.daily(date(2026, 11, 22)) is None  # Sunday
-    assert market.daily(date(2022, 12, 29)) is None  # before START
+    assert market.daily(date(2002, 10, 11)) is None  # before START, the first listing day
 
 
 def test_universe_size_codes_and_isins(market: Market, listed: pd.DataFrame) -> None:
@@ -115,14 +115,22 @@ def test_famous_funds(market: Market) -> None:
     assert e.loc["0000D0", "listing_date"] == date(2024, 12, 17)
     assert e.loc["0069M0", "name"] == "1Q 미국나스닥100"
     close = market.daily(ANCHOR).set_index("ticker").loc["069500", "close"]
-    assert 30_000 < close < 60_000
+    assert 20_000 < close < 80_000  # about 100 × the generated KOSPI 200
 
 
-def test_delisted_only_in_the_past(market: Market, listed: pd.DataFrame) -> None:
+def test_history_grows_from_four_funds_with_delistings(
+    market: Market, listed: pd.DataFrame
+) -> None:
+    first = market.daily(START)
+    assert date(2002, 10, 14) == START and len(first) == 4 and "069500" in set(first["ticker"])
     gone = market.etfs[market.etfs["delisting_date"].notna()]
-    assert 0.02 < len(gone) / len(listed) < 0.04
-    assert not gone["ticker"].isin(listed["ticker"]).any()
-    assert gone["delisting_date"].between(START, date(2026, 12, 31)).all()
+    before_anchor = gone[gone["delisting_date"] <= ANCHOR]
+    assert 0.25 < len(before_anchor) / len(listed) < 0.4  # a few hundred closed since 2009
+    assert not before_anchor["ticker"].isin(listed["ticker"]).any()
+    assert gone["delisting_date"].between(START, date(2027, 12, 30)).all()
+    maturity = gone[gone["name"].str.contains(r" \d\d-12 ", regex=True)]
+    assert len(maturity) >= 20  # target-maturity funds, delisted in December of their year
+    assert (maturity["delisting_date"].map(lambda d: d.month) == 12).all()
     t = market.special["delisted"]
     last = market.ground_truth[t]["last_trade_date"]
     assert t in set(market.daily(last)["ticker"])

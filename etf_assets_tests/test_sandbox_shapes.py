@@ -153,7 +153,9 @@ def test_outliers_ground_truth(market: Market) -> None:
     per_session = len(market.premium_spikes) / len(market.sessions)
     assert 0.05 <= per_session <= 0.15  # a few funds on some sessions
     e = market.position(suspended)
-    assert (market.volume[1:, e] == 0).all() and (market.opn[1:, e] == 0).all()
+    since = market.session_row(market.ground_truth[suspended]["suspended_since"])
+    assert (market.volume[since:, e] == 0).all() and (market.opn[since:, e] == 0).all()
+    assert (market.volume[market.first_idx[e] : since, e] > 0).any()  # it traded before
     assert market.etfs.at[e, "expense_ratio_pct"] == 0.0
 
 
@@ -221,7 +223,7 @@ def test_stock_basket_has_both_amounts_and_one_weighted_cash_line(
     top = lines[0]
     assert (top["COMPST_ISU_CD"], top["COMPST_ISU_CD2"], top["COMPST_ISU_NM"]) == (
         "005930", "KR7005930003", "삼성전자")  # fmt: skip
-    assert 25 < float(top["COMPST_RTO"]) < 36  # 152100 on 2021-04-02: 31.74
+    assert 20 < float(top["COMPST_RTO"]) < 36  # 152100 on 2021-04-02: 31.74
     stocks, cash = lines[:-1], lines[-1]
     assert all(r["SECUGRP_ID"] == "ST" and r["MKT_ID"] in ("STK", "KSQ") for r in stocks)
     assert all(re.fullmatch(r"[\d,]+\.00", r["COMPST_ISU_CU1_SHRS"]) for r in stocks)
@@ -315,9 +317,11 @@ def test_brand_renames_change_names_over_time(sb: Sandbox, market: Market) -> No
     assert master["152100"]["ISU_NM"] == "한화 PLUS 200 증권상장지수투자신탁(주식)"
     renamed = market.etfs[market.etfs["renamed_on"].notna()]
     assert len(renamed) > 50
-    names = market.names_on(before, renamed.index.to_numpy())
-    old_brands = {old for old, _ in BRAND_RENAMES.values()}
-    assert names["name"].str.split().str[0].isin(old_brands).all()
+    for issuer, (old_brand, day) in BRAND_RENAMES.items():
+        funds = renamed[renamed["issuer"] == issuer].index.to_numpy()
+        assert len(funds) and (market.etfs.loc[funds, "renamed_on"] == day).all()
+        names = market.names_on(day - timedelta(days=1), funds)
+        assert names["name"].str.split().str[0].eq(old_brand).all()
     assert market.names_on(before + timedelta(days=1000), renamed.index.to_numpy())[
         "name"].tolist() == renamed["name"].tolist()  # fmt: skip
 

@@ -45,7 +45,7 @@ import pandas as pd
 from etf_assets.parsing.rules import etf_isin, isin_check_digit
 from etf_assets.partitions import seed_calendar, weekday_sessions
 
-START = date(2023, 1, 2)
+START = date(2002, 10, 14)
 END = date(2027, 12, 30)
 ANCHOR = date(2026, 11, 20)
 ALNUM_FROM = date(2024, 12, 17)
@@ -95,9 +95,11 @@ ISSUERS = [
 한울자산운용|HANUL|한울|HANUL|1""".splitlines()
 ]  # the last five are invented: the real master names 28 issuers, the reference only 23
 # Brands renamed within the generated years: issuer → (brand before, first day of the new brand).
-# KRX shows the old brand in every name before that day (KBSTAR → RISE, ARIRANG → PLUS; the
-# days are the sandbox's choice).
+# KRX shows the old brand in every name before that day (KINDEX → ACE, KOSEF → KIWOOM,
+# KBSTAR → RISE, ARIRANG → PLUS; the days are the sandbox's choice).
 BRAND_RENAMES = {
+    "한국투자신탁운용": ("KINDEX", date(2022, 10, 4)),
+    "키움투자자산운용": ("KOSEF", date(2024, 1, 2)),
     "케이비자산운용": ("KBSTAR", date(2024, 7, 1)),
     "한화자산운용": ("ARIRANG", date(2024, 10, 14)),
 }
@@ -162,9 +164,6 @@ MSCI선진국|MSCI World Index|MSCI|해외|주식|MSCI World|1
 단기채권|KIS 단기채권 지수|KIS자산평가|국내|채권|Short Term Bond|2
 종합채권(AA-이상)|KAP 종합채권 지수(AA-이상)|한국자산평가(KAP)|국내|채권|Aggregate Bond(AA- or higher)|3
 회사채(AA-이상)|KIS 크레딧 지수(AA-이상)|KIS자산평가|국내|채권|Corporate Bond(AA- or higher)|2
-26-12 회사채(AA-이상)|KIS 26-12 회사채 총수익 지수(AA-이상)|KIS자산평가|국내|채권|26-12 Corporate Bond|2
-27-12 회사채(AA-이상)|KIS 27-12 회사채 총수익 지수(AA-이상)|KIS자산평가|국내|채권|27-12 Corporate Bond|1
-26-06 특수채(AAA이상)|KAP 26-06 특수채 총수익 지수(AAA이상)|한국자산평가(KAP)|국내|채권|26-06 Public Finance Bond|1
 국채선물3년|국채선물지수|KRX|국내|채권|KTB Futures 3Y|1
 미국채10년선물|S&P 10-Year U.S. Treasury Note Futures Index|S&P|해외|채권|US Treasury 10Y Futures|2
 미국30년국채|ICE U.S. Treasury 20+ Year Index|ICE|해외|채권|US Treasury 30Y|2
@@ -270,7 +269,7 @@ def _stable_seed(*parts: object) -> int:
 
 # Survivors at ANCHOR by listing period (real growth: 467 ETFs in 2021-03, 812 in 2024-01,
 # 1,066 in 2026-01); the last period (alphanumeric codes) holds ~17 % of them.
-_YEAR_WEIGHTS = [3, 2, 2, 3, 3, 4, 8, 10, 14, 16, 18, 18, 20, 24, 30, 40, 50, 55, 80]  # 2002..2020
+_YEAR_WEIGHTS = [4, 2, 2, 3, 3, 4, 8, 10, 14, 16, 18, 18, 20, 24, 30, 40, 50, 55, 80]  # 2002..2020
 _PERIODS: list[tuple[date, date, int]] = [
     (date(2002, 10, 14), date(2002, 12, 31), _YEAR_WEIGHTS[0]),
     *((date(2002 + i, 1, 1), date(2002 + i, 12, 31), w)
@@ -281,7 +280,15 @@ _PERIODS: list[tuple[date, date, int]] = [
     (date(2024, 1, 1), ALNUM_FROM - timedelta(days=1), 163),
     (ALNUM_FROM, ANCHOR, 182),
 ]
-DELISTED_SHARE = 0.03
+FIRST_LISTING = date(2002, 10, 14)  # the first four ETFs, KODEX 200 among them
+DELISTED_SHARE = 0.03  # delisted between 2023-03 and 2026-10
+# Funds closed before 2023 (small funds wound up 1-9 years after listing): the real market
+# delisted a few hundred ETFs from 2009 on, so today's master holds only the survivors.
+HISTORY_DELISTED_SHARE = 0.28
+HISTORY_LIFETIME_YEARS = (1.0, 9.0)
+# Target-maturity bond funds: listed 2022-06 … 2025-06, delisted in December of their year.
+TARGET_MATURITY_COUNT = 24
+TARGET_MATURITY_YEARS = (2024, 2025, 2026, 2027)
 NEW_PER_YEAR_SHARE = 0.09
 
 
@@ -357,6 +364,16 @@ def _tax_type(region: str, asset_class: str, factor: float, synthetic: bool, u: 
     return "배당소득세(보유기간과세)"
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """One generated fund's life: listing day, delisting day (None while listed) and, for a
+    target-maturity bond fund, the year it matures."""
+
+    listing: date
+    delisting: date | None = None
+    maturity_year: int | None = None
+
+
 @dataclass
 class _Draft:
     """One generated fund's static attributes before codes are assigned."""
@@ -378,13 +395,11 @@ class _Draft:
     delisting: date | None = None
 
 
-def _issuer_sequence(
-    rng: np.random.Generator, listings: list[tuple[date, date | None]]
-) -> list[int]:
+def _issuer_sequence(rng: np.random.Generator, listings: list[_Listing]) -> list[int]:
     """The ISSUERS row of each listing: the funds listed at ANCHOR get the real shares exactly,
     every issuer at least one (so the master names all of them); the others are drawn."""
     weights = np.array([float(r[4]) for r in ISSUERS])
-    survivor = np.array([d <= ANCHOR and gone is None for d, gone in listings])
+    survivor = np.array([x.listing <= ANCHOR and (x.delisting or END) > ANCHOR for x in listings])
     counts = np.maximum(_largest_remainder(weights.tolist(), int(survivor.sum())), 1)
     counts[np.argmax(counts)] -= counts.sum() - survivor.sum()
     kept = rng.permutation(np.repeat(np.arange(len(ISSUERS)), counts))
@@ -395,7 +410,7 @@ def _issuer_sequence(
 
 
 def _draft_funds(
-    rng: np.random.Generator, listings: list[tuple[date, date | None]], taken: set[str]
+    rng: np.random.Generator, listings: list[_Listing], taken: set[str]
 ) -> list[_Draft]:
     """Issuer, theme, leverage, replication and a unique display name for each listing."""
     issuers = _issuer_sequence(rng, listings)
@@ -408,13 +423,18 @@ def _draft_funds(
                 "통화": {"국내": 0.8, "해외": 0.2},
                 "부동산": {"국내": 0.5, "해외": 0.5}}  # fmt: skip
     drafts: list[_Draft] = []
-    for (listing, delisting), which in zip(listings, issuers, strict=True):
+    for plan, which in zip(listings, issuers, strict=True):
         issuer, brand, prefix, eng_prefix, _ = ISSUERS[which]
+        if plan.maturity_year is not None:
+            drafts.append(_target_maturity_draft(rng, plan, ISSUERS[which], taken))
+            continue
         u = rng.random()
         factor = 2.0 if u < 0.045 else -1.0 if u < 0.075 else -2.0 if u < 0.083 else 1.0
         r = rng.random()
-        active = 0.65 <= r < 0.902 or r >= 0.983
-        synthetic = r >= 0.902
+        first = plan.listing == FIRST_LISTING  # 2002's four: plain KOSPI funds
+        active = not first and (0.65 <= r < 0.902 or r >= 0.983)
+        synthetic = not first and r >= 0.902
+        factor = 1.0 if first else factor
         for _attempt in range(60):
             if factor != 1.0:
                 theme, index, provider, region, aclass, eng = LEVERAGE_THEMES[
@@ -432,6 +452,8 @@ def _draft_funds(
                 pool = [t for t in THEMES if t[4] == aclass and t[3] == region] or [
                     t for t in THEMES if t[4] == aclass
                 ]
+                if first:
+                    pool = [t for t in THEMES if t[1].startswith("코스피") and t[4] == "주식"]
                 w = np.array([float(t[6]) for t in pool])
                 theme, index, provider, region, aclass, eng, _ = pool[
                     rng.choice(len(pool), p=w / w.sum())
@@ -454,35 +476,84 @@ def _draft_funds(
         style = "(액티브)" if active_here else "(패시브)"
         replication = ("합성" if synthetic else "실물") + style
         drafts.append(_Draft(name, issuer, brand, prefix, eng_prefix, theme, eng, index, provider,
-                             region, aclass, factor, replication, listing, delisting))  # fmt: skip
+                             region, aclass, factor, replication, plan.listing,
+                             plan.delisting))  # fmt: skip
     return drafts
+
+
+_MATURITY_BONDS = (
+    "회사채(AA-이상)", "은행채(AA+이상)", "국고채", "특수채(AAA이상)", "금융채(AA-이상)",
+)  # fmt: skip
+
+
+def _target_maturity_draft(
+    rng: np.random.Generator, plan: _Listing, issuer_row: list[str], taken: set[str]
+) -> _Draft:
+    """A bond fund that matures in December of `plan.maturity_year` (e.g. "KODEX 25-12
+    은행채(AA+이상)액티브"): it pays yearly and a liquidation payout when it is delisted."""
+    issuer, brand, prefix, eng_prefix, _ = issuer_row
+    yy = (plan.maturity_year or 0) % 100
+    for kind in rng.permutation(_MATURITY_BONDS):
+        name = f"{brand} {yy:02d}-12 {kind}액티브"
+        if name not in taken:
+            break
+    taken.add(name)
+    bond = kind.split("(")[0]
+    return _Draft(
+        name, issuer, brand, prefix, eng_prefix, f"{yy:02d}-12 {kind}",
+        f"{yy:02d}-12 Target Maturity {bond} Bond Active", f"KAP {yy:02d}-12 {bond} 총수익 지수",
+        "한국자산평가(KAP)", "국내", "채권", 1.0, "실물(액티브)", plan.listing, plan.delisting,
+    )  # fmt: skip
+
+
+def _maturity_delisting(year: int) -> date:
+    """A target-maturity fund is delisted from the first session on or after this day."""
+    return date(year, 12, 11)
 
 
 def _listing_plan(
     rng: np.random.Generator, n_etfs: int, sessions: tuple[date, ...], famous: list[date]
-) -> list[tuple[date, date | None]]:
-    """(listing, delisting) of every generated fund: survivors, delisted and future listings."""
+) -> list[_Listing]:
+    """Every generated fund's life: survivors, funds delisted before and after 2023,
+    target-maturity funds and future listings."""
     seed = seed_calendar()
     cal_start = date.fromisoformat(seed["first_session"])
     sset = frozenset(weekday_sessions(seed, cal_start, END))
     counts = _largest_remainder([p[2] for p in _PERIODS], n_etfs)
+    maturities = [TARGET_MATURITY_YEARS[i % len(TARGET_MATURITY_YEARS)]
+                  for i in range(TARGET_MATURITY_COUNT)]  # fmt: skip
+    counts[-2] -= sum(_maturity_delisting(y) > ANCHOR for y in maturities)  # listed at ANCHOR
     for d in famous:
         p = next(i for i, (a, b, _) in enumerate(_PERIODS) if a <= d <= b)
         counts[p] = max(0, counts[p] - 1)
-    plan: list[tuple[date, date | None]] = []
+    plan: list[_Listing] = []
     for (a, b, _), k in zip(_PERIODS, counts, strict=True):
-        days = _trading_days(a, b, sset, cal_start)
-        plan += [(days[i], None) for i in rng.integers(0, len(days), k)]
+        days = [FIRST_LISTING] if a == FIRST_LISTING else _trading_days(a, b, sset, cal_start)
+        plan += [_Listing(days[i]) for i in rng.integers(0, len(days), k)]
     delist_days = [d for d in sessions if date(2023, 3, 2) <= d <= date(2026, 10, 30)]
     old_days = _trading_days(date(2008, 1, 1), date(2022, 12, 31), sset, cal_start)
     for _ in range(round(DELISTED_SHARE * n_etfs)):
         dl = delist_days[rng.integers(len(delist_days))]
-        plan.append((old_days[rng.integers(len(old_days))], dl))
+        plan.append(_Listing(old_days[rng.integers(len(old_days))], dl))
+    history_days = _trading_days(date(2006, 1, 2), date(2021, 12, 30), sset, cal_start)
+    last_history_day = sessions[bisect.bisect_left(sessions, date(2023, 1, 1)) - 1]
+    while len(plan) < (1 + DELISTED_SHARE + HISTORY_DELISTED_SHARE) * n_etfs:
+        listing = history_days[rng.integers(len(history_days))]
+        life = timedelta(days=round(365 * rng.uniform(*HISTORY_LIFETIME_YEARS)))
+        if listing + life <= last_history_day:
+            plan.append(_Listing(listing, sessions[bisect.bisect_left(sessions, listing + life)]))
+    tmf_days = _trading_days(date(2022, 6, 1), date(2025, 6, 30), sset, cal_start)
+    for year in maturities:
+        listing = tmf_days[rng.integers(len(tmf_days))]
+        while listing >= date(year - 1, 12, 1):
+            listing = tmf_days[rng.integers(len(tmf_days))]
+        gone = sessions[bisect.bisect_left(sessions, _maturity_delisting(year))]
+        plan.append(_Listing(listing, gone, year))
     future = [d for d in sessions if d > ANCHOR]
     years = (sessions[-1] - ANCHOR).days / 365
-    plan += [(future[i], None) for i in rng.integers(0, len(future),
-                                                     round(NEW_PER_YEAR_SHARE * n_etfs * years))]
-    plan.sort(key=lambda x: x[0])
+    plan += [_Listing(future[i]) for i in rng.integers(0, len(future),
+                                                       round(NEW_PER_YEAR_SHARE * n_etfs * years))]
+    plan.sort(key=lambda x: x.listing)
     return plan
 
 
@@ -574,13 +645,11 @@ def _pad_index_names(rng: np.random.Generator, etfs: pd.DataFrame) -> None:
 
 # ---- the paths ------------------------------------------------------------------------------
 
-_INDEX_LEVEL0 = {"코스피 200": 340.0, "코스피 200 선물지수": 1720.0, "코스피 200 TR": 2350.0,
-                 "NASDAQ 100": 11_000.0, "S&P 500": 3_850.0, "코스닥 150": 1_150.0}  # fmt: skip
+# Levels on 2002-10-11, the session before the first ETFs listed (코스닥 150 starts at its base).
+_INDEX_LEVEL0 = {"코스피 200": 85.0, "코스피 200 선물지수": 430.0, "코스피 200 TR": 590.0,
+                 "NASDAQ 100": 880.0, "S&P 500": 835.0, "코스닥 150": 1_000.0}  # fmt: skip
 _FACTOR_GROUP = {"주식": 0, "채권": 2, "기타": 2, "원자재": 3, "통화": 3, "부동산": 4,
                  "혼합자산": 4}  # fmt: skip
-_FAMOUS_NAV0 = {"069500": 34_400.0, "102110": 34_480.0, "105190": 34_800.0, "152100": 35_050.0,
-                "122630": 15_200.0, "114800": 4_480.0, "252670": 2_560.0, "252400": 13_900.0,
-                "252410": 5_450.0, "252420": 2_480.0, "133690": 65_500.0, "360750": 12_100.0}
 _FAMOUS_AUM = {"069500": 6.5e12, "102110": 2.1e12, "105190": 0.43e12, "152100": 0.64e12,
                "122630": 2.0e12, "114800": 0.6e12, "252670": 1.5e12, "360750": 5.0e12}
 
@@ -627,12 +696,14 @@ FLOW_DAY_P = 0.2  # chance of a creation/redemption on a session
 LUMP_CREATION_P = 0.0005  # chance of a creation of 1-3× the first units (net assets −50…−85 %)
 SPIKES_PER_SESSION = 0.1  # illiquid funds closing 8-25 % away from NAV (one-session outliers)
 SUSPENDED_CLOSE, SUSPENDED_NAV = 9_590, 44.20  # 265690 on 2024-01-04: +21,597 % premium
+SUSPENSION_DAY = date(2022, 3, 2)  # trading in Russian-equity ETFs stopped in March 2022
 # Tickers the tests elsewhere use through `special`, kept on published indices.
 _PUBLISHED_TICKERS = ("069500", "122630", "114800", "252670", "0000D0")
 
 
 def _live_at_anchor(etfs: pd.DataFrame) -> np.ndarray:
-    return ((etfs["listing_date"] <= ANCHOR) & etfs["delisting_date"].isna()).to_numpy()
+    gone = etfs["delisting_date"].map(lambda d: d is not None and not pd.isna(d) and d <= ANCHOR)
+    return ((etfs["listing_date"] <= ANCHOR) & ~gone.astype(bool)).to_numpy()
 
 
 def _plain(etfs: pd.DataFrame) -> pd.Series:
@@ -727,7 +798,12 @@ def _choose_specials(
     new_fund = recent.loc[gap.idxmin(), "ticker"]
     etfs.loc[etfs["ticker"] == new_fund, "listing_date"] = new_day
     others = plain[~plain["ticker"].isin([te_fund])]
+    payers = others[(others["leverage_factor"] == 1.0) & (others["asset_class"] == "주식")
+                    & (others.index != others.index[1])]  # fmt: skip
+    dividend = payers["name"].str.contains("배당|커버드콜|인컴")
+    monthly_payer = (payers[dividend] if dividend.any() else payers).iloc[0]["ticker"]
     return {
+        "monthly_payer": monthly_payer,
         "te_0_5": te_fund,
         "leveraged_2x": "122630",
         "inverse_1x": "114800",
@@ -783,6 +859,148 @@ def _premium_spikes(
     return np.r_[anchor_row, rows], np.r_[anchor_fund, cols], premium
 
 
+# ---- distributions (분배금) ---------------------------------------------------------------------
+
+# What funds pay, per year as % of NAV, by what they hold (2025-26: ~1,000 of 1,070 paid within
+# 12 months; covered-call, dividend and bond-mixed funds monthly; domestic equity quarterly;
+# derivative funds a small year-end payout or nothing).
+PAYOUT_RECORD_MONTHS = {
+    "monthly": tuple(range(1, 13)), "quarterly": (1, 4, 7, 10), "semiannual": (4, 10),
+    "annual": (12,), "none": (),
+}  # fmt: skip
+MID_MONTH_SHARE = 0.25  # monthly payers with a record date on the 15th (49 of 193 in 2026-08)
+SPECIAL_PAYOUT_SHARE = 0.003  # payouts SEIBro lists with another reason (특별분배)
+MONTHLY_PAYER_TE_PCT = 0.3
+MONTHLY_PAYER_YIELD_PCT = 9.0
+FIRST_PAYOUT_AFTER_SESSIONS = 20  # a fund pays only after its first month
+
+
+def _payout_policy(
+    rng: np.random.Generator, etfs: pd.DataFrame, specials: dict[str, int]
+) -> pd.DataFrame:
+    """Per fund: frequency, yearly yield in % of NAV, and whether record dates fall mid-month.
+
+    The specials pay nothing (their ground truth predates payouts), except `monthly_payer`.
+    """
+    frequency, yield_pct = [], []
+    for etf in etfs.itertuples(index=False):
+        u, name = rng.random(), etf.name
+        derived = etf.leverage_factor != 1.0 or etf.replication.startswith("합성")
+        if "-12 " in name and etf.asset_class == "채권":  # target maturity
+            policy = ("annual", rng.uniform(3.0, 4.0))
+        elif etf.basket == "covered_call" or "커버드콜" in name:
+            policy = ("monthly", rng.uniform(8.0, 13.0))
+        elif "배당" in name or "인컴" in name or etf.asset_class == "부동산":
+            policy = ("monthly", rng.uniform(3.0, 6.5))
+        elif derived or etf.asset_class in ("원자재", "통화"):
+            policy = ("annual", rng.uniform(0.05, 0.8)) if u < 0.8 else ("none", 0.0)
+        elif etf.asset_class == "혼합자산":
+            policy = ("monthly", rng.uniform(3.0, 6.0))
+        elif etf.asset_class == "주식" and etf.market_region == "국내":
+            policy = ("quarterly", rng.uniform(0.8, 2.5)) if u < 0.9 else (
+                "semiannual", rng.uniform(0.8, 2.0))
+        elif etf.asset_class == "주식":
+            policy = (("quarterly", rng.uniform(0.4, 1.5)) if u < 0.5 else
+                      ("annual", rng.uniform(0.2, 1.0)) if u < 0.8 else
+                      ("monthly", rng.uniform(1.0, 3.0)))  # fmt: skip
+        elif etf.asset_class == "채권":
+            policy = ("monthly", rng.uniform(2.5, 4.0)) if u < 0.45 else (
+                "annual", rng.uniform(2.5, 4.0))
+        else:  # 기타: money-market and rate funds mostly accumulate
+            policy = ("annual", rng.uniform(2.0, 3.5)) if u < 0.4 else ("none", 0.0)
+        frequency.append(policy[0])
+        yield_pct.append(policy[1])
+    out = pd.DataFrame({"frequency": frequency, "yield_pct": yield_pct})
+    out["mid_month"] = (out["frequency"] == "monthly") & (rng.random(len(out)) < MID_MONTH_SHARE)
+    for key, e in specials.items():
+        out.loc[e, ["frequency", "yield_pct", "mid_month"]] = (
+            ("monthly", MONTHLY_PAYER_YIELD_PCT, False) if key == "monthly_payer"
+            else ("none", 0.0, False))  # fmt: skip
+    return out
+
+
+def _record_rows(
+    sessions: tuple[date, ...], months: tuple[int, ...], mid_month: bool
+) -> np.ndarray:
+    """Path rows of the record dates: each listed month's last session, or its first session on
+    or after the 15th."""
+    first, last = sessions[0], sessions[-1]
+    rows = []
+    for year in range(first.year, last.year + 1):
+        for month in months:
+            if mid_month:
+                i = bisect.bisect_left(sessions, date(year, month, 15))
+            else:
+                nxt = date(year + month // 12, month % 12 + 1, 1)
+                i = bisect.bisect_left(sessions, nxt) - 1
+            if 0 <= i < len(sessions) and (sessions[i].year, sessions[i].month) == (year, month):
+                rows.append(i + 1)
+    return np.array(rows, dtype=np.int64)
+
+
+def _payouts(
+    rng: np.random.Generator, etfs: pd.DataFrame, sessions: tuple[date, ...],
+    nav_before_payouts: np.ndarray, first_idx: np.ndarray, end_idx: np.ndarray,
+    policy: pd.DataFrame,
+) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
+    """Every payout and the factor [row, etf] that takes the payouts out of the NAV path.
+
+    An income payout is a whole number of KRW, yield / payouts a year × the NAV of its ex-date
+    (the session before the record date) before the payout; the NAV falls by exactly that on
+    the ex-date. A delisted fund pays its whole last NAV per share as a liquidation
+    (청산분배, with decimals), recorded on its delisting day; it moves no NAV.
+    """
+    t_rows, n = nav_before_payouts.shape
+    last_row = len(sessions)
+    step = np.ones((t_rows, n))
+    events: list[tuple[int, int, int, float, str]] = []  # etf, ex row, record row, amount, reason
+    record_rows = {
+        (months, mid): _record_rows(sessions, months, mid)
+        for months in PAYOUT_RECORD_MONTHS.values() if months for mid in (False, True)
+    }  # fmt: skip
+    for e, (freq, yield_pct, mid) in enumerate(policy.itertuples(index=False)):
+        months = PAYOUT_RECORD_MONTHS[freq]
+        if not months:
+            continue
+        rec = record_rows[(months, bool(mid))]
+        rec = rec[(rec > first_idx[e] + FIRST_PAYOUT_AFTER_SESSIONS) & (rec < end_idx[e])
+                  & (rec <= last_row - 3)]  # fmt: skip
+        kept = 1.0
+        for r in rec:
+            before = nav_before_payouts[r - 1, e] * kept
+            amount = round(yield_pct / 100 / len(months) * before)
+            if amount < 1:
+                continue
+            step[r - 1, e] = 1 - amount / before
+            kept *= step[r - 1, e]
+            special = rng.random() < SPECIAL_PAYOUT_SHARE
+            events.append((e, r - 1, r, float(amount), "특별분배" if special else "이익분배"))
+    after_payouts = np.cumprod(step, axis=0)
+    for e in np.flatnonzero(end_idx <= last_row):
+        last_nav = nav_before_payouts[end_idx[e] - 1, e] * after_payouts[end_idx[e] - 1, e]
+        amount = float(last_nav * rng.uniform(0.997, 1.0))  # less the costs of winding up
+        events.append((int(e), int(end_idx[e]) - 1, int(end_idx[e]), amount, "청산분배"))
+    frame = pd.DataFrame(events, columns=["etf", "ex_row", "record_row", "amount_krw", "reason"])
+    frame["pay_row"] = np.minimum(frame["record_row"] + rng.integers(1, 4, len(frame)), last_row)
+    before = nav_before_payouts[frame["ex_row"], frame["etf"]] * after_payouts[
+        frame["ex_row"] - 1, frame["etf"]]  # fmt: skip
+    frame["tax_base_price"] = np.round(before * rng.uniform(0.93, 1.0, len(frame)), 2)
+    frame = frame.sort_values(["record_row", "etf"], ignore_index=True)
+    return frame, after_payouts
+
+
+def _seibro_category(etfs: pd.DataFrame) -> np.ndarray:
+    """SEIBro's ETF_SORT_NM for each fund."""
+    derived = (etfs["leverage_factor"] != 1.0) | etfs["replication"].str.startswith("합성") | (
+        etfs["asset_class"].isin(["원자재", "통화"]))  # fmt: skip
+    stock = etfs["asset_class"] == "주식"
+    return np.select(
+        [derived, etfs["asset_class"] == "채권", stock & (etfs["market_region"] == "국내"), stock],
+        ["파생상품", "채권", "국내주식", "해외주식"],
+        "기타",
+    )
+
+
 def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
     """Generate the universe, the index/NAV/price paths and the ground truth."""
     rng = np.random.default_rng(seed)
@@ -818,36 +1036,42 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
         if key not in ("no_trade_day", "no_index", "delisted"):
             p_no_trade[e] = 0.0
     te[sp["te_0_5"]], prem_mu[sp["te_0_5"]], prem_sd[sp["te_0_5"]] = 0.5, 0.3, 0.0
+    te[sp["monthly_payer"]] = MONTHLY_PAYER_TE_PCT
     for key, value in (("leveraged_2x", 0.8), ("inverse_1x", 0.6), ("inverse_2x", 1.1)):
         te[sp[key]] = value
     p_no_trade[sp["no_trade_day"]] = 0.01
-    if levels[0, k_of[sp["te_0_5"]]] < 1000:  # keep 2-dp index rounding negligible
-        levels[:, k_of[sp["te_0_5"]]] *= 1000 / levels[0, k_of[sp["te_0_5"]]]
+    for key in ("te_0_5", "monthly_payer"):  # keep 2-dp index rounding negligible
+        if levels[0, k_of[sp[key]]] < 1000:
+            levels[:, k_of[sp[key]]] *= 1000 / levels[0, k_of[sp[key]]]
 
-    listing = etfs["listing_date"]
-    first_idx = np.maximum(_rows_of(listing, sessions, 1), 1)
+    first_idx = _rows_of(etfs["listing_date"], sessions, 1)
     end_idx = _rows_of(etfs["delisting_date"], sessions, t_rows)
-    pre_start = (listing < sessions[0]).to_numpy()
-    anchor_row = np.where(pre_start, 0, first_idx - 1)
     anchor_session = bisect.bisect_right(sessions, ANCHOR)
+    cols = np.arange(n)
 
-    # NAV: NAV_t = NAV_{t-1} × (1 + L r_t − fee/250/100 + eps_t)
+    # NAV before payouts: NAV_t = NAV_{t-1} × (1 + L r_t − fee/250/100 + eps_t), from the base
+    # NAV on the row before listing (KOSPI 200 funds at 100 × the index, like KODEX 200)
     eps = rng.standard_normal((t_rows, n)) * (te / 100 / np.sqrt(ANNUAL))
     growth = 1 + factor * idx_r[:, k_of] - fee / 100 / ANNUAL + eps
     growth[0] = 1.0
     cum = np.cumprod(np.maximum(growth, 0.05), axis=0)
-    years = np.array([(sessions[0] - d).days / 365 for d in listing])
-    drift = np.where(factor > 0, 0.05 * factor, -0.12 * np.abs(factor))
-    nav0 = np.clip(10_000 * np.exp(drift * np.maximum(years, 0) + rng.normal(0, 0.35, n)),
-                   1_200, 150_000)  # fmt: skip
     bondish = np.isin(aclass, ["채권", "기타"])
-    new_base = np.where(bondish & (rng.random(n) < 0.5), 100_000.0, 10_000.0)
-    base_nav = np.where(pre_start, nav0, new_base)
-    for ticker, v in _FAMOUS_NAV0.items():
-        base_nav[pos[ticker]] = v
-    nav = np.round(base_nav * cum / cum[anchor_row, np.arange(n)], 2)
-    es = sp["suspended"]  # what is left of a fund whose assets were written off
-    nav[:, es] = np.round(SUSPENDED_NAV * cum[:, es] / cum[anchor_session, es], 2)
+    base_nav = np.where(bondish & (rng.random(n) < 0.5), 100_000.0, 10_000.0)
+    kospi200 = ((etfs["tracking_index"] == "코스피 200").to_numpy() & (factor == 1.0))
+    base_nav[kospi200] = np.round(levels[first_idx[kospi200] - 1, k_of[kospi200]] * 100, -1)
+    es = sp["suspended"]  # traded until SUSPENSION_DAY, then its assets were written off
+    suspended_row = bisect.bisect_left(sessions, SUSPENSION_DAY) + 1
+    base_nav[es] = SUSPENDED_CLOSE * cum[first_idx[es] - 1, es] / cum[suspended_row - 1, es]
+    nav_before_payouts = base_nav * cum / cum[first_idx - 1, cols]
+    nav_before_payouts[suspended_row:, es] = (
+        SUSPENDED_NAV * cum[suspended_row:, es] / cum[anchor_session, es])
+
+    # payouts: the NAV falls by each one on its ex-date, NAV_t = NAV_{t-1} × g_t − D_t
+    policy = _payout_policy(rng, etfs, sp)
+    payouts, after_payouts = _payouts(rng, etfs, sessions, nav_before_payouts, first_idx,
+                                      end_idx, policy)  # fmt: skip
+    nav = np.round(nav_before_payouts * after_payouts, 2)
+    etfs["payout_frequency"] = policy["frequency"].to_numpy()
 
     # close = NAV × (1 + premium), KRX tick; no-trade days carry the previous close
     prem = prem_mu + prem_sd * rng.standard_normal((t_rows, n))
@@ -865,8 +1089,8 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
     no_trade[spike_rows, spike_cols] = False
     ntd_row = anchor_session - 36
     no_trade[ntd_row, sp["no_trade_day"]] = True
-    no_trade[1:, es] = True
-    close[0, es] = SUSPENDED_CLOSE
+    no_trade[suspended_row:, es] = True
+    close[suspended_row - 1, es] = SUSPENDED_CLOSE
     close = pd.DataFrame(np.where(no_trade, np.nan, close)).ffill().fillna(0).to_numpy()
     base_price = tick_round(base_nav).astype(np.int64)
     prev_close = np.vstack([close[:1], close[:-1]])
@@ -886,10 +1110,11 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
 
     # listed shares: creations/redemptions in CU multiples; net assets follow after settlement
     cu = etfs["cu_shares"].to_numpy(dtype=np.int64)
-    aum = np.exp(rng.normal(np.log(np.where(pre_start, 4e10, 1.2e10)), 1.5, n))
-    for ticker, v in _FAMOUS_AUM.items():
-        aum[pos[ticker]] = v
-    ref_nav = nav[np.maximum(first_idx, 1), np.arange(n)]
+    aum = np.exp(rng.normal(np.log(1.2e10), 1.5, n))
+    ref_nav = nav[first_idx, cols]
+    for ticker, v in _FAMOUS_AUM.items():  # their real size at ANCHOR, from the first units
+        e = pos[ticker]
+        aum[e], ref_nav[e] = v, nav[anchor_session, e]
     units0 = np.maximum(np.round(aum / ref_nav / cu), 2).astype(np.int64)
     flow_scale = np.maximum(units0 * 0.01, 1.0)
     flows = np.round(rng.normal(0.05, 1.0, (t_rows, n)) * flow_scale).astype(np.int64)
@@ -919,7 +1144,7 @@ def build_market(seed: int, n_etfs: int, sessions: tuple[date, ...]) -> Market:
         close=close.astype(np.int32), nav=nav, volume=volume, traded_value=traded_value,
         shares=shares, net_assets=net_assets, settlement_lag=lag, index_level=index_level,
         index_status=index_status, index_paths=levels, index_of=k_of, premium_spikes=spikes,
-        base_price=base_price, base_nav=base_nav,
+        base_price=base_price, base_nav=base_nav, payouts=payouts,
         name_order=np.argsort(etfs["name"].to_numpy(dtype=object), kind="stable"),
         pools=_build_pools(np.random.default_rng(seed + 1), sessions),
     )  # fmt: skip
@@ -962,9 +1187,12 @@ def _ground_truth(
             info["last_trade_date"] = m.sessions[int(m.end_idx[e]) - 2]
         if key == "suspended":
             close, nav = int(m.close[anchor_row, e]), float(m.nav[anchor_row, e])
-            info.update(close=close, nav=nav, premium_pct=(close - nav) / nav * 100, note=(
-                "no trade on any session (O/H/L and volume 0, close carried at 9,590), NAV a "
-                "few dozen KRW, fee 0, index fields '-'"))  # fmt: skip
+            info.update(close=close, nav=nav, premium_pct=(close - nav) / nav * 100,
+                        suspended_since=SUSPENSION_DAY, note=(
+                "no trade since SUSPENSION_DAY (O/H/L and volume 0, close carried at 9,590), "
+                "NAV a few dozen KRW, fee 0, index fields '-'"))  # fmt: skip
+        if key == "monthly_payer":
+            info.update(payout_frequency="monthly", yield_pct=MONTHLY_PAYER_YIELD_PCT)
         truth[ticker] = info
     return truth
 
@@ -1004,6 +1232,7 @@ class Market:
     premium_spikes: pd.DataFrame  # ticker, date, premium_pct of one-session outlier closes
     base_price: np.ndarray  # 기준가 on the listing day (tick-rounded base NAV)
     base_nav: np.ndarray
+    payouts: pd.DataFrame  # etf, ex_row, record_row, pay_row, amount_krw, reason, tax_base_price
     name_order: np.ndarray  # ETF positions sorted by display name: KRX's row order
     pools: dict[str, tuple[pd.DataFrame, np.ndarray]]  # instruments, weekly prices
     _pos: dict[str, int] = field(default_factory=dict, repr=False)
@@ -1141,7 +1370,8 @@ class Market:
     def published_tracking_error(self, ticker: str, end: date) -> float:
         """KRX's 추적오차율 (05901 TRACE_ERR_RT) as the sandbox defines it, in %.
 
-        Sample std (ddof=1) × √250 × 100 of (NAV return − multiple × index return), from the
+        Sample std (ddof=1) × √250 × 100 of (NAV return with the payouts of its ex-dates added
+        back − multiple × index return), from the
         published 2-dp NAV and index levels, over the returns dated within the 365 calendar
         days ending on `end`. Deliberately not our 250-session window (a calendar year holds
         ~245-248 sessions), as KRX's own figure is not. NaN without an index level or with
@@ -1159,8 +1389,41 @@ class Market:
         idx = self.index_level[lo - 1 : hi, e]
         if np.isnan(idx).any():
             return float("nan")
-        excess = (nav[1:] / nav[:-1] - 1) - factor * (idx[1:] / idx[:-1] - 1)
+        paid = self.cash_paid(e, np.arange(lo, hi))
+        excess = ((nav[1:] + paid) / nav[:-1] - 1) - factor * (idx[1:] / idx[:-1] - 1)
         return float(np.std(excess, ddof=1) * np.sqrt(ANNUAL) * 100)
+
+    def distributions(self, start: date, end: date) -> pd.DataFrame:
+        """Every payout with a record date in [start, end], as SEIBro lists it: ticker, isin,
+        name (as KRX showed it on the record date), issuer, category, record_date, ex_date,
+        pay_date, amount_krw, reason (이익분배, 청산분배, 특별분배), tax_base_price."""
+        lo = bisect.bisect_left(self.sessions, start) + 1
+        hi = bisect.bisect_right(self.sessions, end) + 1
+        p = self.payouts[(self.payouts["record_row"] >= lo) & (self.payouts["record_row"] < hi)]
+        e = p["etf"].to_numpy()
+        etfs = self.etfs.iloc[e]
+        record = [self.sessions[r - 1] for r in p["record_row"]]
+        renamed = np.array([d.toordinal() for d in record], dtype=np.int64) < self._renamed_ord[e]
+        return pd.DataFrame({
+            "ticker": etfs["ticker"].to_numpy(),
+            "isin": etfs["isin"].to_numpy(),
+            "name": np.where(renamed, etfs["former_name"], etfs["name"]),
+            "issuer": etfs["issuer"].to_numpy(),
+            "category": _seibro_category(etfs),
+            "record_date": record,
+            "ex_date": [self.sessions[r - 1] for r in p["ex_row"]],
+            "pay_date": [self.sessions[r - 1] for r in p["pay_row"]],
+            "amount_krw": p["amount_krw"].to_numpy(),
+            "reason": p["reason"].to_numpy(),
+            "tax_base_price": p["tax_base_price"].to_numpy(),
+        })  # fmt: skip
+
+    def cash_paid(self, e: int, rows: np.ndarray) -> np.ndarray:
+        """KRW per share paid out of fund `e`'s NAV on each of `rows` (income and other payouts
+        on their ex-dates; 0 elsewhere)."""
+        p = self.payouts[(self.payouts["etf"] == e) & (self.payouts["reason"] != "청산분배")]
+        paid = dict(zip(p["ex_row"], p["amount_krw"], strict=True))
+        return np.array([paid.get(int(r), 0.0) for r in rows])
 
     def holdings(self, ticker: str, d: date) -> pd.DataFrame:
         """PDF constituents per 1 CU on session d, deterministic per (ticker, week).
@@ -1431,7 +1694,10 @@ _FUTURES = {
 _OTHER_FUTURES_MULTIPLIER = 50_000
 _OPTION_MULTIPLIER = 250_000  # KOSPI 200 options, written by domestic covered-call funds
 _SPOT_OF = {"코스피 200 선물지수": "코스피 200", "코스닥 150 선물지수": "코스닥 150"}
-_YEAR_CODE = {2023: "T", 2024: "V", 2025: "W", 2026: "X", 2027: "Y", 2028: "Z"}
+# The year character of KRX derivative codes: 2006 A … 2023 T, 2024 V … 2028 Z (no I, O, U);
+# the sandbox writes the year's last digit before 2006.
+_YEAR_CODE = {2006 + i: letter for i, letter in enumerate(ALNUM_LETTERS)} | {
+    y: str(y % 10) for y in range(2002, 2006)}
 DEPOSIT = ("KRD010010001", "KRD010010001", "원화예금")  # code, ISIN, name
 CREATION_CASH = ("CASH00000001", "", "설정현금액")
 # Basket types whose PDF carries derivative legs: no line has a weight (COMPST_RTO "-"), and
