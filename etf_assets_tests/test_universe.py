@@ -18,13 +18,15 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.universe import UNIVERSE, UNIVERSE_NAMES, etf_universe
 from etf_assets.checks import rules, universe_checks
 from etf_assets.metrics.universe import universe_frames
 from etf_assets.partitions import KST, sessions_between
-from etf_assets_tests.conftest import ALL_ASSETS, krx_client, materialize, unconfigured_kis
+from etf_assets.resources.seibro import SEIBroClient
+from etf_assets_tests.conftest import krx_client, materialize, unconfigured_kis
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
@@ -50,6 +52,7 @@ def resources(sb: Sandbox, db: Path) -> dict[str, object]:
     return {
         "krx": krx_client(sb),
         "kis": unconfigured_kis(),
+        "seibro": SEIBroClient(url=sb.url),
         "duckdb": DuckDBResource(database=str(db)),
     }
 
@@ -57,7 +60,7 @@ def resources(sb: Sandbox, db: Path) -> dict[str, object]:
 def build_universe(sb: Sandbox, db: Path) -> dg.ExecuteInProcessResult:
     """etf_universe and its checks, as `dagster asset materialize` runs them."""
     return dg.materialize(
-        [*ALL_ASSETS, etf_universe, universe_checks],
+        [etf_details, etf_daily_prices, etf_distributions, etf_universe, universe_checks],
         selection=[dg.AssetKey(UNIVERSE), dg.AssetKey(UNIVERSE_NAMES)],
         resources=resources(sb, db),
         raise_on_error=False,
@@ -216,32 +219,34 @@ def test_a_liquidation_payout_confirms_the_delisting(
     built: tuple[Path, dg.ExecuteInProcessResult],
     tmp_path: Path,
 ) -> None:
+    """SEIBro's 청산분배 rows (etf_distributions, from the sandbox) date the delisting."""
     db = tmp_path / "etf.duckdb"
     shutil.copy(built[0], db)
-    payouts = market.distributions(SPAN[0], date(2024, 12, 31))
-    liquidations = payouts[payouts["reason"] == "청산분배"][["ticker", "record_date"]]
-    with duckdb.connect(str(db)) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS etf_distributions (ticker VARCHAR, "
-                     "record_date DATE, kind VARCHAR)")  # fmt: skip
-        conn.register("liquidations", liquidations)
-        conn.execute(
-            "INSERT INTO etf_distributions BY NAME "
-            "SELECT ticker, record_date, 'liquidation' AS kind FROM liquidations"
-        )
-    assert build_universe(frozen_sandbox, db).success
-    universe = universe_of(db)
+    months = dg.materialize(
+        [etf_distributions],
+        resources=resources(frozen_sandbox, db),
+        tags={
+            "dagster/asset_partition_range_start": SPAN[0].replace(day=1).isoformat(),
+            "dagster/asset_partition_range_end": SPAN[-1].replace(day=1).isoformat(),
+        },
+    )
+    assert months.success
+    result = build_universe(frozen_sandbox, db)
+    assert result.success
+    universe, expected = universe_of(db), truth(market)
     delisted = universe[universe["status"] == "delisted"]
-    confirmed = liquidations[liquidations["ticker"].isin(delisted.index)]
-    assert len(confirmed) == len(delisted) >= 1
-    for ticker, record_date in confirmed.itertuples(index=False):
-        assert delisted.loc[ticker, "delisted_date"] == record_date
-        assert not delisted.loc[ticker, "delisted_date_inferred"]
+    assert len(delisted) >= 1 and not delisted["delisted_date_inferred"].any()
+    for ticker, row in delisted.iterrows():
+        assert row["delisted_date"] == expected.loc[ticker, "delisting_date"]
+    meta = {m.asset_key.to_user_string(): m.metadata
+            for m in result.asset_materializations_for_node("etf_universe")}  # fmt: skip
+    assert meta[UNIVERSE]["delisted_confirmed_by_liquidation"].value == len(delisted)
 
 
-def test_without_distributions_and_with_a_master_lag(built: tuple[Path, dg.ExecuteInProcessResult],
-                                                     tmp_path: Path) -> None:  # fmt: skip
-    """No etf_distributions table: every delisting is inferred. A fund priced on the newest
-    session that the newest master lacks stays listed."""
+def test_a_fund_priced_on_the_newest_session_but_not_in_the_master_stays_listed(
+    built: tuple[Path, dg.ExecuteInProcessResult], tmp_path: Path
+) -> None:
+    """A master lag; and without liquidation payouts every delisting is inferred."""
     db = tmp_path / "etf.duckdb"
     shutil.copy(built[0], db)
     with duckdb.connect(str(db)) as conn:
@@ -250,7 +255,6 @@ def test_without_distributions_and_with_a_master_lag(built: tuple[Path, dg.Execu
             "FROM etf_daily_prices) ORDER BY ticker LIMIT 1"
         ).fetchone()[0]
         conn.execute("DELETE FROM etf_details WHERE ticker = ?", [lagging])
-        conn.execute("DROP TABLE IF EXISTS etf_distributions")
         universe, _ = universe_frames(conn)
     universe = universe.set_index("ticker")
     assert universe.loc[lagging, "status"] == "listed"

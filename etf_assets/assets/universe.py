@@ -19,6 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets.assets import LISTING
+from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.utils import markdown_table, table_metadata
@@ -74,7 +75,7 @@ def universe_metadata(universe: pd.DataFrame, names: pd.DataFrame) -> dict[str, 
         dg.AssetSpec(
             UNIVERSE,
             group_name=LISTING,
-            deps=[etf_details, etf_daily_prices],
+            deps=[etf_details, etf_daily_prices, etf_distributions],
             kinds={"duckdb"},
             description="Every ETF ever priced or listed, one row each, with its status and "
             "delisting date: the survivorship-free universe.",

@@ -9,8 +9,8 @@ so a fund's price rows say when it existed:
   newest session but missing from the master is a master lag (a fund KRX lists a day late or
   drops early), not a delisting: it stays listed.
 - **Delisted**: every other fund the prices name. Its `delisted_date` is the record date of its
-  liquidation payout (청산분배, `etf_distributions.kind = 'liquidation'`, when that table exists)
-  after its last session, confirmed (`delisted_date_inferred` false); else the first stored
+  liquidation payout (청산분배, `etf_distributions.kind = 'liquidation'`) after its last
+  session, confirmed (`delisted_date_inferred` false); else the first stored
   session after its last one, the first session on which KRX priced the market without it
   (inferred, true). With contiguous prices that is the session after the last it traded.
 
@@ -33,10 +33,11 @@ import duckdb
 import pandas as pd
 
 from etf_assets.parsing.rules import etf_isin
+from etf_assets.parsing.seibro import REASON_KINDS
 
 LISTED = "listed"
 DELISTED = "delisted"
-LIQUIDATION_KIND = "liquidation"  # etf_distributions.kind of a 청산분배 payout
+LIQUIDATION_KIND = REASON_KINDS["청산분배"]
 ISSUER_FROM_MASTER = "master"
 ISSUER_FROM_BRAND = "name_brand"
 
@@ -54,17 +55,8 @@ FROM (
 GROUP BY ticker, name, run
 """
 
-_NO_LIQUIDATIONS = "SELECT NULL::VARCHAR AS ticker, NULL::DATE AS record_date WHERE false"
-_LIQUIDATIONS = (
-    f"SELECT ticker, record_date FROM etf_distributions WHERE kind = '{LIQUIDATION_KIND}'"
-)
-
-
-def universe_sql(with_distributions: bool) -> str:
-    """One row per fund (without the derived ISINs, see `universe_frames`); liquidation
-    records are read only when the warehouse has `etf_distributions`."""
-    liquidations = _LIQUIDATIONS if with_distributions else _NO_LIQUIDATIONS
-    return f"""
+# One row per fund (ISINs no master gives are derived in `universe_frames`).
+UNIVERSE_SQL = f"""
 WITH
 sessions AS (
     SELECT trade_date, lead(trade_date) OVER (ORDER BY trade_date) AS next_session
@@ -98,8 +90,8 @@ brands AS (  -- first word of a name → issuer, where every fund of that brand 
 ),
 liquidations AS (  -- a payout recorded after the fund's last session ends it
     SELECT l.ticker, min(l.record_date) AS record_date
-    FROM ({liquidations}) AS l JOIN priced AS p USING (ticker)
-    WHERE l.record_date > p.last_session
+    FROM etf_distributions AS l JOIN priced AS p USING (ticker)
+    WHERE l.kind = '{LIQUIDATION_KIND}' AND l.record_date > p.last_session
     GROUP BY l.ticker
 ),
 funds AS (
@@ -132,19 +124,9 @@ ORDER BY f.ticker
 """
 
 
-def has_table(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
-            "AND table_name = ?",
-            [table],
-        ).fetchone()
-    )
-
-
 def universe_frames(conn: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(etf_universe, etf_universe_names) rebuilt from what the warehouse stores."""
-    universe = conn.execute(universe_sql(has_table(conn, "etf_distributions"))).df()
+    universe = conn.execute(UNIVERSE_SQL).df()
     universe["isin_from_master"] = universe["isin"].notna()
     universe["isin"] = universe["isin"].where(
         universe["isin_from_master"], universe["ticker"].map(etf_isin)
