@@ -21,11 +21,12 @@ from dagster_duckdb import DuckDBResource
 from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.universe import UNIVERSE, UNIVERSE_NAMES, etf_universe
+from etf_assets.assets.universe import UNIVERSE, UNIVERSE_NAMES, etf_universe, universe_metadata
 from etf_assets.checks import rules, universe_checks
 from etf_assets.metrics.universe import universe_frames
 from etf_assets.partitions import KST, sessions_between
 from etf_assets.resources.seibro import SEIBroClient
+from etf_assets.resources.storage import ensure_schema
 from etf_assets_tests.conftest import krx_client, materialize, unconfigured_kis
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
@@ -187,8 +188,8 @@ def test_a_past_session_counts_the_funds_that_existed_then(
     with duckdb.connect(str(built[0]), read_only=True) as conn:
         for d in SPAN:
             existing = conn.execute(
-                f"SELECT ticker FROM {UNIVERSE} WHERE first_session <= $d "
-                "AND coalesce(delisted_date, DATE '9999-12-31') > $d",
+                f"SELECT ticker FROM {UNIVERSE} WHERE coalesce(listing_date, first_session) "
+                "<= $d AND coalesce(delisted_date, DATE '9999-12-31') > $d",
                 {"d": d},
             ).fetchall()
             assert sorted(r[0] for r in existing) == sorted(market.daily(d)["ticker"]), d
@@ -284,3 +285,17 @@ def test_each_check_names_what_breaks_it(
         outcome = rules.universe_rule(conn, rule)
     assert not outcome.passed and outcome.metadata["offenders"]
     assert outcome.metadata["offenders_count"] >= len(outcome.metadata["offenders"]) >= 1
+
+
+def test_an_empty_warehouse_has_an_empty_universe() -> None:
+    with duckdb.connect(":memory:") as conn:
+        ensure_schema(conn)
+        universe, names = universe_frames(conn)
+    assert universe.empty and names.empty
+    meta = universe_metadata(universe, names)
+    assert (meta["etfs"], meta["listed"], meta["delisted"], meta["newest_session"]) == (
+        0,
+        0,
+        0,
+        None,
+    )
