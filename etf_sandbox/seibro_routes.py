@@ -90,8 +90,9 @@ def _wire_value(column: str, value: object) -> str:
         return ""
     if isinstance(value, date):
         return value.strftime("%Y%m%d")
-    if column == "amount_krw":
-        return f"{float(value):.15g}"  # whole payouts as 108, liquidations with their decimals
+    if column == "amount_krw":  # whole payouts as 108, others with every decimal (round trip)
+        text = repr(float(value))
+        return text.removesuffix(".0")
     if column == "tax_base_price":
         return f"{float(value):.2f}"
     return str(value)
