@@ -210,3 +210,17 @@ def test_every_date_of_a_range_and_only_funds_priced_that_day() -> None:
     assert frame.groupby("trade_date")["ticker"].apply(list).to_dict() == {
         dates[0]: ["A", "GONE"], dates[1]: ["A", "GONE"], dates[2]: ["A"],
     }  # fmt: skip
+
+
+def test_reinvestment_follows_each_fund_whatever_the_row_order() -> None:
+    """Rows of many funds in any order: each fund's payouts grow its own shares only."""
+    ex = date(2025, 3, 14)
+    closes = pd.concat(
+        [prices(t, {d: (100.0 if d < ex or t != "P" else 95.0) for d in SESSIONS})
+         for t in ("Z", "P", "A")]
+    ).sample(frac=1.0, random_state=7)  # fmt: skip
+    frame = returns_frame(closes, payouts(("P", ex, 5.0, "income")), [date(2025, 3, 31)],
+                          SESSIONS).set_index("ticker")  # fmt: skip
+    assert frame.loc["P", "total_return_1m_pct"] == pytest.approx(0.0, abs=1e-12)
+    assert frame.loc["P", "return_1m_pct"] == pytest.approx(-5.0)
+    assert (frame.loc[["A", "Z"], "total_return_1m_pct"] == 0.0).all()

@@ -113,10 +113,10 @@ def reinvestment_index(prices: pd.DataFrame, payouts: pd.DataFrame) -> pd.DataFr
     )
     cash = _cash_payouts(payouts).rename(columns={"ex_date": "trade_date", "amount": "paid_krw"})
     frame = frame.merge(cash[["ticker", "trade_date", "paid_krw"]], how="left")
+    frame = frame.sort_values(["ticker", "trade_date"], ignore_index=True)
     frame["paid_krw"] = frame["paid_krw"].fillna(0.0)
     growth = (1 + frame["paid_krw"] / frame["close"]).fillna(1.0)
-    frame = frame.sort_values(["ticker", "trade_date"], ignore_index=True)
-    frame["reinvested"] = growth.reindex(frame.index).groupby(frame["ticker"]).cumprod()
+    frame["reinvested"] = growth.groupby(frame["ticker"]).cumprod()
     return frame
 
 
