@@ -1,0 +1,177 @@
+"""etf_returns: price and total returns over 1 week to 1 year and YTD, and the trailing-year
+distribution yield, per ETF per session.
+
+The math is `etf_assets.metrics.returns` (pandas over the warehouse's closes and payouts); this
+asset reads a year of prices before the first session of its run, computes every session of
+the run, and asks KRX for its own 1-month change of every ETF (MDCSTAT04401, one request per
+session) to store beside ours for the cross-check. A single-run backfill of any length works in
+chunks of `CHUNK_SESSIONS`, each chunk written atomically.
+"""
+
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from etf_assets.assets import METRICS
+from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.assets.utils import fan_out_krx, markdown_table, partition_dates, table_metadata
+from etf_assets.metrics.returns import (
+    FREQUENCY_LOOKBACK_DAYS,
+    HISTORY_DAYS,
+    history_start,
+    returns_frame,
+    window_start,
+)
+from etf_assets.parsing.krx import period_change_frame
+from etf_assets.partitions import (
+    max_sessions_in_calendar_days,
+    session_partitions,
+    sessions_between,
+    xkrx_sessions,
+)
+from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.storage import replace_partitions, warehouse
+
+TABLE = "etf_returns"
+CROSS_CHECK_WINDOW = "1m"
+# About a year of sessions per chunk: a chunk reads two years of closes (~0.5 M rows today).
+CHUNK_SESSIONS = 250
+TOP_YIELD_COLUMNS = [
+    "ticker", "close", "distribution_ttm_krw", "distribution_yield_ttm_pct",
+    "distribution_frequency", "return_1y_pct", "total_return_1y_pct",
+]  # fmt: skip
+
+
+def krx_period(trade_date: date, sessions: Sequence[date]) -> tuple[date, date] | None:
+    """strtDd and endDd of the 04401 request whose base price (the close before strtDd) is the
+    close our 1-month window starts from; None when the window has no start."""
+    start = window_start(trade_date, CROSS_CHECK_WINDOW, sessions)
+    if start is None:
+        return None
+    return sessions_between(start + timedelta(days=1), trade_date)[0], trade_date
+
+
+def read_inputs(
+    conn: duckdb.DuckDBPyConnection, dates: Sequence[date]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The closes `returns_frame` needs for `dates`, and the payouts with ex-dates up to the
+    last of them (back far enough for the payout frequency)."""
+    first, last = min(dates), max(dates)
+    prices = conn.execute(
+        "SELECT ticker, trade_date, close FROM etf_daily_prices WHERE trade_date BETWEEN ? AND ?",
+        [history_start(first), last],
+    ).df()
+    payouts = conn.execute(
+        "SELECT ticker, ex_date, amount_per_share_krw, kind FROM etf_distributions "
+        "WHERE ex_date BETWEEN ? AND ?",
+        [first - timedelta(days=max(HISTORY_DAYS, FREQUENCY_LOOKBACK_DAYS)), last],
+    ).df()
+    return prices, payouts
+
+
+def krx_month_changes(
+    context: dg.AssetExecutionContext, krx: KRXClient, dates: Sequence[date]
+) -> tuple[pd.DataFrame, dict[date, str]]:
+    """KRX's 1-month change of every ETF (krx_return_1m_pct) for each date, and the dates KRX
+    did not answer (their figure stays NULL; the check reports them as not compared)."""
+    sessions = xkrx_sessions()
+    periods = {d: p for d in dates if (p := krx_period(d, sessions)) is not None}
+
+    def fetch(d: date) -> pd.DataFrame:
+        frame = period_change_frame(krx.fetch_period_change(*periods[d]))
+        return pd.DataFrame(
+            {"trade_date": d, "ticker": frame["ticker"], "krx_return_1m_pct": frame["change_pct"]}
+        )
+
+    result = fan_out_krx(context, krx, fetch, list(periods), label="KRX 04401")
+    frames = [f for f in result.results.values() if len(f)]
+    changes = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["trade_date", "ticker", "krx_return_1m_pct"])
+    )
+    return changes, {d: f"{type(e).__name__}: {e}" for d, e in result.failures.items()}
+
+
+def returns_for(
+    conn: duckdb.DuckDBPyConnection, dates: Sequence[date], krx_changes: pd.DataFrame
+) -> pd.DataFrame:
+    """etf_returns rows of `dates` with KRX's 1-month change beside ours."""
+    prices, payouts = read_inputs(conn, dates)
+    frame = returns_frame(prices, payouts, dates, xkrx_sessions())
+    frame = frame.merge(krx_changes, on=["trade_date", "ticker"], how="left")
+    frame["krx_return_1m_pct"] = frame["krx_return_1m_pct"].astype("float64")
+    return frame
+
+
+@dg.asset(
+    group_name=METRICS,
+    partitions_def=session_partitions(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[
+        dg.AssetDep(
+            etf_daily_prices,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=1 - max_sessions_in_calendar_days(HISTORY_DAYS)
+            ),
+        ),
+        dg.AssetKey("etf_distributions"),
+    ],
+    kinds={"duckdb"},
+    description="Price and total returns (1w–1y, YTD) and the trailing-year distribution yield "
+    "per ETF per session, with KRX's 1-month change beside ours.",
+    metadata=table_metadata(TABLE),
+)
+def etf_returns(
+    context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    dates = partition_dates(context)
+    krx_changes, krx_failures = krx_month_changes(context, krx, dates)
+    started = time.perf_counter()
+    written = 0
+    with warehouse(duckdb) as conn:
+        for i in range(0, len(dates), CHUNK_SESSIONS):
+            chunk = dates[i : i + CHUNK_SESSIONS]
+            frame = returns_for(conn, chunk, krx_changes)
+            written += replace_partitions(conn, TABLE, chunk, frame)
+    compute_s = time.perf_counter() - started
+    newest = frame[frame["trade_date"] == dates[-1]]
+    compared = newest.dropna(subset=["return_1m_pct", "krx_return_1m_pct"])
+    gaps = (compared["return_1m_pct"] - compared["krx_return_1m_pct"]).abs()
+    payers = newest[newest["distributions_ttm"] > 0]
+    top_yield = payers.nlargest(10, "distribution_yield_ttm_pct")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "partitions": len(dates),
+            "compute_s": round(compute_s, 3),
+            "etfs": len(newest),
+            "null_return_1m": int(newest["return_1m_pct"].isna().sum()),
+            "null_return_1y": int(newest["return_1y_pct"].isna().sum()),
+            "etfs_paying_ttm": len(payers),
+            "median_distribution_yield_ttm_pct": (
+                round(float(payers["distribution_yield_ttm_pct"].median()), 3)
+                if len(payers)
+                else None
+            ),
+            "distribution_frequency_counts": dg.MetadataValue.json(
+                newest["distribution_frequency"].value_counts().to_dict()
+            ),
+            "krx_compared": len(compared),
+            "krx_vs_ours_max_abs_diff_pctpt": (
+                round(float(gaps.max()), 4) if len(compared) else None
+            ),
+            "krx_vs_ours_median_abs_diff_pctpt": (
+                round(float(gaps.median()), 4) if len(compared) else None
+            ),
+            "krx_unanswered_sessions": dg.MetadataValue.json(
+                {str(d): why for d, why in sorted(krx_failures.items())[:20]}
+            ),
+            "top_yield": markdown_table(top_yield[TOP_YIELD_COLUMNS]),
+        }
+    )
