@@ -126,6 +126,8 @@ def _write_batch(
 ) -> dict[date, int]:
     """One transaction for the batch's sessions; rows written per session."""
     sessions = sorted(batch.results)
+    if not sessions:
+        return {}
     frames = [batch.results[d][0] for d in sessions if not batch.results[d][0].empty]
     frame = (
         pd.concat(frames, ignore_index=True)
@@ -172,13 +174,16 @@ def etf_daily_prices(
                 f"{len(kept):,} of {len(dates):,} sessions hold a final answer already (written "
                 f"after T+1 08:00 KST): skipped; {len(todo):,} to fetch"
             )
-        for batch in fan_out_krx_batches(
-            krx, lambda d: fetch_session_prices(krx, d, now), todo, WRITE_BATCH_SESSIONS
+        for batch, written in fan_out_krx_batches(
+            krx,
+            lambda d: fetch_session_prices(krx, d, now),
+            todo,
+            WRITE_BATCH_SESSIONS,
+            lambda b: _write_batch(conn, b),
         ):
             failures.update(batch.failures)
             if not batch.results:
                 continue
-            written = _write_batch(conn, batch)
             rows_written += sum(written.values())
             for d, (frame, note) in batch.results.items():
                 if note:

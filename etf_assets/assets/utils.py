@@ -19,6 +19,7 @@ from etf_assets.resources.storage import TABLES
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+W = TypeVar("W")
 
 
 def table_metadata(table_name: str) -> dict[str, object]:
@@ -117,37 +118,43 @@ def fan_out_krx_batches(
     fetch: Callable[[K], V],
     items: Iterable[K],
     batch_size: int,
-) -> Iterator[FanOutBatch[K, V]]:
-    """`fetch` over `items` on the KRX client's threads, handed back in batches as they finish.
+    commit: Callable[[FanOutBatch[K, V]], W],
+) -> Iterator[tuple[FanOutBatch[K, V], W]]:
+    """`fetch` over `items` on the KRX client's threads, committed in batches as they finish.
 
     Memory and lost work are bounded by `batch_size`, not by the number of items: at most that
-    many items are in flight or finished but not yet taken by the caller. A batch is handed
-    over once half of them are finished, so the threads keep fetching the other half while
-    the caller writes it (the rate limiter, not the writer, sets the pace). Items are started
-    in the order given. A credentials error (KRX_FATAL) cancels what has not started and
-    fails the run; any other exception is reported in its batch's `failures`.
+    many items are in flight or finished but not yet committed. A batch is committed once
+    half of them are finished, so the threads keep fetching the other half meanwhile, and
+    refilled right after, before the caller gets `(batch, commit's result)` to report on: the
+    rate limiter, not the writer or the reporting, sets the pace. Items start in the order
+    given. A credentials error (KRX_FATAL) cancels what has not started and fails the run; any
+    other exception is reported in its batch's `failures`.
     """
     todo = deque(dict.fromkeys(items))
     total, done = len(todo), 0
-    hand_over_at = max(1, batch_size // 2)
+    commit_at = max(1, batch_size // 2)
     started = time.monotonic()
     batch: FanOutBatch[K, V] = FanOutBatch()
     pending: dict[Future[V], K] = {}
     with _krx_fatal_fails_run(), ThreadPoolExecutor(max_workers=max(1, krx.max_workers)) as pool:
+
+        def refill() -> None:
+            while todo and len(pending) + len(batch) < batch_size:
+                item = todo.popleft()
+                pending[pool.submit(fetch, item)] = item
+
         try:
-            while True:
-                while todo and len(pending) + len(batch) < batch_size:
-                    item = todo.popleft()
-                    pending[pool.submit(fetch, item)] = item
-                if len(batch) >= hand_over_at or (batch and not pending):
+            refill()
+            while pending or batch:
+                if len(batch) >= commit_at or (batch and not pending):
                     done += len(batch)
                     batch.done, batch.total = done, total
                     batch.elapsed_s = time.monotonic() - started
-                    yield batch
+                    committed, result = batch, commit(batch)
                     batch = FanOutBatch()
+                    refill()
+                    yield committed, result
                     continue
-                if not pending:
-                    return
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     item = pending.pop(future)
