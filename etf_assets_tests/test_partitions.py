@@ -12,7 +12,9 @@ FIXED_END = date(2027, 6, 30)  # inside any calendar built since 2026-12: no tes
 
 def test_calendar_equals_exchange_calendars_less_the_extra_closures() -> None:
     """Over a fixed range, our sessions are exactly exchange_calendars' minus known closures."""
-    calendar = xc.get_calendar("XKRX", start="2020-01-02", end=FIXED_END.isoformat())
+    calendar = xc.get_calendar(
+        "XKRX", start=p.CALENDAR_START.isoformat(), end=FIXED_END.isoformat()
+    )
     theirs = set(calendar.sessions.date)
     ours = p.sessions_between(p.CALENDAR_START, FIXED_END)
     assert set(ours) == theirs - set(p.EXTRA_CLOSURES)
@@ -27,7 +29,7 @@ def test_seed_reaches_past_the_minimum_horizon_of_its_build() -> None:
 def _calendar(version: str, last: date) -> dict[str, object]:
     return {
         "exchange_calendars": version,
-        "first_session": "2020-01-02",
+        "first_session": p.CALENDAR_START.isoformat(),
         "last_session": last.isoformat(),
         "weekday_holidays": [],
     }
@@ -118,9 +120,9 @@ def test_is_session(day: date, expected: bool) -> None:
 
 def test_partition_keys_are_sessions_only() -> None:
     keys = p.session_partitions().get_partition_keys(current_time=datetime(2026, 11, 25, 12))
-    assert keys[0] == "2020-01-02" and keys[-1] == "2026-11-25"  # today exists for 16:00 runs
+    assert keys[0] == "2002-10-14" and keys[-1] == "2026-11-25"  # today exists for 16:00 runs
     assert "2026-06-03" not in keys and "2026-11-21" not in keys
-    assert len(keys) == len(p.sessions_between(date(2020, 1, 2), date(2026, 11, 25)))
+    assert len(keys) == len(p.sessions_between(date(2002, 10, 14), date(2026, 11, 25)))
 
 
 def test_weekly_keys_are_each_weeks_last_session() -> None:
@@ -152,7 +154,8 @@ def test_last_completed_session(now: datetime, expected: date) -> None:
 
 
 def test_max_sessions_in_a_year_bounds_the_52w_mapping() -> None:
-    assert 245 <= p.max_sessions_in_calendar_days(365) <= 252
+    # 2002-2005 had the most sessions in a year (255); since 2020 at most 250
+    assert 245 <= p.max_sessions_in_calendar_days(365) <= 256
 
 
 @pytest.mark.parametrize(
