@@ -37,6 +37,13 @@ def _delisted_by_year(universe: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"year": counts.index.astype(int), "delisted": counts.to_numpy()})
 
 
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its date columns as dates (a markdown table would show midnight times)."""
+    return frame.apply(
+        lambda column: column.dt.date if pd.api.types.is_datetime64_any_dtype(column) else column
+    )
+
+
 def universe_metadata(universe: pd.DataFrame, names: pd.DataFrame) -> dict[str, object]:
     """What people look at: how many funds are listed and delisted, when they closed, which
     were renamed, and what had to be inferred."""
@@ -56,14 +63,15 @@ def universe_metadata(universe: pd.DataFrame, names: pd.DataFrame) -> dict[str, 
         ),
         "delisted_by_year": markdown_table(_delisted_by_year(universe), max_rows=40),
         "newest_delistings": markdown_table(
-            delisted[["ticker", "name", "issuer", "last_session", "delisted_date"]], max_rows=20
+            _shown(delisted[["ticker", "name", "issuer", "last_session", "delisted_date"]]),
+            max_rows=20,
         ),
         "etfs_renamed": len(renamed),
         "renames": markdown_table(
-            names[names["ticker"].isin(renamed)].sort_values(["ticker", "first_session"]),
+            _shown(names[names["ticker"].isin(renamed)].sort_values(["ticker", "first_session"])),
             max_rows=20,
         ),
-        "newest_session": str(newest_session) if pd.notna(newest_session) else None,
+        "newest_session": str(newest_session.date()) if pd.notna(newest_session) else None,
         "issuers_from_name_brand": int((universe["issuer_source"] == ISSUER_FROM_BRAND).sum()),
         "issuers_unknown": int(universe["issuer"].isna().sum()),
         "isins_derived": int((~universe["isin_from_master"]).sum()),
