@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from etf_assets.assets.reports import etf_overview
 from etf_assets.assets.returns import etf_returns, krx_period
 from etf_assets.errors import ParseError
 from etf_assets.metrics.returns import FREQUENCY_LOOKBACK_DAYS, window_start
@@ -228,3 +229,25 @@ def test_a_range_is_one_run_writing_every_session(
     assert [c[0] for c in counts] == list(span)
     assert all(rows == len(get_market().daily(d)) and krx > 0.95 * rows
                for d, rows, krx in counts)  # fmt: skip
+
+
+def test_overview_shows_yields_and_charts_the_top_payer(
+    sandbox: Sandbox, returns_run: tuple[Path, dg.ExecuteInProcessResult]
+) -> None:
+    db, _ = returns_run
+    result = materialize([etf_overview], resources(sandbox, db), AS_OF.isoformat())
+    assert result.success
+    with duckdb.connect(str(db), read_only=True) as conn:
+        overview = conn.execute("SELECT * FROM etf_overview").df().set_index("ticker")
+        returns = conn.execute("SELECT * FROM etf_returns").df().set_index("ticker")
+    payer = get_market().special["monthly_payer"]
+    for column in ("distribution_yield_ttm_pct", "distribution_frequency", "return_1y_pct",
+                   "total_return_ytd_pct"):  # fmt: skip
+        assert overview.loc[payer, column] == returns.loc[payer, column]
+    assert (overview["returns_as_of"].dropna().dt.date == AS_OF).all()
+    metadata = result.asset_materializations_for_node("etf_overview")[0].metadata
+    top = returns.sort_values("distribution_yield_ttm_pct", ascending=False).index[0]
+    assert metadata["top_payer"].value.endswith(f"({top})")
+    for chart in ("highest_distribution_yields_chart", "top_payer_history_chart"):
+        assert "data:image/png;base64," in metadata[chart].value
+    assert Path(metadata["chart_top_payer_history"].value).read_bytes().startswith(b"\x89PNG")

@@ -4,7 +4,8 @@ The `etf_overview` view always shows the newest figures; this asset (re)creates 
 `ensure_schema`) and stores what it shows as of each session in `etf_overview_snapshot`, then
 writes the session's overview files and charts next to the warehouse and puts the pictures
 people ask for (AUM by issuer and asset class, widest premiums, new 52-week highs, the
-largest net buys and sells by investor group) in the UI.
+largest net buys and sells by investor group, the highest distribution yields and the payout
+history of the highest-yielding fund) in the UI.
 """
 
 from datetime import date
@@ -20,6 +21,7 @@ from etf_assets.assets import REPORTS
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
+from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.export import FORMATS, write_query
 from etf_assets.metrics.overview import (
@@ -38,6 +40,7 @@ from etf_assets.resources.storage import replace_partitions, warehouse
 
 CHART_MAX_BARS = 15
 NET_FLOW_BARS = 10  # net buys, and as many net sells
+PAYOUT_HISTORY_YEARS = 3
 WIDEST_COLUMNS = [
     "ticker", "name", "premium_discount_20d_pct", "premium_discount_60d_pct", "aum_eok",
     "tracking_as_of",
@@ -158,6 +161,68 @@ def net_flow_pictures(
     }
 
 
+def highest_yields(overview: pd.DataFrame, count: int = CHART_MAX_BARS) -> pd.DataFrame:
+    """The `count` funds with the highest trailing-year distribution yield (income only),
+    highest first; ties by ticker."""
+    payers = overview[overview["distribution_ttm_krw"] > 0].dropna(
+        subset=["distribution_yield_ttm_pct"]
+    )
+    return payers.sort_values(
+        ["distribution_yield_ttm_pct", "ticker"], ascending=[False, True], ignore_index=True
+    ).head(count)
+
+
+def payout_history(conn: duckdb.DuckDBPyConnection, ticker: str, session: date) -> pd.DataFrame:
+    """One fund's payouts with ex-dates in the `PAYOUT_HISTORY_YEARS` years up to `session`,
+    oldest first: ex_date, amount_per_share_krw, kind."""
+    return conn.execute(
+        "SELECT ex_date, amount_per_share_krw, kind FROM etf_distributions "
+        "WHERE ticker = ? AND ex_date BETWEEN ? AND ? ORDER BY ex_date",
+        [ticker, session.replace(year=session.year - PAYOUT_HISTORY_YEARS), session],
+    ).df()
+
+
+def yield_pictures(
+    overview: pd.DataFrame, history: pd.DataFrame | None, session: date, out: Path
+) -> dict[str, object]:
+    """The highest distribution yields and the payout history of the first of them: markdown
+    tables, PNG files in `out`, inline charts."""
+    top = highest_yields(overview)
+    if top.empty or history is None:
+        return {"highest_distribution_yields": "no fund paid income in the trailing year"}
+    title = f"Highest distribution yields, trailing 12 months ({session})"
+    png = charts.bar_chart_png(
+        list(top["name"]), list(top["distribution_yield_ttm_pct"]), title=title,
+        value_label="distribution yield (%)",
+    )  # fmt: skip
+    (out / "highest_distribution_yields.png").write_bytes(png)
+    payer = top.iloc[0]
+    payer_title = f"Payouts per share of {payer['name']} ({payer['ticker']}), ex-dates"
+    payer_png = charts.column_chart_png(
+        list(pd.to_datetime(history["ex_date"]).dt.strftime("%Y-%m-%d")),
+        list(history["amount_per_share_krw"]),
+        title=payer_title,
+        value_label="KRW per share",
+    )
+    (out / "top_payer_history.png").write_bytes(payer_png)
+    shown = top[["ticker", "name", "close", "distribution_ttm_krw", "distribution_yield_ttm_pct",
+                 "distribution_frequency", "total_return_1y_pct", "returns_as_of"]]  # fmt: skip
+    return {
+        "highest_distribution_yields": markdown_table(
+            shown.assign(returns_as_of=shown["returns_as_of"].astype(str)), max_rows=CHART_MAX_BARS
+        ),
+        "highest_distribution_yields_chart": dg.MetadataValue.md(charts.markdown_image(png, title)),
+        "chart_highest_distribution_yields": dg.MetadataValue.path(
+            str(out / "highest_distribution_yields.png")
+        ),
+        "top_payer": f"{payer['name']} ({payer['ticker']})",
+        "top_payer_history_chart": dg.MetadataValue.md(
+            charts.markdown_image(payer_png, payer_title)
+        ),
+        "chart_top_payer_history": dg.MetadataValue.path(str(out / "top_payer_history.png")),
+    }
+
+
 @dg.asset(
     group_name=REPORTS,
     partitions_def=session_partitions(),
@@ -167,6 +232,7 @@ def net_flow_pictures(
         etf_aum,
         etf_52w,
         etf_investor_flows,
+        etf_returns,
         # The weekly snapshot in force on a session is among its last five sessions.
         dg.AssetDep(
             etf_tracking_error, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-4)
@@ -194,7 +260,9 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
             write_query(conn, snapshot_sql, path, fmt)
         outliers = trimmed_names(premium_outliers(conn, snapshot_sql))
         flows_session, flows = session_net_flows(conn, session)
-    overview = trimmed_names(frames[-1])
+        overview = trimmed_names(frames[-1])
+        top = highest_yields(overview, 1)
+        history = payout_history(conn, top["ticker"].iloc[0], session) if len(top) else None
 
     outlier_closes = outliers.loc[outliers["premium_pct"].abs() > PREMIUM_OUTLIER_PCT, "ticker"]
     premiums = widest_premiums(overview, outliers["ticker"]).assign(
@@ -214,6 +282,7 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
             "etfs_with_aum_older_than_price": int(stale_aum.sum()),
             **aum_pictures(overview, session, out),
             **net_flow_pictures(flows, flows_session, overview, out),
+            **yield_pictures(overview, history, session, out),
             "premium_outlier_note": OUTLIER_NOTE,
             "premium_outliers_count": len(outliers),
             "premium_outliers": markdown_table(

@@ -5,6 +5,9 @@ AUM partition is missing shows its older AUM beside that older `aum_as_of`, so a
 visible instead of silently NULL. The universe is the newest ETF master (etf_details) ∪ the ETFs
 priced on the newest session; `is_active` says whether the ticker is in that newest master.
 
+Returns (price and total, 1 week to 1 year and YTD), the trailing-year distribution yield and
+the payout rhythm come from etf_returns, dated by `returns_as_of`.
+
 Net buying by foreigners, institutions and individuals over 5 and 20 sessions comes from
 etf_investor_flows, summed per ETF over the sessions ending on its newest flows (`flows_as_of`).
 
@@ -30,6 +33,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from etf_assets.metrics.returns import RETURN_COLUMNS, TOTAL_RETURN_COLUMNS
 from etf_assets.metrics.sql import usable
 from etf_assets.metrics.tracking import WINDOWS
 
@@ -85,6 +89,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("low_52w_date", "DATE", "w.low_52w_date"),
     ("pct_below_high", "DOUBLE", "w.pct_below_high"),
     ("week52_as_of", "DATE", "w.trade_date"),
+    *((name, "DOUBLE", f"r.{name}") for name in (*RETURN_COLUMNS, *TOTAL_RETURN_COLUMNS)),
+    ("distribution_ttm_krw", "DOUBLE", "r.distribution_ttm_krw"),
+    ("distribution_yield_ttm_pct", "DOUBLE", "r.distribution_yield_ttm_pct"),
+    ("distribution_frequency", "VARCHAR", "r.distribution_frequency"),
+    ("returns_as_of", "DATE", "r.trade_date"),
     *(
         (f"{investor}_net_buy_{n}d_krw", "BIGINT", f"f.{investor}_net_buy_{n}d_krw")
         for investor in OVERVIEW_FLOW_INVESTORS
@@ -102,6 +111,7 @@ _SOURCES = (
     ("a", "etf_aum", "trade_date"),
     ("t", "etf_tracking_error", "as_of_date"),
     ("w", "etf_52w", "trade_date"),
+    ("r", "etf_returns", "trade_date"),
 )
 
 
