@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
+from dateutil.relativedelta import relativedelta
 
 from etf_assets import charts
 from etf_assets.assets import REPORTS
@@ -178,7 +179,7 @@ def payout_history(conn: duckdb.DuckDBPyConnection, ticker: str, session: date) 
     return conn.execute(
         "SELECT ex_date, amount_per_share_krw, kind FROM etf_distributions "
         "WHERE ticker = ? AND ex_date BETWEEN ? AND ? ORDER BY ex_date",
-        [ticker, session.replace(year=session.year - PAYOUT_HISTORY_YEARS), session],
+        [ticker, session - relativedelta(years=PAYOUT_HISTORY_YEARS), session],
     ).df()
 
 
