@@ -12,10 +12,21 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets import settings
 from etf_assets.alerts import AlertChannels
-from etf_assets.assets import flows, holdings, listing, metrics, prices, reports
+from etf_assets.assets import (
+    distributions,
+    flows,
+    holdings,
+    listing,
+    metrics,
+    prices,
+    reports,
+    returns,
+    universe,
+)
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.schedules import PHASE_SCHEDULES, monitoring_schedule
 from etf_assets.sensors import alert_sensors
 
@@ -42,6 +53,7 @@ def build_resources() -> dict[str, object]:
             env=kis_env,
             base_url=os.environ.get("KIS_BASE_URL") or settings.KIS_BASE_URLS.get(kis_env, ""),
         ),
+        "seibro": SEIBroClient(url=os.environ.get("SEIBRO_URL") or settings.SEIBRO_URL),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),
         "alerts": AlertChannels(
             urls=_secret(settings.ALERT_URLS_ENV),
@@ -51,7 +63,9 @@ def build_resources() -> dict[str, object]:
     }
 
 
-all_assets = dg.load_assets_from_modules([listing, prices, holdings, metrics, flows, reports])
+all_assets = dg.load_assets_from_modules(
+    [listing, prices, holdings, metrics, returns, flows, reports, universe, distributions]
+)
 
 defs = dg.Definitions(
     assets=all_assets,

@@ -107,6 +107,36 @@ class KISPaperUnsupported(KISError):
     """90000000: the ETF TRs are not offered to paper-trading (모의투자) app keys."""
 
 
+class SEIBroError(UpstreamError):
+    """SEIBro (the Korea Securities Depository's portal) failed or answered something unusable."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        screen: str | None = None,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+    ) -> None:
+        super().__init__(
+            "seibro", message, screen=screen, status=status, body_excerpt=body_excerpt
+        )
+
+
+class SEIBroServerWarning(SEIBroError):
+    """SEIBro answered `<WARNING>서버오류2` (HTTP 200): it refused the request body, e.g. one
+    not sent as `application/xml`."""
+
+
+class SEIBroBadAnswer(SEIBroError):
+    """The answer is not the XML SEIBro sends (an HTML page, not XML), or a count answer holds
+    neither `result` rows nor `LIST_CNT`."""
+
+
+class SEIBroIncomplete(SEIBroError):
+    """Paging brought fewer distinct rows than SEIBro's own count for the same filter."""
+
+
 class ParseError(EtfAssetsError):
     """A wire value could not be turned into its typed column."""
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import dagster as dg
 
+from etf_assets.assets.distributions import trailing_months
 from etf_assets.partitions import KST, is_session, week_last_session
 
 KeyForTick = Callable[[datetime], date | None]
@@ -53,15 +54,53 @@ def phase_schedule(
     return _schedule
 
 
+LISTING_CRON = "0 9 * * 1-5"
+
+
+@dg.schedule(
+    name="distributions_schedule",
+    target=dg.define_asset_job(
+        "distributions_job",
+        selection=["etf_distributions"],
+        description="09:00 phase: SEIBro's distributions of the trailing window",
+    ),
+    cron_schedule=LISTING_CRON,
+    execution_timezone="Asia/Seoul",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="09:00 phase, with the listing: one run over the monthly partitions of the "
+    "previous, this and the next month (payouts are announced before their record date and "
+    "corrected after), skipped on closed days",
+)
+def distributions_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    tick = context.scheduled_execution_time or datetime.now(KST)
+    today = tick.astimezone(KST).date()
+    if not is_session(today):
+        return dg.SkipReason(f"{today:%Y-%m-%d %a} is not an XKRX session")
+    months = trailing_months(today)
+    return dg.RunRequest(
+        run_key=f"distributions_schedule:{today}",
+        tags={
+            "dagster/asset_partition_range_start": months[0].isoformat(),
+            "dagster/asset_partition_range_end": months[-1].isoformat(),
+        },
+    )
+
+
 PHASE_SCHEDULES = [
     phase_schedule(
-        "listing", ["krx_etf_list", "etf_details"], "09:00 phase", "0 9 * * 1-5", todays_session
+        "listing", ["krx_etf_list", "etf_details"], "09:00 phase", LISTING_CRON, todays_session
     ),
+    distributions_schedule,
     phase_schedule(
         "prices", ["etf_daily_prices", "etf_aum"], "16:00 phase", "0 16 * * 1-5", todays_session
     ),
+    # Returns and distribution yield come with the 52-week figures, before the overview.
     phase_schedule(
-        "week52", ["etf_52w", "etf_overview"], "17:00 phase", "0 17 * * 1-5", todays_session
+        "week52",
+        ["etf_52w", "etf_returns", "etf_overview"],
+        "17:00 phase",
+        "0 17 * * 1-5",
+        todays_session,
     ),
     # KRX's investor flows are final after 18:00; the overview is refreshed to include them.
     phase_schedule(

@@ -14,12 +14,15 @@ KIS_BASE_URLS = {
     "paper": "https://openapivts.koreainvestment.com:29443",
 }
 KIS_ENV = "real"
+SEIBRO_URL = "https://seibro.or.kr"
 DUCKDB_PATH = "data/etf.duckdb"
 
 # KRX publishes no limit, but bursts have got client IPs blocked (pykrx #146): stay modest.
 KRX_REQUESTS_PER_SECOND = 10.0
 # A KIS app key's limit per environment (KIS notice of 2026-04-20).
 KIS_REQUESTS_PER_SECOND = {"real": 18.0, "paper": 1.0}
+# SEIBro publishes no limit and its firewall resets connections; collectors run at 4–20 a second.
+SEIBRO_REQUESTS_PER_SECOND = 5.0
 
 
 def duckdb_path() -> str:

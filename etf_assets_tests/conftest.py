@@ -21,11 +21,14 @@ from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
+from etf_assets.assets.returns import etf_returns
 from etf_assets.checks import ALL_CHECKS
+from etf_assets.parsing.seibro import kind_of
 from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.storage import TABLES
+from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 AS_OF = date(2026, 11, 20)  # a Friday: a session and its week's last session
@@ -40,6 +43,7 @@ ALL_ASSETS = [
     etf_aum,
     etf_52w,
     etf_tracking_error,
+    etf_returns,
     etf_investor_flows,
     etf_overview,
 ]
@@ -58,6 +62,16 @@ def table_frame(table: str, rows: list[dict[str, object]]) -> pd.DataFrame:
         if column not in frame:
             frame[column] = None
     return frame[list(TABLES[table].column_names)]
+
+
+def market_distributions(market: Market, start: date, end: date) -> pd.DataFrame:
+    """The sandbox market's payouts with record dates in [start, end] as etf_distributions
+    rows (what the SEIBro asset stores), for tests that need payouts without running it."""
+    payouts = market.distributions(start, end)
+    rows = payouts.rename(
+        columns={"amount_krw": "amount_per_share_krw", "tax_base_price": "tax_base_price_krw"}
+    ).assign(kind=[kind_of(r) for r in payouts["reason"]], source="sandbox")
+    return table_frame("etf_distributions", rows.to_dict("records"))
 
 
 def krx_client(sandbox: Sandbox, **overrides: object) -> KRXClient:

@@ -1,15 +1,18 @@
-"""The sandbox HTTP server: one local server speaking KRX data service, KRX Open API and KIS.
+"""The sandbox HTTP server: one local server speaking KRX data service, KRX Open API, KIS and
+SEIBro.
 
 Why one server: the real client code runs unchanged against it (only base URLs differ), so
-tests exercise the wire. Route modules (`krx_routes`, `kis_routes`) expose
+tests exercise the wire. Route modules (`krx_routes`, `kis_routes`, `seibro_routes`) expose
 `ROUTES: dict[(method, path), handler]`; this module owns parsing, faults, stats and admin.
 
-Faults (per service "krx_data", "krx_openapi", "kis", or "all"; set with `Sandbox.set_faults`
+Faults (per service "krx_data", "krx_openapi", "kis", "seibro", or "all"; set with
+`Sandbox.set_faults`
 or `POST /_sandbox/faults` JSON `{"service": "krx_data", "http_5xx_next_n": 2}`):
 - latency_ms: extra delay per request (added to `SandboxConfig.latency_ms`).
 - timeout_every_n (+ timeout_s, default 30): every n-th request sleeps timeout_s before
   answering normally, i.e. past any sane client timeout.
 - http_5xx_next_n: the next n requests answer 503 (HTML body).
+- reset_next_n: the next n connections are reset without an answer (a firewall's errno 104).
 - logout_next_n (KRX data calls): 400 with body `LOGOUT`.
 - html_maintenance_next_n (KRX data calls): 200 text/html maintenance page.
 - malformed_rows_n: in every JSON answer, the first n rows get each numeric string suffixed
@@ -18,6 +21,8 @@ or `POST /_sandbox/faults` JSON `{"service": "krx_data", "http_5xx_next_n": 2}`)
 - kis_egw00201_next_n, kis_expire_tokens: read by kis_routes via `state.faults`.
 - krx_password_change (KRX login): `True`, an account id or a list of ids; a login with the
   right password then answers `CD010` (KRX wants the 3-monthly password change) until cleared.
+- seibro_shift_rows: SEIBro pages after the first re-serve the previous page's last row
+  (rows shifting while a client pages) — persistent until cleared.
 Counters (`*_next_n`) are consumed from the service's own scope first, then from "all".
 """
 
@@ -25,6 +30,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -40,12 +47,12 @@ from zoneinfo import ZoneInfo
 from etf_sandbox.market import Market, get_market
 
 KST = ZoneInfo("Asia/Seoul")
-SERVICES = ("krx_data", "krx_openapi", "kis")
+SERVICES = ("krx_data", "krx_openapi", "kis", "seibro")
 KRX_DATA_PATH = "/comm/bldAttendant/getJsonData.cmd"
 FAULT_KEYS = (
     "latency_ms", "timeout_every_n", "timeout_s", "http_5xx_next_n", "logout_next_n",
     "html_maintenance_next_n", "malformed_rows_n", "drop_field", "kis_egw00201_next_n",
-    "kis_expire_tokens", "krx_password_change",
+    "kis_expire_tokens", "krx_password_change", "reset_next_n", "seibro_shift_rows",
 )  # fmt: skip
 _NUMERIC = re.compile(r"^-?[\d,]+(\.\d+)?$")
 
@@ -68,6 +75,7 @@ class SandboxConfig:
     kis_rate_per_s: dict[str, float] = field(default_factory=lambda: {"real": 18, "paper": 1})
     krx_rate_per_s: float = 50  # beyond this the KRX data service serves its HTML block page
     openapi_daily_limit: int = 10_000  # per key per KST day
+    seibro_rate_per_s: float = 25  # unknown for the real one; beyond it: connection resets
     latency_ms: int = 0
     now: Callable[[], datetime] | None = None
     port: int = 0
@@ -91,6 +99,7 @@ class SandboxResponse:
     body: bytes | str = b""
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False  # reset the connection instead of answering
 
 
 Handler = Callable[[SandboxRequest, "SandboxState"], SandboxResponse]
@@ -229,6 +238,8 @@ def service_of(path: str) -> str:
         return "krx_openapi"
     if path.startswith(("/comm/", "/contents/")):
         return "krx_data"
+    if path.startswith("/websquare/"):
+        return "seibro"
     return "kis"
 
 
@@ -257,6 +268,8 @@ def _pre_route_fault(
         state.sleep(float(faults.get(service, "timeout_s", 30)))
     if faults.take(service, "http_5xx_next_n"):
         return html_response(UNAVAILABLE_PAGE, 503)
+    if faults.take(service, "reset_next_n"):
+        return SandboxResponse(status=0, reset=True)
     if service == "krx_data" and req.path == KRX_DATA_PATH:
         if faults.take(service, "logout_next_n"):
             return html_response("LOGOUT", 400)
@@ -335,11 +348,11 @@ def reset_state(state: SandboxState) -> None:
 
 
 def _collect_routes() -> dict[tuple[str, str], Handler]:
-    """ROUTES of both route modules (imported here: they import this module's types)."""
-    from etf_sandbox import kis_routes, krx_routes
+    """ROUTES of the route modules (imported here: they import this module's types)."""
+    from etf_sandbox import kis_routes, krx_routes, seibro_routes
 
     routes: dict[tuple[str, str], Handler] = {}
-    for module in (krx_routes, kis_routes):
+    for module in (krx_routes, kis_routes, seibro_routes):
         routes.update(module.ROUTES)
     return routes
 
@@ -394,6 +407,12 @@ def _make_handler(state: SandboxState, routes: dict[tuple[str, str], Handler]) -
                                   cookies, body)  # fmt: skip
 
         def _send(self, resp: SandboxResponse) -> None:
+            if resp.reset:  # RST on close (SO_LINGER 0): the client reads ECONNRESET
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.close_connection = True
+                return
             body = resp.body.encode("utf-8") if isinstance(resp.body, str) else resp.body
             try:
                 self.send_response(resp.status)

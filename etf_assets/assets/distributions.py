@@ -50,12 +50,12 @@ def month_days(month: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((following - first).days)]
 
 
-def trailing_months(today: date) -> tuple[date, date]:
-    """The daily refresh's window of months: the previous month's first day … next month's."""
+def trailing_months(today: date) -> list[date]:
+    """The daily refresh's months (their first days): the previous, this and the next one."""
     this_month = today.replace(day=1)
     previous = (this_month - timedelta(days=1)).replace(day=1)
     following = (this_month + timedelta(days=32)).replace(day=1)
-    return previous, following
+    return [previous, this_month, following]
 
 
 def stored_frame(typed: pd.DataFrame) -> pd.DataFrame:

@@ -26,12 +26,15 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
+from etf_assets.assets.distributions import etf_distributions, month_days, trailing_months
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
+from etf_assets.assets.returns import etf_returns
+from etf_assets.assets.universe import UNIVERSE
 from etf_assets.checks import rules
 from etf_assets.resources.storage import warehouse
 
@@ -44,6 +47,7 @@ TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
     "etf_aum": etf_aum,
     "etf_52w": etf_52w,
     "etf_tracking_error": etf_tracking_error,
+    "etf_returns": etf_returns,
     "etf_investor_flows": etf_investor_flows,
     "etf_overview_snapshot": etf_overview,
 }
@@ -112,6 +116,13 @@ CROSS_SOURCE_CHECKS: dict[str, PartitionCheck] = {
         "agrees_with_krx_published",
         rules.tracking_agrees_with_krx,
         "Our 250-session tracking error vs KRX's published 추적오차율 for a sample.",
+        dg.AssetCheckSeverity.WARN,
+    ),
+    "etf_returns": PartitionCheck(
+        "agrees_with_krx_period_change",
+        rules.returns_agree_with_krx,
+        "Our 1-month price return vs KRX's own period change (MDCSTAT04401) within "
+        f"{rules.RETURNS_TOLERANCE_PCTPT} %pt (KRX rounds to 2 dp).",
         dg.AssetCheckSeverity.WARN,
     ),
     "etf_investor_flows": PartitionCheck(
@@ -231,4 +242,75 @@ def table_checks(table: str) -> dg.AssetChecksDefinition:
     return _checks
 
 
-ALL_CHECKS = [table_checks(table) for table in TABLE_ASSETS]
+@dg.multi_asset_check(
+    name="etf_universe_checks",
+    specs=[
+        dg.AssetCheckSpec(name, asset=UNIVERSE, description=rule.description, blocking=True)
+        for name, rule in rules.UNIVERSE_RULES.items()
+    ],
+    description="Every check of etf_universe (unpartitioned: the whole table), on one connection.",
+)
+def universe_checks(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
+    with warehouse(duckdb) as conn:
+        outcomes = {name: rules.universe_rule(conn, name) for name in rules.UNIVERSE_RULES}
+    for name, outcome in outcomes.items():
+        yield _result(dg.AssetKey(UNIVERSE), name, dg.AssetCheckSeverity.ERROR, outcome)
+
+
+DISTRIBUTIONS_TABLE = "etf_distributions"
+DISTRIBUTION_CHECKS = (
+    *(c for c in TABLE_CHECKS if c.name in ("unique_keys", "finite")),
+    PartitionCheck(
+        "ex_date_is_previous_session",
+        rules.ex_date_is_previous_session,
+        "Every payout's ex_date is the XKRX session right before its record_date.",
+        dg.AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
+    PartitionCheck(
+        "amounts_positive",
+        rules.amounts_positive,
+        "Every payout is a positive, finite amount of KRW per share.",
+        dg.AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
+    PartitionCheck(
+        "liquidation_only_when_delisted",
+        rules.liquidation_only_when_delisted,
+        "Liquidation payouts only for funds with no price in etf_daily_prices after the "
+        "record date.",
+        dg.AssetCheckSeverity.WARN,
+    ),
+)
+
+
+@dg.multi_asset_check(
+    name="etf_distributions_checks",
+    specs=[
+        dg.AssetCheckSpec(
+            c.name, asset=etf_distributions, description=c.description, blocking=c.blocking
+        )
+        for c in DISTRIBUTION_CHECKS
+    ],
+    description="Every check of etf_distributions over every day of the run's months (without "
+    "partitions: the daily refresh's window), on one connection.",
+)
+def distributions_checks(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
+) -> Iterator[dg.AssetCheckResult]:
+    if context.has_partition_key or context.has_partition_key_range:
+        months = [date.fromisoformat(key) for key in context.partition_keys]
+    else:
+        months = trailing_months(partitions.now_kst().date())
+    dates = [d for month in months for d in month_days(month)]
+    with warehouse(duckdb) as conn:
+        outcomes = [(c, c.rule(conn, DISTRIBUTIONS_TABLE, dates)) for c in DISTRIBUTION_CHECKS]
+    for check, outcome in outcomes:
+        yield _result(etf_distributions.key, check.name, check.severity, outcome, dates)
+
+
+ALL_CHECKS = [
+    *(table_checks(table) for table in TABLE_ASSETS),
+    universe_checks,
+    distributions_checks,
+]

@@ -12,11 +12,13 @@ import duckdb
 
 from etf_assets.metrics.aum import relative_gap_pct
 from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, premium_pct_sql, window_outliers_sql
+from etf_assets.metrics.returns import FREQUENCIES
 from etf_assets.metrics.tracking import WINDOWS
 from etf_assets.parsing.krx import INVESTORS
 from etf_assets.partitions import (
     KST,
     is_session,
+    previous_session,
     sessions_back,
     sessions_between,
     week_last_session,
@@ -30,6 +32,10 @@ KIS_NET_ASSETS_RESOLUTION_KRW = 100_000_000
 # KRX's 추적오차율 and ours differ in window and annualisation details; half a point of
 # annual tracking error is well above that noise and well below a real tracking problem.
 TRACKING_TOLERANCE_PCTPT = 0.5
+# KRX's period change (MDCSTAT04401 FLUC_RT) is rounded to 2 dp of a percent and both figures
+# come from the same two integer closes, so they agree to 0.005 %pt; 0.02 leaves room for
+# float noise, while a wrong window start or a split KRX adjusts for is a whole-point gap.
+RETURNS_TOLERANCE_PCTPT = 0.02
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ COMPLETENESS: dict[str, Completeness] = {
     "etf_aum": Completeness(_PRICE_UNIVERSE, 1.0),
     "etf_52w": Completeness(_PRICE_UNIVERSE, 1.0),
     "etf_tracking_error": Completeness(_PRICE_UNIVERSE, 1.0),
+    "etf_returns": Completeness(_PRICE_UNIVERSE, 1.0),
     # Every fund priced on the session has its flows: KRX's figures, or zeros without a trade.
     "etf_investor_flows": Completeness(_PRICE_UNIVERSE, 1.0),
     # The overview's universe is the newest master ∪ the newest session's priced ETFs.
@@ -96,6 +103,14 @@ COVERAGE: dict[str, dict[str, float]] = {
     "etf_aum": {"aum_krw": 0.99, "market_cap_krw": 0.99},
     "etf_52w": {"high_52w": 0.99, "low_52w": 0.99},
     "etf_tracking_error": {"premium_discount_20d_pct": 0.95, "tracking_error_20d_pct": 0.9},
+    # Young funds have no 1-month figure; about 100 listings a year are ~1 % of the universe.
+    "etf_returns": {
+        "return_1w_pct": 0.97,
+        "return_1m_pct": 0.95,
+        "total_return_1m_pct": 0.95,
+        "distribution_yield_ttm_pct": 0.99,
+        "distribution_frequency": 1.0,
+    },
     "etf_investor_flows": {"buy_volume": 0.99, "net_volume": 0.99, "net_value_krw": 0.99},
     "etf_overview_snapshot": {
         "name": 1.0,
@@ -128,6 +143,15 @@ RANGES: dict[str, dict[str, str]] = {
     "etf_tracking_error": {
         "tracking_error >= 0": "tracking_error_20d_pct >= 0 AND tracking_error_250d_pct >= 0",
     },
+    "etf_returns": {
+        "returns above -100 %": "least(return_1w_pct, return_1m_pct, return_1y_pct, "
+        "total_return_1m_pct, total_return_1y_pct) > -100",
+        "yield >= 0 and payouts counted >= 0": "distribution_yield_ttm_pct >= 0 "
+        "AND distributions_ttm >= 0",
+        "frequency is a known rhythm": "distribution_frequency IN ("
+        + ", ".join(f"'{f}'" for f in FREQUENCIES)
+        + ")",
+    },
     "etf_investor_flows": {
         "investor is one of the four groups": "investor IN ("
         + ", ".join(f"'{investor}'" for investor in INVESTORS)
@@ -138,7 +162,7 @@ RANGES: dict[str, dict[str, str]] = {
     "etf_overview_snapshot": {
         # A snapshot reads every table up to its session only; a later figure would be a leak.
         "no figure newer than the snapshot": "greatest(details_as_of, prices_as_of, aum_as_of, "
-        "tracking_as_of, week52_as_of, flows_as_of) <= trade_date",
+        "tracking_as_of, week52_as_of, returns_as_of, flows_as_of) <= trade_date",
         "aum_krw >= 0": "aum_krw >= 0",
     },
 }
@@ -568,6 +592,167 @@ def tracking_agrees_with_krx(
     )
 
 
+@dataclass(frozen=True)
+class UniverseRule:
+    """A rule over the whole (unpartitioned) etf_universe: `offenders_sql` selects the
+    tickers that break it; none must."""
+
+    description: str
+    offenders_sql: str
+
+
+UNIVERSE_RULES: dict[str, UniverseRule] = {
+    "unique_tickers": UniverseRule(
+        "No ticker appears twice in etf_universe.",
+        "SELECT ticker FROM etf_universe GROUP BY ticker HAVING count(*) > 1",
+    ),
+    "status_consistent": UniverseRule(
+        "A listed fund has no delisted_date; a delisted one has one after its last session, "
+        "and says whether it was inferred.",
+        "SELECT ticker FROM etf_universe WHERE NOT coalesce(CASE status "
+        "WHEN 'listed' THEN delisted_date IS NULL AND delisted_date_inferred IS NULL "
+        "WHEN 'delisted' THEN delisted_date > last_session AND delisted_date_inferred IS NOT NULL "
+        "END, false)",
+    ),
+    "newest_master_listed": UniverseRule(
+        "Every fund in the newest master (etf_details) is in etf_universe as listed.",
+        "SELECT d.ticker FROM etf_details AS d LEFT JOIN etf_universe AS u USING (ticker) "
+        "WHERE d.trade_date = (SELECT max(trade_date) FROM etf_details) "
+        "AND u.status IS DISTINCT FROM 'listed'",
+    ),
+    "prices_covered": UniverseRule(
+        "Every fund etf_daily_prices names is in etf_universe.",
+        "SELECT DISTINCT ticker FROM etf_daily_prices ANTI JOIN etf_universe USING (ticker)",
+    ),
+}
+
+
+def universe_rule(conn: duckdb.DuckDBPyConnection, name: str) -> RuleOutcome:
+    """`UNIVERSE_RULES[name]` over the warehouse; the offending tickers are named."""
+    offenders = sorted(r[0] for r in conn.execute(UNIVERSE_RULES[name].offenders_sql).fetchall())
+    return RuleOutcome(
+        not offenders,
+        f"etf_universe: {len(offenders)} funds break {name}",
+        {"offenders_count": len(offenders), "offenders": offenders[:MAX_OFFENDERS]},
+    )
+
+
+def _payouts(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date], where: str
+) -> list[tuple[str, date, date, float]]:
+    """(ticker, record_date, ex_date, amount_per_share_krw) of the payouts matching `where`."""
+    return conn.execute(
+        f"SELECT ticker, record_date, ex_date, amount_per_share_krw FROM {table} "
+        f"WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) AND ({where}) "
+        "ORDER BY record_date, ticker",
+        [list(dates)],
+    ).fetchall()
+
+
+def ex_date_is_previous_session(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """Every payout's ex-date is the XKRX session right before its record date
+    (etf_distributions): returns add a payout back on that session, so a wrong ex-date moves
+    it to the wrong day."""
+    rows = _payouts(conn, table, dates, "TRUE")
+    off = [
+        {"ticker": t, "record_date": str(r), "ex_date": str(e), "expected": str(expected)}
+        for t, r, e, _ in rows
+        if e != (expected := previous_session(r))
+    ]
+    return RuleOutcome(
+        not off,
+        f"{table}: {len(off)} of {len(rows)} payouts whose ex_date is not the session before "
+        "record_date",
+        {"payouts": len(rows), "wrong_ex_date": len(off), "offenders": off[:MAX_OFFENDERS]},
+    )
+
+
+def amounts_positive(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """Every payout is a positive, finite amount of KRW per share (etf_distributions): SEIBro
+    lists paid amounts; a zero, negative, NULL or non-finite one is a parsing error."""
+    rows = _payouts(
+        conn, table, dates, "NOT coalesce(isfinite(amount_per_share_krw) AND "
+        "amount_per_share_krw > 0, FALSE)",
+    )  # fmt: skip
+    return RuleOutcome(
+        not rows,
+        f"{table}: {len(rows)} payouts whose amount is not a positive finite number",
+        {
+            "not_positive": len(rows),
+            "offenders": [
+                {"ticker": t, "record_date": str(r), "amount_per_share_krw": _json_value(a)}
+                for t, r, _, a in rows[:MAX_OFFENDERS]
+            ],
+        },
+    )
+
+
+def liquidation_only_when_delisted(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """A liquidation payout (kind liquidation) belongs to a fund that stopped trading: it has no
+    price in etf_daily_prices after the record date. One that trades on is income or another
+    payout read as a liquidation, which would vanish from its yield."""
+    frame = conn.execute(
+        f"""
+SELECT d.ticker, d.record_date::VARCHAR AS record_date, d.amount_per_share_krw,
+    min(p.trade_date)::VARCHAR AS first_price_after, count(*) AS sessions_priced_after
+FROM {table} AS d
+JOIN etf_daily_prices AS p ON p.ticker = d.ticker AND p.trade_date > d.record_date
+WHERE d.{_key(table)} IN (SELECT unnest(?::DATE[])) AND d.kind = 'liquidation'
+GROUP BY ALL ORDER BY 2, 1""",
+        [list(dates)],
+    ).df()
+    liquidations = conn.execute(
+        f"SELECT count(*) FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) "
+        "AND kind = 'liquidation'",
+        [list(dates)],
+    ).fetchone()[0]
+    return RuleOutcome(
+        frame.empty,
+        f"{table}: {len(frame)} of {liquidations} liquidation payouts of funds priced after "
+        "their record date",
+        {
+            "liquidations": liquidations,
+            "still_trading": len(frame),
+            "offenders": frame.head(MAX_OFFENDERS).to_dict("records"),
+        },
+    )
+
+
+def returns_agree_with_krx(
+    conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
+) -> RuleOutcome:
+    """Our 1-month price return is within `RETURNS_TOLERANCE_PCTPT` of KRX's own period change
+    (krx_return_1m_pct) wherever both exist."""
+    frame = conn.execute(
+        "SELECT trade_date, ticker, return_1m_pct AS ours, krx_return_1m_pct AS krx "
+        f"FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) "
+        "AND return_1m_pct IS NOT NULL AND krx_return_1m_pct IS NOT NULL",
+        [list(dates)],
+    ).df()
+    frame["diff_pctpt"] = (frame["ours"] - frame["krx"]).abs()
+    offenders = frame[frame["diff_pctpt"] > RETURNS_TOLERANCE_PCTPT].sort_values(
+        "diff_pctpt", ascending=False
+    )
+    offenders = offenders.assign(trade_date=offenders["trade_date"].astype(str))
+    return RuleOutcome(
+        offenders.empty,
+        f"{len(frame)} 1-month returns compared with KRX's; {len(offenders)} differ by more "
+        f"than {RETURNS_TOLERANCE_PCTPT} %pt",
+        {
+            "compared": len(frame),
+            "tolerance_pctpt": RETURNS_TOLERANCE_PCTPT,
+            "max_abs_diff_pctpt": float(frame["diff_pctpt"].max()) if len(frame) else None,
+            "offenders": offenders.round(4).head(MAX_OFFENDERS).to_dict("records"),
+        },
+    )
+
+
 # Phase of each table: the hour (KST) its schedule runs, plus a grace period for the run.
 PHASE_HOUR = {
     "krx_etf_list": 9,
@@ -575,6 +760,7 @@ PHASE_HOUR = {
     "etf_daily_prices": 16,
     "etf_aum": 16,
     "etf_52w": 17,
+    "etf_returns": 17,
     "etf_overview_snapshot": 17,
     "etf_investor_flows": 18,  # the 18:30 phase: KRX's flows are final after 18:00
 }

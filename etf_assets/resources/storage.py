@@ -36,11 +36,24 @@ from etf_assets.metrics.overview import (
     OVERVIEW_FLOW_WINDOWS,
     create_overview_view,
 )
-from etf_assets.metrics.tracking import WINDOWS
+from etf_assets.metrics.returns import FREQUENCIES, TTM_DAYS, WINDOW_NAMES
+from etf_assets.metrics.tracking import LEVERAGE_SOURCES, NAME_LEVERAGE_RULES, WINDOWS
 from etf_assets.parsing.krx import MASTER_FIELDS
 
 _ZERO_MEANS_NO_TRADE = "NULL when KRX sends 0 (no trade that session)"
 _WEEK52_WINDOW = "over the sessions within the 365 calendar days ending on trade_date"
+_RETURN_WINDOWS = {
+    "1w": "1 week", "1m": "1 month", "3m": "3 months", "6m": "6 months", "1y": "12 months",
+}  # fmt: skip
+_WINDOW_START = (
+    "from the close of the last session on or before the same calendar date {} earlier "
+    "(month-end clamped: 03-31 minus 1 month is 02-28/29)"
+)
+_YTD_START = "from the close of the previous year's last session"
+
+
+def _return_start(window: str) -> str:
+    return _YTD_START if window == "ytd" else _WINDOW_START.format(_RETURN_WINDOWS[window])
 
 # One description per column name, with its unit; every table and view uses the same one.
 COLUMN_DESCRIPTIONS: dict[str, str] = {
@@ -106,7 +119,7 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "index_close": "closing level of the tracked index, in index points (KRX OBJ_STKPRC_IDX); "
     "NULL when KRX sends 0.00 (a level it does not publish) or none",
     "source": "upstream of the row: krx_openapi or krx_data (prices), krx_pdf or "
-    "kis_components (holdings)",
+    "kis_components (holdings), seibro (distributions)",
     # etf_holdings (KRX PDF, MDCSTAT05001)
     "constituent_code": "constituent's code kept whole (KRX COMPST_ISU_CD): 6-character "
     "ticker, 12-character cash/futures code such as KRD010010001, or KRX's foreign code",
@@ -114,7 +127,9 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "constituent_isin": "constituent's ISIN (KRX COMPST_ISU_CD2); NULL when none is sent",
     "kind": "stock, etf, bond, future, option, cash or other: KRX SECUGRP_ID (ST, EF, FU), "
     "else the code (cash codes KRD…/CASH…, Korean bond/futures/option ISINs), else MKT_ID DRV "
-    "→ future; guessed from code and name for kis_components rows",
+    "→ future; guessed from code and name for kis_components rows. In etf_distributions the "
+    "kind of payout: income (이익분배), liquidation (청산분배, a delisting fund's remaining "
+    "value) or other (특별분배 and the rest)",
     "shares_per_cu": "quantity held per creation unit, in shares or contracts, negative for a "
     "short leg (KRX COMPST_ISU_CU1_SHRS); NULL where KRX sends none (cash lines)",
     "value_krw": "valuation of the quantity per creation unit (평가금액) in KRW (KRX VALU_AMT; "
@@ -145,9 +160,17 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     **{
         f"tracking_error_{n}d_pct": "tracking error (추적오차율): annualised (×√250) sample "
         f"std over the last {n} sessions of (NAV daily return − leverage_factor × index daily "
-        f"return), in percent; NULL with fewer than {n} sessions or no index level"
+        "return), in percent; the NAV return adds back every payout but a liquidation on its "
+        f"ex-date, (NAV_t + D_t)/NAV_t−1 − 1; NULL with fewer than {n} sessions or no index level"
         for n in WINDOWS
     },
+    "leverage_factor_used": "signed multiple of the index the tracking error is taken against, "
+    "unitless (1, 2, −1, −2); see leverage_source",
+    "leverage_source": f"where leverage_factor_used comes from: {LEVERAGE_SOURCES[0]} (the "
+    f"master of the week), {LEVERAGE_SOURCES[1]} (a fund no longer listed: its newest master "
+    f"row), {LEVERAGE_SOURCES[2]} (never in a master held: read from the name KRX gave it, "
+    + ", ".join(f"{part} = {factor:g}" for part, factor in NAME_LEVERAGE_RULES)
+    + ", else 1)",
     "constituent_count": "securities in the ETF's basket of the same week (etf_holdings lines "
     "of kind stock, etf, bond or other), a count; cash, futures and options excluded; NULL "
     "without holdings",
@@ -165,6 +188,36 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "sessions_in_window": "the ETF's price rows within the 52-week window, a count",
     "has_full_year": "true when listed before the window and priced on every session of it; "
     "false: the figures are since listing or over the history held",
+    # etf_distributions (SEIBro): one row per payout
+    "record_date": "record date of the payout (배당기준일, KST); holders at its start are paid",
+    "ex_date": "ex-date: the session before record_date, when NAV and price fall by the payout",
+    "pay_date": "date the cash is paid (지급일)",
+    "amount_per_share_krw": "payout per share (분배금) in KRW",
+    "reason": "SEIBro's reason text for the payout, e.g. 이익분배, 청산분배, 특별분배",
+    "tax_base_price_krw": "settlement tax-base price (결산과표기준가) in KRW per share: a price, "
+    "not the taxable part of the payout; NULL where SEIBro sends none",
+    # etf_returns: price and total returns, distribution yield
+    **{
+        f"return_{w}_pct": f"price return in percent: close of trade_date {_return_start(w)}; "
+        "NULL when the fund had no close there (not listed yet)"
+        for w in WINDOW_NAMES
+    },
+    **{
+        f"total_return_{w}_pct": f"total return in percent {_return_start(w)}, every payout "
+        "but a liquidation reinvested at its ex-date close; NULL as return_" + w + "_pct"
+        for w in WINDOW_NAMES
+    },
+    "krx_return_1m_pct": "KRX's own change over the 1-month window in percent (MDCSTAT04401 "
+    "FLUC_RT from the window's start close BAS_PRC), for the cross-check; NULL where KRX "
+    "sends none",
+    "distribution_ttm_krw": f"income payouts (kind income) per share with ex-dates in the "
+    f"{TTM_DAYS} calendar days ending on trade_date, in KRW; 0 when none",
+    "distribution_yield_ttm_pct": "distribution_ttm_krw / close × 100, in percent; liquidation "
+    "and special payouts never count",
+    "distributions_ttm": f"income payouts with ex-dates in the {TTM_DAYS} calendar days ending "
+    "on trade_date, a count",
+    "distribution_frequency": "how often the fund pays income, read from the gaps between its "
+    "ex-dates over two years: " + ", ".join(FREQUENCIES),
     # etf_investor_flows (KRX MDCSTAT04902 / MDCSTAT04901): who bought and sold the ETF
     "investor": "investor group as KRX's per-fund flows (MDCSTAT04902) count them: institution "
     "(기관: 금융투자, 보험, 투신, 사모, 은행, 기타금융, 연기금 등), other_corporation (기타법인), "
@@ -188,6 +241,7 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "tracking_as_of": "week (as_of_date) of the premium/discount, tracking error and "
     "constituent figures (etf_tracking_error)",
     "week52_as_of": "session of the 52-week figures (etf_52w)",
+    "returns_as_of": "session of the returns and distribution figures (etf_returns)",
     **{
         f"{investor}_net_buy_{n}d_krw": f"net buying by {who} (etf_investor_flows."
         f"net_value_krw) summed over the last {n} sessions up to flows_as_of, in KRW; NULL "
@@ -197,13 +251,30 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     },
     "flows_as_of": "session of the ETF's newest investor flows (etf_investor_flows), where its "
     "net-buying windows end",
+    # etf_universe and etf_universe_names: every fund ever priced or in the newest master
+    "isin_from_master": "true when isin comes from a master row (KRX ISU_CD); false: derived "
+    "from the ticker by KRX's ISIN rule (a fund no stored master lists)",
+    "issuer_source": "where issuer comes from: master (the newest master row that had the fund) "
+    "or name_brand (the first word of its names, where every fund of that brand with a known "
+    "issuer has the same one); NULL: unknown",
+    "first_session": "first session the fund was priced in etf_daily_prices (etf_universe), or "
+    "first session of a run of one name (etf_universe_names)",
+    "last_session": "last session the fund was priced in etf_daily_prices (etf_universe), or "
+    "last session of a run of one name (etf_universe_names)",
+    "delisted_date": "first day the fund was no longer listed: its liquidation payout's record "
+    "date (etf_distributions kind liquidation), else the first stored session after "
+    "last_session (see delisted_date_inferred); NULL while listed",
+    "delisted_date_inferred": "true when delisted_date is inferred from the prices alone, "
+    "false when a liquidation payout confirms it; NULL while listed",
+    "status": "listed (in the newest master, or priced on the newest stored session) or "
+    "delisted (every other fund the prices name)",
 }
 
 
 @dataclass(frozen=True)
 class Table:
     name: str
-    key_column: str  # the partition column (a DATE)
+    key_column: str | None  # the partition column (a DATE); None: rewritten whole
     id_columns: tuple[str, ...]  # the full key, for uniqueness
     columns: tuple[tuple[str, str], ...]
     open_columns: bool = False  # raw tables keep unknown upstream fields as extra VARCHARs
@@ -337,6 +408,8 @@ TABLES: dict[str, Table] = {
                 ("constituent_count", "INTEGER"),
                 ("sessions_used", "INTEGER"),
                 ("krx_tracking_error_pct", "DOUBLE"),
+                ("leverage_factor_used", "DOUBLE"),
+                ("leverage_source", "VARCHAR"),
             ),
         ),
         Table(
@@ -354,6 +427,40 @@ TABLES: dict[str, Table] = {
                 ("pct_below_high", "DOUBLE"),
                 ("sessions_in_window", "INTEGER"),
                 ("has_full_year", "BOOLEAN"),
+            ),
+        ),
+        Table(
+            "etf_distributions",
+            "record_date",
+            ("ticker", "record_date"),
+            (
+                ("ticker", "VARCHAR"),
+                ("record_date", "DATE"),
+                ("isin", "VARCHAR"),
+                ("ex_date", "DATE"),
+                ("pay_date", "DATE"),
+                ("amount_per_share_krw", "DOUBLE"),
+                ("kind", "VARCHAR"),
+                ("reason", "VARCHAR"),
+                ("tax_base_price_krw", "DOUBLE"),
+                ("source", "VARCHAR"),
+            ),
+        ),
+        Table(
+            "etf_returns",
+            "trade_date",
+            ("trade_date", "ticker"),
+            (
+                ("trade_date", "DATE"),
+                ("ticker", "VARCHAR"),
+                ("close", "DOUBLE"),
+                *((f"return_{w}_pct", "DOUBLE") for w in WINDOW_NAMES),
+                *((f"total_return_{w}_pct", "DOUBLE") for w in WINDOW_NAMES),
+                ("krx_return_1m_pct", "DOUBLE"),
+                ("distribution_ttm_krw", "DOUBLE"),
+                ("distribution_yield_ttm_pct", "DOUBLE"),
+                ("distributions_ttm", "INTEGER"),
+                ("distribution_frequency", "VARCHAR"),
             ),
         ),
         Table(
@@ -377,6 +484,36 @@ TABLES: dict[str, Table] = {
             "trade_date",
             ("trade_date", "ticker"),
             (("trade_date", "DATE"), *OVERVIEW_COLUMN_TYPES),
+        ),
+        Table(
+            "etf_universe",
+            None,
+            ("ticker",),
+            (
+                ("ticker", "VARCHAR"),
+                ("isin", "VARCHAR"),
+                ("isin_from_master", "BOOLEAN"),
+                ("name", "VARCHAR"),
+                ("issuer", "VARCHAR"),
+                ("issuer_source", "VARCHAR"),
+                ("listing_date", "DATE"),
+                ("first_session", "DATE"),
+                ("last_session", "DATE"),
+                ("delisted_date", "DATE"),
+                ("delisted_date_inferred", "BOOLEAN"),
+                ("status", "VARCHAR"),
+            ),
+        ),
+        Table(
+            "etf_universe_names",
+            None,
+            ("ticker", "first_session"),
+            (
+                ("ticker", "VARCHAR"),
+                ("name", "VARCHAR"),
+                ("first_session", "DATE"),
+                ("last_session", "DATE"),
+            ),
         ),
     )
 }
@@ -415,6 +552,8 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({cols})")
     _add_missing_columns(conn)
     for table in TABLES.values():
+        if table.key_column is None:
+            continue  # an unpartitioned table is always whole and current
         conn.execute(
             f"CREATE OR REPLACE VIEW {table.name}_latest AS SELECT * FROM {table.name} "
             f"WHERE {table.key_column} = (SELECT max({table.key_column}) FROM {table.name})"
@@ -500,6 +639,27 @@ def replace_partition(
     return replace_partitions(
         conn, table_name, [partition_date], frame, notes={partition_date: note} if note else None
     )
+
+
+def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> int:
+    """Atomically replace every row of unpartitioned tables (a table rebuilt from the
+    warehouse, e.g. etf_universe) by the frames' rows, all tables in one transaction so
+    readers never see one rebuilt without the other. Returns the rows inserted."""
+    conformed = {name: _conform(conn, TABLES[name], frame) for name, frame in frames.items()}
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for name, frame in conformed.items():
+            conn.execute(f"DELETE FROM {name}")
+            conn.register("_etf_assets_incoming", frame)
+            try:
+                conn.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _etf_assets_incoming")
+            finally:
+                conn.unregister("_etf_assets_incoming")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return sum(len(frame) for frame in conformed.values())
 
 
 _SCHEMA_ENSURED: set[str] = set()
