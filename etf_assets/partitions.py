@@ -257,24 +257,31 @@ def _non_sessions_on_weekdays(keep: frozenset[date]) -> list[datetime]:
     return [_midnight(d) for d in days if d.weekday() < 5 and d not in keep]
 
 
-def _weekday_partitions(
-    closed_weekdays: list[datetime], end_offset: int = 0
-) -> dg.TimeWindowPartitionsDefinition:
-    """Day-keyed partitions on a Monday-Friday cron, minus `closed_weekdays`.
+def _saturdays() -> list[datetime]:
+    first = CALENDAR_START + timedelta(days=(5 - CALENDAR_START.weekday()) % 7)
+    return [_midnight(first + timedelta(weeks=i))
+            for i in range((calendar_end() - first).days // 7 + 1)]  # fmt: skip
 
-    A weekday cron rather than a daily one with weekend exclusions: Dagster walks every window
-    from the start on each key lookup, and since 2002 the weekend exclusion crons made that walk
-    five times slower (0.58 s against 0.11 s per `get_partition_keys`, measured). A Friday's
-    window runs to Monday, which no asset reads: mappings count partitions, not hours.
+
+def _weekday_partitions(
+    closed_days: list[datetime], end_offset: int = 0, cron: str = "0 0 * * 1-5"
+) -> dg.TimeWindowPartitionsDefinition:
+    """Day-keyed partitions on a weekday cron, minus `closed_days`.
+
+    A weekday cron rather than a daily one with weekend exclusion crons: Dagster walks every
+    window from the start on each key lookup, and since 2002 the exclusion crons made that walk
+    five times slower (0.58 s against 0.11 s per `get_partition_keys`, measured); listed days
+    cost little. A Friday's daily window runs to Monday, which no asset reads: mappings count
+    partitions, not hours.
     """
     return dg.TimeWindowPartitionsDefinition(
-        cron_schedule="0 0 * * 1-5",
+        cron_schedule=cron,
         fmt="%Y-%m-%d",
         start=CALENDAR_START.isoformat(),
         end=(calendar_end() + timedelta(days=1)).isoformat(),
         timezone="Asia/Seoul",
         end_offset=end_offset,
-        exclusions=closed_weekdays,
+        exclusions=closed_days,
     )
 
 
@@ -296,7 +303,10 @@ def weekly_partitions() -> dg.TimeWindowPartitionsDefinition:
 
     No end_offset: the Sunday phase targets a week that is already over.
     """
-    return _weekday_partitions(_non_sessions_on_weekdays(frozenset(week_last_sessions())))
+    closed = _non_sessions_on_weekdays(frozenset(week_last_sessions()))
+    # Mon-Sat with every Saturday closed, so a week's window ends on Saturday at 00:00 and the
+    # Sunday phase finds its key (on a Mon-Fri cron it would end on Monday).
+    return _weekday_partitions(sorted(closed + _saturdays()), cron="0 0 * * 1-6")
 
 
 if __name__ == "__main__":
