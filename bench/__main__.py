@@ -2,7 +2,9 @@
 
 Starts the sandbox as its own process with realistic latency, runs the plan's sequential loop
 (a sample, extrapolated), resets the sandbox, runs our phases through the Dagster CLI into a
-temporary warehouse, then the micro-measurements. Prints the report and writes it to --output.
+temporary warehouse, then the micro-measurements, then the full-history price backfill, a
+kill-and-resume run and the storage measurements on the full history (`bench.backfill`).
+Prints the report and writes it to --output.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from bench.backfill import (
+    BackfillBench,
+    run_full_backfill,
+    run_kill_and_resume,
+    storage_at_scale,
+)
 from bench.baseline import (
     PlanKISClient,
     fetch_universe,
@@ -33,10 +41,12 @@ from bench.measure import (
     week52_sql_s,
 )
 from bench.report import BaselineRun, BenchResults, Micro, OursRun, render
+from etf_assets import settings
 from etf_assets.partitions import KST, last_completed_session, sessions_back, weekly_partitions
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 HISTORY_SESSIONS = 260  # 365 calendar days for etf_52w, and 250 returns for tracking error
+RESUME_SESSIONS = 500  # the kill-and-resume range: the newest two years, the biggest answers
 LISTING = "krx_etf_list,etf_details"
 PRICES_AUM = "etf_daily_prices,etf_aum"
 # What a day needs in one run: the listing, prices, AUM and 52-week phases of one session.
@@ -53,6 +63,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     p.add_argument("--output", type=Path, default=REPO / "bench" / "RESULTS.md")
     p.add_argument("--keep", action="store_true", help="keep the temporary warehouse and logs")
+    p.add_argument(
+        "--backfill-pace", type=float, default=settings.KRX_REQUESTS_PER_SECOND,
+        help="KRX_REQUESTS_PER_SECOND of the full-history backfill (default: the project's)",
+    )  # fmt: skip
+    p.add_argument("--no-backfill", action="store_true", help="skip the full-history backfill")
     return p.parse_args(argv)
 
 
@@ -148,6 +163,20 @@ def run_micro(url: str, work: Path, session: date) -> Micro:
     )
 
 
+def run_backfill(
+    url: str, counter: SandboxCounter, work: Path, session: date, pace: float
+) -> BackfillBench:
+    """The full history into an empty warehouse, then a killed and resumed run into another."""
+    full_env = {**_env(url, work / "full"), "KRX_REQUESTS_PER_SECOND": f"{pace:g}"}
+    full = run_full_backfill(counter, full_env, session, work / "logs")
+    resume_env = {**_env(url, work / "resume"), "KRX_REQUESTS_PER_SECOND": f"{pace:g}"}
+    span = sessions_back(session, RESUME_SESSIONS)
+    resume = run_kill_and_resume(counter, resume_env, (span[0], span[-1]), work / "logs")
+    print("  storage at scale …", flush=True)
+    storage = storage_at_scale(Path(full_env["ETF_ASSETS_DUCKDB"]), work)
+    return BackfillBench(full, resume, storage)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     started = time.monotonic()
@@ -163,6 +192,11 @@ def main(argv: list[str] | None = None) -> None:
             baseline = run_baseline(url, counter, args.baseline_every, session)
             ours = run_ours(url, counter, work, session, week)
             micro = run_micro(url, work, session)
+            backfill = (
+                None
+                if args.no_backfill
+                else run_backfill(url, counter, work, session, args.backfill_pace)
+            )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -176,6 +210,7 @@ def main(argv: list[str] | None = None) -> None:
         ours=ours,
         micro=micro,
         total_s=time.monotonic() - started,
+        backfill=backfill,
     )
     text = render(results)
     args.output.write_text(text, encoding="utf-8")
