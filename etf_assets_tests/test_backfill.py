@@ -14,10 +14,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etf_assets.assets import prices
+from etf_assets.assets import prices, utils
+from etf_assets.assets.metrics import etf_52w, etf_aum
 from etf_assets.assets.prices import etf_daily_prices, final_answer_after
 from etf_assets.partitions import CALENDAR_START, KST, sessions_back, sessions_between
-from etf_assets_tests.conftest import AS_OF, resources
+from etf_assets_tests.conftest import AS_OF, materialize, resources
 from etf_sandbox.server import KRX_DATA_PATH, Sandbox, SandboxConfig, start_sandbox
 
 EARLY = sessions_between(CALENDAR_START, date(2003, 1, 31))
@@ -213,3 +214,37 @@ def test_sessions_krx_answers_empty_are_partitions_with_notes(tmp_path: Path) ->
     assert result.asset_materializations_for_node("etf_daily_prices")[-1].metadata[
         "empty_sessions_count"
     ].value == len(empty)
+
+
+def test_aum_and_52_week_over_a_past_range_in_one_run_each(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Derived assets over history: each session gets the funds priced that day, written a few
+    sessions per transaction, and the figures are the market's."""
+    monkeypatch.setattr(utils, "METRIC_WRITE_BATCH_SESSIONS", 7)
+    db = tmp_path / "w.duckdb"
+    res = resources(sandbox, db)
+    assert run_range(sandbox, db, (EARLY[0], EARLY[-1])).success
+    span = (EARLY[20], EARLY[-1])
+    for asset in (etf_aum, etf_52w):
+        assert materialize([asset], res, span=span).success
+    transactions = query(
+        db, "SELECT table_name, count(DISTINCT written_at) AS n FROM etf_partition_log GROUP BY 1"
+    ).set_index("table_name")["n"]
+    assert transactions["etf_aum"] == transactions["etf_52w"] == -(-len(EARLY[20:]) // 7)
+    for table in ("etf_aum", "etf_52w"):
+        stored = query(db, f"SELECT trade_date, ticker FROM {table} ORDER BY ALL")
+        expected = pd.concat(
+            [sandbox.market.daily(d)[["ticker"]].assign(trade_date=d) for d in EARLY[20:]]
+        ).sort_values(["trade_date", "ticker"])
+        assert stored["trade_date"].dt.date.tolist() == expected["trade_date"].tolist()
+        assert stored["ticker"].tolist() == expected["ticker"].tolist()
+    last = EARLY[-1]
+    window = [d for d in EARLY if (last - d).days < 365]
+    traded = pd.concat([sandbox.market.daily(d) for d in window])
+    highs = traded[traded["open"] > 0].groupby("ticker")["high"].max().astype(float)
+    stored = query(db, "SELECT ticker, high_52w FROM etf_52w WHERE trade_date = ?", [last])
+    assert stored.set_index("ticker")["high_52w"].sort_index().to_dict() == highs.to_dict()
+    aum = query(db, "SELECT ticker, aum_krw FROM etf_aum WHERE trade_date = ?", [last])
+    net_assets = sandbox.market.daily(last).set_index("ticker")["net_assets"].astype(float)
+    assert aum.set_index("ticker")["aum_krw"].sort_index().to_dict() == net_assets.to_dict()

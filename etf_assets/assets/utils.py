@@ -10,12 +10,17 @@ from datetime import date
 from typing import Generic, TypeVar
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from etf_assets.errors import KRX_FATAL
 from etf_assets.resources.http import FanOutResult, fan_out
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import TABLES
+from etf_assets.resources.storage import TABLES, replace_partitions
+
+# Sessions a derived asset computes and writes per transaction: a range of any length (the
+# whole history is ~5,900 sessions) holds one batch of frames in memory.
+METRIC_WRITE_BATCH_SESSIONS = 250
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -32,6 +37,27 @@ def table_metadata(table_name: str) -> dict[str, object]:
 def partition_dates(context: dg.AssetExecutionContext) -> list[date]:
     """The session dates this run covers: one key, or a whole range under a single-run backfill."""
     return [date.fromisoformat(key) for key in context.partition_keys]
+
+
+def replace_partitions_in_batches(
+    conn: duckdb.DuckDBPyConnection,
+    table_name: str,
+    dates: list[date],
+    frame_for: Callable[[date], pd.DataFrame],
+) -> tuple[int, pd.DataFrame]:
+    """Compute `frame_for` each date and write them METRIC_WRITE_BATCH_SESSIONS at a time, one
+    transaction each.
+
+    Returns the rows written and the last date's frame (what the asset's metadata shows).
+    """
+    written, last = 0, pd.DataFrame()
+    for start in range(0, len(dates), METRIC_WRITE_BATCH_SESSIONS):
+        batch = dates[start : start + METRIC_WRITE_BATCH_SESSIONS]
+        frames = [frame_for(d) for d in batch]
+        frame = pd.concat(frames, ignore_index=True)
+        written += replace_partitions(conn, table_name, batch, frame)
+        last = frames[-1]
+    return written, last
 
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> dg.MetadataValue:
