@@ -18,6 +18,7 @@ as materialized when they land, so the UI shows how far a backfill got.
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import dagster as dg
@@ -139,6 +140,41 @@ def _write_batch(
     return {d: len(batch.results[d][0]) for d in sessions}
 
 
+@dataclass
+class _RangeTally:
+    """What a run has written so far: for its log, its partitions' events and its result."""
+
+    rows: int = 0
+    notes: dict[date, str] = field(default_factory=dict)
+    failures: dict[date, BaseException] = field(default_factory=dict)
+    sources: Counter[str] = field(default_factory=Counter)
+    newest: tuple[date, pd.DataFrame] | None = None
+
+    def add(self, batch: FanOutBatch[date, SessionAnswer], written: dict[date, int]) -> None:
+        self.failures.update(batch.failures)
+        self.rows += sum(written.values())
+        for d, (frame, note) in batch.results.items():
+            if note:
+                self.notes[d] = note
+            if not frame.empty:
+                self.sources.update(frame["source"].value_counts().to_dict())
+            if self.newest is None or d > self.newest[0]:
+                self.newest = (d, frame)
+
+    def partition_events(
+        self, asset_key: dg.AssetKey, written: dict[date, int], progress: str
+    ) -> Iterator[dg.AssetMaterialization]:
+        """One materialization per partition just written, so the UI shows it done now."""
+        for d, rows in sorted(written.items()):
+            metadata: dict[str, dg.RawMetadataValue] = {
+                "dagster/row_count": rows,
+                "backfill_progress": progress,
+            }
+            if d in self.notes:
+                metadata["note"] = self.notes[d]
+            yield dg.AssetMaterialization(asset_key, partition=d.isoformat(), metadata=metadata)
+
+
 @dg.asset(
     group_name=PRICES,
     partitions_def=session_partitions(),
@@ -157,13 +193,8 @@ def etf_daily_prices(
     dates = partition_dates(context)
     now = partitions.now_kst()
     started = time.monotonic()
-    label = "etf_daily_prices sessions"
     is_range = len(dates) > 1
-    rows_written = 0
-    notes: dict[date, str] = {}
-    failures: dict[date, BaseException] = {}
-    sources: Counter[str] = Counter()
-    newest: tuple[date, pd.DataFrame] | None = None
+    tally = _RangeTally()
     with warehouse(duckdb) as conn:
         kept = (
             sessions_stored_final(conn, dates) if is_range and not config.refetch_final else set()
@@ -181,65 +212,45 @@ def etf_daily_prices(
             WRITE_BATCH_SESSIONS,
             lambda b: _write_batch(conn, b),
         ):
-            failures.update(batch.failures)
-            if not batch.results:
-                continue
-            rows_written += sum(written.values())
-            for d, (frame, note) in batch.results.items():
-                if note:
-                    notes[d] = note
-                if not frame.empty:
-                    sources.update(frame["source"].value_counts().to_dict())
-            last = max(batch.results)
-            if newest is None or last > newest[0]:
-                newest = (last, batch.results[last][0])
-            progress = batch.progress(label)
-            context.log.info(f"{progress}; {rows_written:,} rows written")
-            if is_range:  # the run's final result covers a single partition itself
-                for d, rows in sorted(written.items()):
-                    metadata: dict[str, dg.RawMetadataValue] = {
-                        "dagster/row_count": rows,
-                        "backfill_progress": progress,
-                    }
-                    if d in notes:
-                        metadata["note"] = notes[d]
-                    yield dg.AssetMaterialization(
-                        asset_key=context.asset_key, partition=d.isoformat(), metadata=metadata
-                    )
-    fetch_s = time.monotonic() - started
-    if failures:
-        failed = sorted(failures)
-        first = failures[failed[0]]
+            tally.add(batch, written)
+            progress = batch.progress("etf_daily_prices sessions")
+            context.log.info(f"{progress}; {tally.rows:,} rows written")
+            if is_range:  # the run's result covers a single partition by itself
+                yield from tally.partition_events(context.asset_key, written, progress)
+    wall_s = time.monotonic() - started
+    if tally.failures:
+        failed = sorted(tally.failures)
+        first = tally.failures[failed[0]]
         raise dg.Failure(
             description=(
                 f"{len(failed)} of {len(todo)} sessions failed ({failed[0]}…{failed[-1]}); "
                 f"{len(todo) - len(failed)} written. First error: {first}"
             ),
             metadata={"failed_sessions": dg.MetadataValue.json([str(d) for d in failed[:50]])},
-            allow_retries=all(isinstance(e, KRXNotYetPublished) for e in failures.values()),
+            allow_retries=all(isinstance(e, KRXNotYetPublished) for e in tally.failures.values()),
         )
-    newest_frame = newest[1] if newest else pd.DataFrame()
-    sessions_per_s = len(todo) / fetch_s if fetch_s > 0 else 0.0
+    newest = tally.newest[1] if tally.newest else pd.DataFrame()
+    sessions_per_s = len(todo) / wall_s if wall_s > 0 else 0.0
     yield dg.MaterializeResult(
         metadata={
-            "dagster/row_count": rows_written,
+            "dagster/row_count": tally.rows,
             "sessions": len(dates),
             "sessions_fetched": len(todo),
             "sessions_skipped_final": len(kept),
             "empty_sessions": dg.MetadataValue.json(
-                {str(d): n for d, n in sorted(notes.items())[:EMPTY_SESSIONS_SHOWN]}
+                {str(d): n for d, n in sorted(tally.notes.items())[:EMPTY_SESSIONS_SHOWN]}
             ),
-            "empty_sessions_count": len(notes),
-            "rows_by_source": dg.MetadataValue.json(dict(sources)),
+            "empty_sessions_count": len(tally.notes),
+            "rows_by_source": dg.MetadataValue.json(dict(tally.sources)),
             "krx_requests": krx.request_count,
-            "wall_s": round(fetch_s, 2),
+            "wall_s": round(wall_s, 2),
             "sessions_per_s": round(sessions_per_s, 2),
             "pace_pct": round(100 * sessions_per_s / krx.requests_per_second, 1),
-            "etfs_newest_session": len(newest_frame),
+            "etfs_newest_session": len(newest),
             "preview": markdown_table(
-                newest_frame[["ticker", "name", "close", "nav", "net_assets_krw"]]
-                if not newest_frame.empty
-                else newest_frame
+                newest[["ticker", "name", "close", "nav", "net_assets_krw"]]
+                if not newest.empty
+                else newest
             ),
         }
     )
