@@ -15,6 +15,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from filelock import FileLock
 
+from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
@@ -22,11 +23,13 @@ from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
 from etf_assets.assets.returns import etf_returns
+from etf_assets.assets.universe import etf_universe
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.parsing.seibro import kind_of
 from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.resources.storage import TABLES
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
@@ -34,6 +37,7 @@ from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 AS_OF = date(2026, 11, 20)  # a Friday: a session and its week's last session
 HISTORY_SESSIONS = 260  # enough for 52w (365 days) and 250 returns
 HISTORY_START = sessions_back(AS_OF, HISTORY_SESSIONS)[0]
+DISTRIBUTION_MONTHS = (HISTORY_START.replace(day=1), AS_OF.replace(day=1))  # monthly keys
 
 ALL_ASSETS = [
     krx_etf_list,
@@ -43,9 +47,11 @@ ALL_ASSETS = [
     etf_aum,
     etf_52w,
     etf_tracking_error,
+    etf_distributions,
     etf_returns,
     etf_investor_flows,
     etf_overview,
+    etf_universe,
 ]
 
 
@@ -92,6 +98,7 @@ def resources(sandbox: Sandbox, db_path: Path, **overrides: object) -> dict[str,
     return {
         "krx": krx_client(sandbox),
         "kis": unconfigured_kis(),
+        "seibro": SEIBroClient(url=sandbox.url, requests_per_second=20.0),
         "duckdb": DuckDBResource(database=str(db_path)),
         **overrides,
     }
@@ -113,7 +120,7 @@ def materialize(
         if span
         else None
     )
-    selection = [a.key for a in assets]
+    selection = [key for a in assets for key in a.keys]
     return dg.materialize(
         ALL_ASSETS,
         selection=selection,
@@ -126,7 +133,7 @@ def materialize(
 
 def checks_for(*assets: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
     """The project's checks on exactly these assets (blocking ones fail the run)."""
-    keys = {a.key for a in assets}
+    keys = {key for a in assets for key in a.keys}
     return [c for c in ALL_CHECKS if {k.asset_key for k in c.check_keys} <= keys]
 
 
@@ -139,7 +146,7 @@ def materialize_with_checks(
     """Like `dagster asset materialize` does: the assets and their checks in one run."""
     return dg.materialize(
         [*ALL_ASSETS, *checks_for(*assets)],
-        selection=[a.key for a in assets],
+        selection=[key for a in assets for key in a.keys],
         resources=res,
         partition_key=partition,
         instance=instance,
@@ -149,8 +156,9 @@ def materialize_with_checks(
 
 @pytest.fixture(scope="session")
 def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse with listing, 260 sessions of prices, holdings, every metric, the investor
-    flows and the overview snapshot for AS_OF.
+    """A warehouse with listing, 260 sessions of prices, their months of distributions,
+    holdings, every metric, returns, the investor flows, the overview snapshot for AS_OF and
+    the universe.
 
     Built once per test run and shared by the xdist workers (a file lock, as pytest-xdist
     documents); tests must only read it (write tests copy it or use their own file).
@@ -168,7 +176,10 @@ def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -
                 materialize([etf_aum, etf_52w], res, AS_OF.isoformat()),
                 materialize([etf_holdings, etf_tracking_error], res, AS_OF.isoformat()),
                 materialize([etf_investor_flows], res, AS_OF.isoformat()),
+                materialize([etf_distributions], res, span=DISTRIBUTION_MONTHS),
+                materialize([etf_returns], res, AS_OF.isoformat()),
                 materialize([etf_overview], res, AS_OF.isoformat()),
+                materialize([etf_universe], res),
             ]
             for result in steps:
                 assert result.success, [e.message for e in result.all_events if e.is_failure]

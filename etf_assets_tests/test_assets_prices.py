@@ -58,11 +58,15 @@ def test_open_api_and_data_service_store_the_same_values(sandbox: Sandbox, tmp_p
 def test_a_session_krx_answers_empty_is_an_empty_partition_with_a_note(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """The sandbox has no market before 2023: KRX's empty answer for a past session."""
+    """A session KRX answers with no data (the calendar did not know the closure)."""
     closed = date(2022, 12, 29)
-    result = materialize(
-        [etf_daily_prices], resources(sandbox, tmp_path / "w.duckdb"), "2022-12-29"
-    )
+    sandbox.set_faults("all", krx_unscheduled_closures=[closed.isoformat()])
+    try:
+        result = materialize(
+            [etf_daily_prices], resources(sandbox, tmp_path / "w.duckdb"), "2022-12-29"
+        )
+    finally:
+        sandbox.clear_faults()
     assert result.success
     log = table(tmp_path / "w.duckdb", "SELECT * FROM etf_partition_log")
     assert log["partition_date"].dt.date.tolist() == [closed] and log["row_count"].tolist() == [0]

@@ -160,6 +160,7 @@ def test_floating_columns_are_the_contracts_doubles() -> None:
         *(f"premium_discount_{n}d_pct" for n in (20, 60, 120, 250)),
         *(f"tracking_error_{n}d_pct" for n in (20, 60, 120, 250)),
         "krx_tracking_error_pct",
+        "leverage_factor_used",
     ]  # not the INTEGER counts
     assert rules.floating_columns("krx_etf_list") == []
 

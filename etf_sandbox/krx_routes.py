@@ -296,6 +296,12 @@ def _openapi_index_fields(r: Any) -> tuple[str, str, str]:
     return close, change, pct
 
 
+def _closed_by_fault(state: SandboxState, d: date) -> bool:
+    """The `krx_unscheduled_closures` fault: a session KRX answers as closed."""
+    closed = state.faults.get("krx_data", "krx_unscheduled_closures") or ()
+    return d.isoformat() in ({closed} if isinstance(closed, str) else set(closed))
+
+
 def _prices(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
     """MDCSTAT04301: all ETFs for one trdDd."""
     m, now = state.market, state.now()
@@ -305,7 +311,7 @@ def _prices(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
     published = last_data_session(m, now)
     if published is None:
         return []
-    daily = m.daily(d) if d <= published else None
+    daily = m.daily(d) if d <= published and not _closed_by_fault(state, d) else None
     if daily is None:
         ref = bisect.bisect_right(m.sessions, min(d, published))
         return _dash_rows(m, m.sessions[ref - 1])
@@ -557,7 +563,8 @@ def openapi(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
     d = _ymd(bas if isinstance(bas, str) else None)
     if d is None or d < START or not openapi_published(d, now):
         return json_response({"OutBlock_1": []})
-    return json_response({"OutBlock_1": _openapi_rows(state.market, d)})
+    rows = [] if _closed_by_fault(state, d) else _openapi_rows(state.market, d)
+    return json_response({"OutBlock_1": rows})
 
 
 ROUTES: dict[tuple[str, str], Callable[[SandboxRequest, SandboxState], SandboxResponse]] = {

@@ -21,6 +21,9 @@ or `POST /_sandbox/faults` JSON `{"service": "krx_data", "http_5xx_next_n": 2}`)
 - kis_egw00201_next_n, kis_expire_tokens: read by kis_routes via `state.faults`.
 - krx_password_change (KRX login): `True`, an account id or a list of ids; a login with the
   right password then answers `CD010` (KRX wants the 3-monthly password change) until cleared.
+- krx_unscheduled_closures: ISO dates of sessions KRX was closed on although the calendar
+  says otherwise; the data service answers them like a closed day ("-" rows), the Open API
+  `[]` — persistent until cleared.
 - seibro_shift_rows: SEIBro pages after the first re-serve the previous page's last row
   (rows shifting while a client pages) — persistent until cleared.
 Counters (`*_next_n`) are consumed from the service's own scope first, then from "all".
@@ -53,6 +56,7 @@ FAULT_KEYS = (
     "latency_ms", "timeout_every_n", "timeout_s", "http_5xx_next_n", "logout_next_n",
     "html_maintenance_next_n", "malformed_rows_n", "drop_field", "kis_egw00201_next_n",
     "kis_expire_tokens", "krx_password_change", "reset_next_n", "seibro_shift_rows",
+    "krx_unscheduled_closures",
 )  # fmt: skip
 _NUMERIC = re.compile(r"^-?[\d,]+(\.\d+)?$")
 

@@ -109,9 +109,8 @@ def etf_distributions(
     frames = [result.results[month] for month in fetched]
     typed = pd.concat(frames, ignore_index=True) if frames else distributions_frame([])
     frame = stored_frame(typed)
-    days = [d for month in fetched for d in month_days(month)]
     with warehouse(duckdb) as conn:
-        written = replace_partitions(conn, TABLE, days, frame)
+        written = replace_partitions(conn, TABLE, fetched, frame)
     if result.failures:
         failed = sorted(result.failures)
         first = result.failures[failed[0]]

@@ -278,6 +278,18 @@ class Table:
     id_columns: tuple[str, ...]  # the full key, for uniqueness
     columns: tuple[tuple[str, str], ...]
     open_columns: bool = False  # raw tables keep unknown upstream fields as extra VARCHARs
+    monthly: bool = False  # a partition is the calendar month of key_column, keyed by its 1st
+
+    def partition_key_sql(self) -> str:
+        """The partition a row belongs to, as SQL over the key column."""
+        if self.monthly:
+            return f"CAST(date_trunc('month', {self.key_column}) AS DATE)"
+        return str(self.key_column)
+
+    def partition_keys_of(self, values: pd.Series) -> pd.Series:
+        """The partition of each key-column value (a date; a month's first day if monthly)."""
+        days = pd.to_datetime(values)
+        return (days.dt.to_period("M").dt.start_time if self.monthly else days).dt.date
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -445,6 +457,7 @@ TABLES: dict[str, Table] = {
                 ("tax_base_price_krw", "DOUBLE"),
                 ("source", "VARCHAR"),
             ),
+            monthly=True,
         ),
         Table(
             "etf_returns",
@@ -592,14 +605,15 @@ def replace_partitions(
     """Atomically replace the rows of `partition_dates` in a table by `frame`'s rows.
 
     Rows of `frame` outside `partition_dates` are refused, so a caller can never clobber a
-    partition it did not mean to write. Returns the number of rows inserted.
+    partition it did not mean to write. A monthly table's partitions are given by the months'
+    first days. Returns the number of rows inserted.
     """
     table = TABLES[table_name]
     dates = sorted(set(partition_dates))
     if not dates:
         return 0
     frame = _conform(conn, table, frame)
-    counts = pd.to_datetime(frame[table.key_column]).dt.date.value_counts().to_dict()
+    counts = table.partition_keys_of(frame[table.key_column]).value_counts().to_dict()
     outside = set(counts) - set(dates)
     if outside:
         raise SchemaMismatch(f"{table_name}: rows for dates {sorted(outside)[:5]} not written")
@@ -607,7 +621,8 @@ def replace_partitions(
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(
-            f"DELETE FROM {table_name} WHERE {table.key_column} IN (SELECT unnest(?::DATE[]))",
+            f"DELETE FROM {table_name} WHERE {table.partition_key_sql()} "
+            "IN (SELECT unnest(?::DATE[]))",
             [dates],
         )
         if len(frame):
