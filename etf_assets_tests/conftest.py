@@ -110,6 +110,7 @@ def materialize(
     partition: str | None = None,
     *,
     span: tuple[date, date] | None = None,
+    run_config: dict[str, object] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize `assets` (plus the others as sources) for one key or one single-run range."""
     tags = (
@@ -127,6 +128,7 @@ def materialize(
         resources=res,
         partition_key=partition,
         tags=tags,
+        run_config=run_config,
         raise_on_error=False,
     )
 

@@ -39,7 +39,7 @@ from etf_assets import partitions
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.metrics import etf_aum
-from etf_assets.assets.prices import etf_daily_prices
+from etf_assets.assets.prices import PricesConfig, etf_daily_prices
 from etf_assets.partitions import KST, sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER, SCREEN_PDF
@@ -58,6 +58,8 @@ pytestmark = pytest.mark.faults
 
 MARKET_ETFS = 80  # KIS answers one ETF per request: a small market keeps KIS runs short
 SESSIONS = sessions_back(AS_OF, 6)  # a short range: enough for faults to land mid-run
+# The baseline holds final answers, which a range run would skip: these runs must fetch.
+REFETCH = {"ops": {"etf_daily_prices": {"config": {"refetch_final": True}}}}
 PARTITION = AS_OF.isoformat()
 KRX_ACCOUNT, KRX_PASSWORD = next(iter(SandboxConfig().krx_accounts.items()))
 KIS_KEY, (KIS_SECRET, _) = next(
@@ -240,7 +242,7 @@ def baseline(sb: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = resources(sb, db, kis=kis_client(sb, root / "tokens"))
     for result in (
         materialize([krx_etf_list, etf_details], res, PARTITION),
-        materialize([etf_daily_prices], res, span=(SESSIONS[0], SESSIONS[-1])),
+        materialize([etf_daily_prices], res, span=(SESSIONS[0], SESSIONS[-1]), run_config=REFETCH),
         materialize(
             [krx_etf_list, etf_details, etf_daily_prices, etf_aum], res, NEWEST.isoformat()
         ),
@@ -266,7 +268,9 @@ def test_timeouts_are_retried_and_the_data_is_complete(
     """Every 3rd request hangs past the client timeout; urllib3 retries; the range is exact."""
     sb.set_faults("krx_data", timeout_every_n=3, timeout_s=2.0)
     res = resources(sb, db, krx=krx_client(sb, timeout_s=1.0, max_workers=1))
-    result = materialize([etf_daily_prices], res, span=(SESSIONS[0], SESSIONS[-1]))
+    result = materialize(
+        [etf_daily_prices], res, span=(SESSIONS[0], SESSIONS[-1]), run_config=REFETCH
+    )
     assert result.success, failure_text(result)
     assert scripted(sb).arrivals["krx_data"] > len(SESSIONS)  # some answers timed out
     assert data_digest(db) == data_digest(baseline)
@@ -277,7 +281,9 @@ def test_5xx_burst_is_retried_and_the_data_is_complete(
 ) -> None:
     """A burst of 503s as the range starts: retried with backoff, no session missing."""
     sb.set_faults("krx_data", http_5xx_next_n=3)
-    result = materialize([etf_daily_prices], resources(sb, db), span=(SESSIONS[0], SESSIONS[-1]))
+    result = materialize(
+        [etf_daily_prices], resources(sb, db), span=(SESSIONS[0], SESSIONS[-1]), run_config=REFETCH
+    )
     assert result.success, failure_text(result)
     assert statuses(sb, "krx_data").get("503") == 3
     assert data_digest(db) == data_digest(baseline)
@@ -301,7 +307,12 @@ def test_logout_mid_run_with_credentials_relogs_in(sb: Sandbox, db: Path, baseli
     """KRX drops the session after a few answers; the client logs in again; the range is exact."""
     krx = krx_client(sb, krx_id=KRX_ACCOUNT, krx_pw=KRX_PASSWORD, max_workers=2)
     scripted(sb).arm_after("krx_data", 6, logout_next_n=1)  # 3 login steps, then 3 data calls
-    result = materialize([etf_daily_prices], resources(sb, db, krx=krx), span=(SESSIONS[0], AS_OF))
+    result = materialize(
+        [etf_daily_prices],
+        resources(sb, db, krx=krx),
+        span=(SESSIONS[0], AS_OF),
+        run_config=REFETCH,
+    )
     assert result.success, failure_text(result)
     assert statuses(sb, "krx_data").get("400") == 1  # the LOGOUT really was served
     assert sb.stats()["by_path"].get(LOGIN_POST_PATH, 0) >= 2  # first login, then the re-login
@@ -330,7 +341,14 @@ def test_prices_logout_without_credentials_is_not_retried(sb: Sandbox, db: Path)
     sb.set_faults("krx_data", logout_next_n=1)
     context = dg.build_asset_context(partition_key=PARTITION)
     with pytest.raises(dg.Failure) as info:
-        etf_daily_prices(context, krx=krx_client(sb), duckdb=DuckDBResource(database=str(db)))
+        list(  # the asset yields each batch's partitions as it lands: run it to the end
+            etf_daily_prices(
+                context,
+                config=PricesConfig(),
+                krx=krx_client(sb),
+                duckdb=DuckDBResource(database=str(db)),
+            )
+        )
     assert info.value.allow_retries is False
 
 
