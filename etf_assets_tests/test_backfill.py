@@ -4,9 +4,11 @@ Requests are counted where they arrive, at the sandbox, so "fetches only what is
 measured, not inferred from our own counters.
 """
 
+import threading
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
+from time import sleep
 from typing import Any
 
 import dagster as dg
@@ -18,6 +20,7 @@ from etf_assets.assets import prices, utils
 from etf_assets.assets.metrics import etf_52w, etf_aum
 from etf_assets.assets.prices import etf_daily_prices, final_answer_after
 from etf_assets.partitions import CALENDAR_START, KST, sessions_back, sessions_between
+from etf_assets.resources.krx import KRXClient
 from etf_assets_tests.conftest import AS_OF, materialize, resources
 from etf_sandbox.server import KRX_DATA_PATH, Sandbox, SandboxConfig, start_sandbox
 
@@ -248,3 +251,40 @@ def test_aum_and_52_week_over_a_past_range_in_one_run_each(
     aum = query(db, "SELECT ticker, aum_krw FROM etf_aum WHERE trade_date = ?", [last])
     net_assets = sandbox.market.daily(last).set_index("ticker")["net_assets"].astype(float)
     assert aum.set_index("ticker")["aum_krw"].sort_index().to_dict() == net_assets.to_dict()
+
+
+def test_fetching_goes_on_while_a_batch_is_written_and_never_runs_a_batch_ahead() -> None:
+    """The pipeline itself: fetch threads keep working during a (slow) commit, and started but
+    uncommitted items never exceed one batch, whatever the number of items."""
+    batch_size, items = 10, list(range(95))
+    lock = threading.Lock()
+    state = {"started": 0, "committed": 0, "most_uncommitted": 0, "during_commit": 0}
+    committing = threading.Event()
+
+    def fetch(item: int) -> int:
+        with lock:
+            state["started"] += 1
+            uncommitted = state["started"] - state["committed"]
+            state["most_uncommitted"] = max(state["most_uncommitted"], uncommitted)
+        sleep(0.005)
+        if committing.is_set():
+            with lock:
+                state["during_commit"] += 1
+        return item * 2
+
+    def commit(batch: utils.FanOutBatch[int, int]) -> int:
+        committing.set()
+        sleep(0.05)
+        committing.clear()
+        with lock:
+            state["committed"] += len(batch)
+        return len(batch.results)
+
+    krx = KRXClient(data_url="http://127.0.0.1:9", openapi_url="http://127.0.0.1:9", max_workers=4)
+    seen: dict[int, int] = {}
+    for batch, written in utils.fan_out_krx_batches(krx, fetch, items, batch_size, commit):
+        assert written == len(batch.results) >= batch_size // 2 or batch.done == len(items)
+        seen.update(batch.results)
+    assert seen == {i: i * 2 for i in items}
+    assert state["most_uncommitted"] <= batch_size
+    assert state["during_commit"] > 0
