@@ -94,10 +94,11 @@ PHASE_SCHEDULES = [
     phase_schedule(
         "prices", ["etf_daily_prices", "etf_aum"], "16:00 phase", "0 16 * * 1-5", todays_session
     ),
-    # Returns and distribution yield come with the 52-week figures, before the overview.
+    # Returns and distribution yield come with the 52-week figures, before the overview; the
+    # universe (unpartitioned, rebuilt whole) picks up the day's prices and payouts.
     phase_schedule(
         "week52",
-        ["etf_52w", "etf_returns", "etf_overview"],
+        ["etf_52w", "etf_returns", "etf_overview", "etf_universe", "etf_universe_names"],
         "17:00 phase",
         "0 17 * * 1-5",
         todays_session,

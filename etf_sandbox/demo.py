@@ -1,5 +1,5 @@
 """`make demo`: start the sandbox, materialize every asset for the latest session (a year of
-prices, a month of investor flows), summarise.
+prices and of distributions, a month of investor flows), summarise.
 
 Each phase runs through the real CLI (`dagster asset materialize -m etf_assets.definitions`),
 exactly as a user or CI would against the real services.
@@ -46,11 +46,19 @@ def summary(db_path: Path) -> str:
         for table in (
             "krx_etf_list", "etf_details", "etf_daily_prices", "etf_holdings",
             "etf_aum", "etf_52w", "etf_tracking_error", "etf_investor_flows",
+            "etf_distributions", "etf_returns",
         ):  # fmt: skip
             rows, newest = conn.execute(
-                f"SELECT count(*), max(COLUMNS('^(trade_date|as_of_date)$')) FROM {table}"
+                f"SELECT count(*), max(COLUMNS('^(trade_date|as_of_date|record_date)$')) "
+                f"FROM {table}"
             ).fetchone()
             lines.append(f"  {table:<20} {rows:>9,} rows, newest {newest}")
+        listed, delisted, names = conn.execute(
+            "SELECT count(*) FILTER (status = 'listed'), count(*) FILTER (status = 'delisted'), "
+            "(SELECT count(*) FROM etf_universe_names) FROM etf_universe"
+        ).fetchone()
+        lines.append(f"  {'etf_universe':<20} {listed:,} listed, {delisted:,} delisted seen in "
+                     f"the stored prices, {names:,} names over time")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -75,11 +83,15 @@ def main() -> None:
         materialize("krx_etf_list,etf_details", ["--partition-range", f"{week}...{latest}"], env)
         materialize("etf_daily_prices", ["--partition-range", f"{first}...{latest}"], env)
         materialize("etf_aum,etf_52w", ["--partition", latest.isoformat()], env)
+        months = f"{first.replace(day=1)}...{latest.replace(day=1)}"
+        materialize("etf_distributions", ["--partition-range", months], env)
+        materialize("etf_returns", ["--partition", latest.isoformat()], env)
         materialize("etf_holdings,etf_tracking_error", ["--partition", str(week)], env)
         materialize(
             "etf_investor_flows", ["--partition-range", f"{flows_first}...{flows_latest}"], env
         )
         materialize("etf_overview", ["--partition", latest.isoformat()], env)
+        materialize("etf_universe,etf_universe_names", [], env)
     print(summary(db_path))
     print("\n" + overview_summary(db_path))
     print(f"\ndemo finished in {time.monotonic() - started:.0f} s")

@@ -25,6 +25,7 @@ def sandbox_env(url: str, *, with_kis: bool = True, with_openapi: bool = False) 
         "KRX_DATA_URL": url,
         "KRX_OPENAPI_URL": url,
         "KIS_BASE_URL": url,
+        "SEIBRO_URL": url,
         "KRX_ID": krx_id,
         "KRX_PW": krx_pw,
         "KRX_REQUESTS_PER_SECOND": "40",
