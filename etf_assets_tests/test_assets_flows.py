@@ -26,6 +26,7 @@ from etf_assets.assets.reports import etf_overview
 from etf_assets.checks import partition_checks, rules
 from etf_assets.parsing.krx import INVESTORS
 from etf_assets.partitions import KST, sessions_back
+from etf_assets.resources.seibro import SEIBroClient
 from etf_assets_tests.conftest import (
     krx_client,
     materialize,
@@ -57,6 +58,7 @@ def resources(sb: Sandbox, db: Path) -> dict[str, object]:
     return {
         "krx": krx_client(sb),
         "kis": unconfigured_kis(),
+        "seibro": SEIBroClient(url=sb.url),
         "duckdb": DuckDBResource(database=str(db)),
     }
 

@@ -18,7 +18,12 @@ from etf_assets.assets import METRICS
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
+from etf_assets.assets.utils import (
+    markdown_table,
+    partition_dates,
+    replace_partitions_in_batches,
+    table_metadata,
+)
 from etf_assets.errors import KRX_FATAL
 from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.overview import (
@@ -109,10 +114,12 @@ def etf_aum(
         if tickers:
             kis_frame, kis_info = _kis_snapshot(context, kis, tickers)
     with warehouse(duckdb) as conn:
-        frames = [aum_frame(conn, d, kis_frame if d == newest_session else None) for d in dates]
-        frame = pd.concat(frames, ignore_index=True)
-        written = replace_partitions(conn, "etf_aum", dates, frame)
-    newest = frames[-1]
+        written, newest = replace_partitions_in_batches(
+            conn,
+            "etf_aum",
+            dates,
+            lambda d: aum_frame(conn, d, kis_frame if d == newest_session else None),
+        )
     top = newest.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]]
     return dg.MaterializeResult(
         metadata={
@@ -181,12 +188,17 @@ def week52_for(
 def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     dates = partition_dates(context)
     started = time.perf_counter()
+    missing: list[date] = []  # the newest session's window gaps, for the metadata
+
+    def frame_for(d: date) -> pd.DataFrame:
+        frame, gaps = week52_for(conn, d)
+        if d == dates[-1]:
+            missing.extend(gaps)
+        return frame
+
     with warehouse(duckdb) as conn:
-        results = [week52_for(conn, d) for d in dates]
-        frame = pd.concat([f for f, _ in results], ignore_index=True)
-        written = replace_partitions(conn, "etf_52w", dates, frame)
+        written, newest = replace_partitions_in_batches(conn, "etf_52w", dates, frame_for)
     compute_s = time.perf_counter() - started
-    newest, missing = results[-1]
     partial = newest[~newest["has_full_year"].astype(bool)]
     at_high = newest[pd.to_datetime(newest["high_52w_date"]).dt.date == dates[-1]]
     return dg.MaterializeResult(
