@@ -22,6 +22,7 @@ from etf_assets.errors import KRXError
 from etf_assets.partitions import KST, weekly_partitions
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.seibro import SEIBroClient
 from etf_assets_tests.conftest import checks_for, krx_client, materialize
 from etf_sandbox import kis_routes
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
@@ -64,6 +65,7 @@ def priced(fast_kis_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) 
     res = {
         "krx": krx_client(fast_kis_sandbox),
         "kis": KISClient(),
+        "seibro": SEIBroClient(),
         "duckdb": DuckDBResource(database=str(db)),
     }
     for assets in ([krx_etf_list, etf_details], [etf_daily_prices]):
@@ -78,6 +80,7 @@ def test_aum_with_kis_beside_krx(
     res = {
         "krx": krx_client(fast_kis_sandbox),
         "kis": kis_client(fast_kis_sandbox, token_cache),
+        "seibro": SEIBroClient(),
         "duckdb": DuckDBResource(database=str(priced)),
     }
     result = dg.materialize(
@@ -120,7 +123,7 @@ def test_holdings_fall_back_to_kis_components(
     """KIS only knows today's basket: freeze our clock to the evening of the week's last
     session, as the Sunday phase runs for it, so the fallback applies."""
     week = date.fromisoformat(str(weekly_partitions().get_last_partition_key()))
-    listing = {"krx": krx_client(fast_kis_sandbox), "kis": KISClient(),
+    listing = {"krx": krx_client(fast_kis_sandbox), "kis": KISClient(), "seibro": SEIBroClient(),
                "duckdb": DuckDBResource(database=str(priced))}  # fmt: skip
     assert materialize([krx_etf_list, etf_details], listing, week.isoformat()).success
     monkeypatch.setattr(
@@ -136,6 +139,7 @@ def test_holdings_fall_back_to_kis_components(
             failing_isins=failing,
         ),
         "kis": kis_client(fast_kis_sandbox, token_cache),
+        "seibro": SEIBroClient(),
         "duckdb": DuckDBResource(database=str(priced)),
     }
     result = dg.materialize(

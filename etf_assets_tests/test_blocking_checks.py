@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etf_assets.assets import metrics
+from etf_assets.assets import utils
 from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.reports import etf_overview
 from etf_assets_tests.conftest import AS_OF, materialize_with_checks, resources
@@ -24,7 +24,7 @@ def test_a_nan_or_infinity_fails_the_run_and_stops_downstream(
 ) -> None:
     db = tmp_path / "etf.duckdb"
     shutil.copy(warehouse_path, db)
-    write = metrics.replace_partitions
+    write = utils.replace_partitions  # etf_aum writes its batches through assets.utils
 
     def writing_infinity_and_nan(
         conn: duckdb.DuckDBPyConnection, table: str, dates: list[date], frame: pd.DataFrame
@@ -41,7 +41,7 @@ def test_a_nan_or_infinity_fails_the_run_and_stops_downstream(
         conn.execute("UPDATE etf_aum SET nav = 'nan' WHERE ticker = ?", [POISONED])
         return written
 
-    monkeypatch.setattr(metrics, "replace_partitions", writing_infinity_and_nan)
+    monkeypatch.setattr(utils, "replace_partitions", writing_infinity_and_nan)
     result = materialize_with_checks(
         [etf_aum, etf_overview], resources(sandbox, db), AS_OF.isoformat()
     )

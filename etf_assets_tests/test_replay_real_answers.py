@@ -34,6 +34,7 @@ from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.partitions import KST
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
+from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.resources.storage import replace_partition, warehouse
 from etf_assets_tests.conftest import ALL_ASSETS, checks_for, materialize, table_frame
 from etf_assets_tests.wire_samples import sample_body
@@ -203,6 +204,7 @@ def run(
     res = {
         "krx": KRXClient(data_url=url, openapi_url=url, **krx),
         "kis": kis or KISClient(),
+        "seibro": SEIBroClient(url=url),
         "duckdb": DuckDBResource(database=str(db)),
     }
     result = materialize(assets, res, partition)
@@ -425,6 +427,7 @@ def test_real_investor_flows_are_stored_exactly_and_sum_to_zero(
     res = {
         "krx": KRXClient(data_url=replay_url, openapi_url=replay_url),
         "kis": KISClient(),
+        "seibro": SEIBroClient(url=replay_url),
         "duckdb": DuckDBResource(database=str(db)),
     }
     result = dg.materialize(

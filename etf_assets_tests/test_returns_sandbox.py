@@ -17,7 +17,7 @@ from etf_assets.errors import ParseError
 from etf_assets.metrics.returns import FREQUENCY_LOOKBACK_DAYS, window_start
 from etf_assets.parsing.krx import period_change_frame
 from etf_assets.partitions import sessions_back, xkrx_sessions
-from etf_assets.resources.storage import replace_partitions
+from etf_assets.resources.storage import TABLES, replace_partitions
 from etf_assets_tests.conftest import (
     AS_OF,
     HISTORY_START,
@@ -117,8 +117,8 @@ def returns_run(
         get_market(), HISTORY_START - timedelta(days=FREQUENCY_LOOKBACK_DAYS), AS_OF
     )
     with duckdb.connect(str(db)) as conn:
-        dates = sorted(set(payouts["record_date"]))
-        replace_partitions(conn, "etf_distributions", dates, payouts)
+        months = TABLES["etf_distributions"].partition_keys_of(payouts["record_date"])
+        replace_partitions(conn, "etf_distributions", sorted(set(months)), payouts)
     result = dg.materialize(
         [*checks_for(etf_returns), etf_returns],
         selection=[etf_returns.key],

@@ -14,7 +14,7 @@ import pytest
 from etf_assets.assets.metrics import etf_tracking_error
 from etf_assets.metrics.tracking import TRACKING_SQL, UNADJUSTED_TRACKING_SQL
 from etf_assets.partitions import sessions_back, week_last_session
-from etf_assets.resources.storage import ensure_schema, replace_partitions
+from etf_assets.resources.storage import TABLES, ensure_schema, replace_partitions
 from etf_assets_tests.conftest import (
     AS_OF,
     HISTORY_START,
@@ -40,7 +40,7 @@ def conn() -> duckdb.DuckDBPyConnection:
 def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, object]]) -> None:
     frame = table_frame(table, rows)
     key = "record_date" if table == "etf_distributions" else "trade_date"
-    replace_partitions(conn, table, sorted(set(frame[key])), frame)
+    replace_partitions(conn, table, sorted(set(TABLES[table].partition_keys_of(frame[key]))), frame)
 
 
 def paying_fund(
@@ -140,8 +140,8 @@ def payer_run(
     shutil.copy(warehouse_path, db)
     payouts = market_distributions(get_market(), HISTORY_START, AS_OF + timedelta(days=7))
     with duckdb.connect(str(db)) as connection:
-        replace_partitions(connection, "etf_distributions", sorted(set(payouts["record_date"])),
-                           payouts)  # fmt: skip
+        months = TABLES["etf_distributions"].partition_keys_of(payouts["record_date"])
+        replace_partitions(connection, "etf_distributions", sorted(set(months)), payouts)
     result = materialize([etf_tracking_error], resources(sandbox, db), AS_OF.isoformat())
     return db, result
 

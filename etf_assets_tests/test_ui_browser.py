@@ -56,7 +56,8 @@ INSTALL_HINT = (
 )
 ASSETS = (
     "krx_etf_list", "etf_details", "etf_daily_prices", "etf_holdings", "etf_aum", "etf_52w",
-    "etf_tracking_error", "etf_investor_flows",
+    "etf_tracking_error", "etf_investor_flows", "etf_distributions", "etf_returns",
+    "etf_universe", "etf_universe_names",
 )  # fmt: skip
 OPTIONAL_ASSETS = ("etf_overview",)  # shown too whenever the definitions have it
 LAUNCHED = ("krx_etf_list", "etf_details")
@@ -187,6 +188,15 @@ def wait_for_listing_run(ui: DagsterUI) -> dict[str, Any]:
                 f"(status: {status}):\n{_log_tail(ui.log)}")  # fmt: skip
 
 
+def zoom_out(page: Any) -> None:
+    """Zoom the graph out (each click is a small step): the UI renders only the nodes in view,
+    and the graph with every group expanded is taller than the window."""
+    button = page.locator("button:has([aria-label=zoom_out])")
+    for _ in range(3):
+        button.click()
+        page.wait_for_timeout(300)
+
+
 def expand_all_groups(page: Any) -> None:
     """ "Expand all groups" from the graph's context menu (groups start collapsed).
 
@@ -227,7 +237,7 @@ def test_asset_graph_and_a_run_launched_from_the_ui(request: pytest.FixtureReque
         browser = pw.chromium.launch(
             executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
         )
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = browser.new_page(viewport={"width": 1920, "height": 2160})  # a tall 4K screen
         try:
             page.set_default_timeout(UI_TIMEOUT_MS)
             # A fresh instance greets the first visitor with a newsletter dialog: dismiss it
@@ -239,6 +249,7 @@ def test_asset_graph_and_a_run_launched_from_the_ui(request: pytest.FixtureReque
             page.goto(f"{dagster_ui.url}/asset-groups")
             page.get_by_text("Materialize all").wait_for()
             expand_all_groups(page)
+            zoom_out(page)
 
             def node(name: str) -> Any:
                 """The graph node of an asset (not the sidebar's or the tree's entry)."""
