@@ -242,3 +242,38 @@ def test_holdings_shapes(market: Market) -> None:
     assert market.holdings("069500", d).equals(market.holdings("069500", d - timedelta(days=1)))
     assert market.holdings("069500", date(2026, 11, 22)).empty
     assert market.holdings(market.special["delisted"], d).empty
+
+
+# ---- distributions ---------------------------------------------------------------------------
+
+
+def test_payouts_at_real_rates_with_the_nav_falling_on_the_ex_date(market: Market) -> None:
+    """~1,000 of 1,070 funds paid within a year; an income payout leaves the NAV on its
+    ex-date (the session before the record date) lower by exactly the amount."""
+    year = market.distributions(ANCHOR - timedelta(days=365), ANCHOR)
+    listed = market.daily(ANCHOR)
+    paid = year[year["reason"] == "이익분배"]["ticker"].unique()
+    assert 0.85 < len(set(paid) & set(listed["ticker"])) / len(listed) < 0.97
+    payer = market.special["monthly_payer"]
+    own = year[year["ticker"] == payer]
+    assert len(own) == 12 and (own["reason"] == "이익분배").all()
+    e = market.position(payer)
+    for row in own.itertuples(index=False):
+        assert market.sessions.index(row.ex_date) + 1 == market.sessions.index(row.record_date)
+        t = market.session_row(row.ex_date)
+        total = (market.nav[t, e] + row.amount_krw) / market.nav[t - 1, e] - 1
+        index = market.index_level[t, e] / market.index_level[t - 1, e] - 1
+        assert abs(total - index) < 0.002  # the payout is back: only tracking noise is left
+        assert row.amount_krw == round(row.amount_krw) > 0
+
+
+def test_every_delisted_fund_pays_its_last_nav_as_a_liquidation(market: Market) -> None:
+    everything = market.distributions(START, market.sessions[-1])
+    liquidations = everything[everything["reason"] == "청산분배"].set_index("ticker")
+    gone = market.etfs[market.etfs["delisting_date"].notna()]
+    assert set(liquidations.index) == set(gone["ticker"])
+    for etf in gone.itertuples(index=False):
+        row = liquidations.loc[etf.ticker]
+        assert row["record_date"] == etf.delisting_date
+        last_nav = market.nav[market.session_row(row["ex_date"]), market.position(etf.ticker)]
+        assert 0.996 * last_nav <= row["amount_krw"] <= last_nav
