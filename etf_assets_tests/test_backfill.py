@@ -145,7 +145,8 @@ def test_a_killed_backfill_refetches_at_most_one_batch(
     assert not first.success
     written = logged_sessions(db)["partition_date"].dt.date.tolist()
     assert 0 < len(written) < len(EARLY)
-    assert written == list(EARLY[: len(written)])  # sessions are written in date order
+    # what had arrived is written: concurrent fetches may land a later session first
+    assert set(written) <= set(EARLY) and len(set(written)) == len(written)
     shown = instance.get_materialized_partitions(etf_daily_prices.key)
     assert shown == {d.isoformat() for d in written}
     assert first_requests - len(written) <= batch
