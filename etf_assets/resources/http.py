@@ -105,6 +105,18 @@ _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
+class RequestCounter:
+    """A thread-safe request counter for run metadata."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
 def get_rate_limiter(name: str, rate_per_s: float, burst: int = 1) -> RateLimiter:
     """The process-wide limiter of an upstream: every caller with the same name shares it."""
     with _LIMITERS_LOCK:

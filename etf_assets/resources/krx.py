@@ -40,7 +40,7 @@ from etf_assets.errors import (
     KRXLoginRequired,
     KRXMaintenance,
 )
-from etf_assets.resources.http import build_session, get_rate_limiter
+from etf_assets.resources.http import RequestCounter, build_session, get_rate_limiter
 
 DATA_SERVICE = "krx_data"
 OPENAPI_SERVICE = "krx_openapi"
@@ -98,18 +98,6 @@ _OPENAPI_SESSIONS: dict[tuple[str, int], requests.Session] = {}
 _REGISTRY_LOCK = threading.Lock()
 
 
-class _Counter:
-    """A thread-safe request counter for run metadata."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def add(self) -> None:
-        with self._lock:
-            self.value += 1
-
-
 class KRXClient(dg.ConfigurableResource):
     """Client of the KRX data service (data.krx.co.kr) and the KRX Open API (data-dbg).
 
@@ -139,7 +127,7 @@ class KRXClient(dg.ConfigurableResource):
     timeout_s: float = Field(default=20.0, description="Connect and read timeout per request.")
     max_retries: int = Field(default=3, description="urllib3 retries on timeouts and 502/503/504.")
 
-    _requests: _Counter = PrivateAttr(default_factory=_Counter)
+    _requests: RequestCounter = PrivateAttr(default_factory=RequestCounter)
 
     # ── configuration views ──
 

@@ -39,7 +39,7 @@ from etf_assets.parsing.seibro import (
     parse_answer,
     request_body,
 )
-from etf_assets.resources.http import build_session, get_rate_limiter
+from etf_assets.resources.http import RequestCounter, build_session, get_rate_limiter
 
 SERVICE = "seibro"
 PATH = "/websquare/engine/proworks/callServletService.jsp"
@@ -60,18 +60,6 @@ def month_windows(start: date, end: date) -> Iterator[tuple[date, date]]:
         window_start = next_month
 
 
-class _Counter:
-    """A thread-safe request counter for run metadata."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
-
-    def add(self) -> None:
-        with self._lock:
-            self.value += 1
-
-
 class SEIBroClient(dg.ConfigurableResource):
     """Client of SEIBro's ETF distribution screen: raw rows, every field as SEIBro sent it;
     `etf_assets.parsing.seibro.distributions_frame` types them."""
@@ -89,7 +77,7 @@ class SEIBroClient(dg.ConfigurableResource):
         default=4, description="urllib3 retries on connection resets, timeouts and 502/503/504."
     )
 
-    _requests: _Counter = PrivateAttr(default_factory=_Counter)
+    _requests: RequestCounter = PrivateAttr(default_factory=RequestCounter)
 
     @property
     def request_count(self) -> int:
