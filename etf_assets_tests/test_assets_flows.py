@@ -16,7 +16,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
 from etf_assets.assets.flows import etf_investor_flows
@@ -26,13 +25,7 @@ from etf_assets.assets.reports import etf_overview
 from etf_assets.checks import partition_checks, rules
 from etf_assets.parsing.krx import INVESTORS
 from etf_assets.partitions import KST, sessions_back
-from etf_assets.resources.seibro import SEIBroClient
-from etf_assets_tests.conftest import (
-    krx_client,
-    materialize,
-    materialize_with_checks,
-    unconfigured_kis,
-)
+from etf_assets_tests.conftest import materialize, materialize_with_checks, resources
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
@@ -52,15 +45,6 @@ def small_sandbox() -> Iterator[Sandbox]:
     with start_sandbox(SandboxConfig(n_etfs=150)) as sb:
         yield sb
 
-
-def resources(sb: Sandbox, db: Path) -> dict[str, object]:
-    """Fresh clients per run, so krx_requests counts that run only."""
-    return {
-        "krx": krx_client(sb),
-        "kis": unconfigured_kis(),
-        "seibro": SEIBroClient(url=sb.url),
-        "duckdb": DuckDBResource(database=str(db)),
-    }
 
 
 @pytest.fixture(scope="module")

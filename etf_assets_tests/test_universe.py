@@ -16,7 +16,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.listing import etf_details, krx_etf_list
@@ -25,9 +24,8 @@ from etf_assets.assets.universe import UNIVERSE, UNIVERSE_NAMES, etf_universe, u
 from etf_assets.checks import rules, universe_checks
 from etf_assets.metrics.universe import universe_frames
 from etf_assets.partitions import KST, sessions_between
-from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.resources.storage import ensure_schema
-from etf_assets_tests.conftest import krx_client, materialize, unconfigured_kis
+from etf_assets_tests.conftest import materialize, resources
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
@@ -48,14 +46,6 @@ def frozen_sandbox() -> Iterator[Sandbox]:
 def market(frozen_sandbox: Sandbox) -> Market:
     return frozen_sandbox.market
 
-
-def resources(sb: Sandbox, db: Path) -> dict[str, object]:
-    return {
-        "krx": krx_client(sb),
-        "kis": unconfigured_kis(),
-        "seibro": SEIBroClient(url=sb.url),
-        "duckdb": DuckDBResource(database=str(db)),
-    }
 
 
 def build_universe(sb: Sandbox, db: Path) -> dg.ExecuteInProcessResult:
