@@ -11,6 +11,7 @@ import logging
 import math
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from etf_assets.errors import KISError, KISPaperUnsupported, KISTokenIssueThrott
 from etf_assets.partitions import KST, sessions_between
 from etf_assets.resources import kis as kis_module
 from etf_assets.resources.kis import KISClient
-from etf_assets_tests.test_http import max_in_window
+from etf_assets_tests.test_http import max_in_window, record_sends
 from etf_sandbox import kis_routes
 from etf_sandbox.localrun import sandbox_process
 from etf_sandbox.market import get_market
@@ -181,9 +182,12 @@ def test_expired_token_reissued_once(
 # ---- rate limit -------------------------------------------------------------------------------
 
 
-def test_200_concurrent_requests_stay_under_18_per_second(tmp_path: Path) -> None:
+def test_200_concurrent_requests_stay_under_18_per_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Measured at a sandbox in its own process, as the real service is: in-process, its
     handler threads share one GIL with the client's 16 threads and arrival times bunch."""
+    sends = record_sends(monkeypatch)
     with sandbox_process() as url:
         kis = KISClient(
             app_key=REAL_KEY, app_secret=REAL_SECRET, base_url=url, token_cache_dir=str(tmp_path)
@@ -193,18 +197,22 @@ def test_200_concurrent_requests_stay_under_18_per_second(tmp_path: Path) -> Non
         tickers = list(daily["ticker"])[:200]
         kis.inquire_price(tickers[0])  # issue the token outside the measurement
         seen = len(requests.get(f"{url}/_sandbox/stats", timeout=10).json()["timestamps"]["kis"])
+        sends.clear()
+        started = time.monotonic()
         results, failures, stats = kis.fetch_many("inquire_price", tickers)
+        elapsed_s = time.monotonic() - started
         after = requests.get(f"{url}/_sandbox/stats", timeout=10).json()
     assert not failures and len(results) == 200
-    times = sorted(after["timestamps"]["kis"])[seen:]
-    refused = after["by_service_status"]["kis"].get("500", 0)  # EGW00201 answers
-    # Paced at 95 % of 18/s, a 19th arrival inside one second needs ~50 ms of jitter between
-    # send and arrival: on a loaded 2-core machine at most rarely, and each refusal is retried.
-    assert refused <= 2
-    assert len(times) == 200 + refused
-    assert max_in_window(times, 1.0) <= 18 + refused
+    # What the client controls, whatever the machine's load: at the moment of sending, never
+    # more than 17 in any second (95 % of 18, rounded down), and so at least 11 s for 200.
+    assert max_in_window(sends, 1.0) <= 17
+    assert elapsed_s >= (200 - 17) / 17
+    # What it cannot control is the jitter between send and arrival: a gateway that counts a
+    # 19th arrival in one second refuses it (EGW00201). Every refusal must be retried and
+    # counted; how many a quiet machine sees is measured in bench/, not asserted here.
+    refused = after["by_service_status"]["kis"].get("500", 0)
+    assert len(after["timestamps"]["kis"]) - seen == 200 + refused == len(sends)
     assert stats["requests"] == 200 + refused and stats["rate_limited_retries"] == refused
-    # How close to 18/s it runs is measured in bench/, not asserted here.
 
 
 def test_injected_egw00201_is_retried(kis_sandbox: Sandbox, tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ wall time is bounded by that limiter rather than by latency.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -65,26 +67,63 @@ def build_session(
     return session
 
 
-class RateLimiter:
-    """Thread-safe token bucket: at most `burst` requests at once, `rate_per_s` sustained.
+def _pacing(
+    rate_per_s: float, burst: int, window_cap: int | None, window_s: float
+) -> tuple[float, int, int, float]:
+    """Validated limiter settings; the window cap defaults to the rate per window, rounded up,
+    and never below the burst."""
+    if rate_per_s <= 0 or burst < 1 or window_s <= 0:
+        raise ValueError("rate_per_s and window_s must be > 0 and burst >= 1")
+    cap = window_cap if window_cap is not None else max(burst, math.ceil(rate_per_s * window_s))
+    if cap < 1:
+        raise ValueError(f"window_cap must be >= 1, got {cap}")
+    return float(rate_per_s), int(burst), int(cap), float(window_s)
 
-    Each caller reserves the next free slot under the lock and sleeps outside it, so waiting
-    threads are served in arrival order and the lock is never held while sleeping.
+
+class RateLimiter:
+    """Thread-safe pacing of one upstream: `rate_per_s` sustained, at most `burst` at once, and
+    never more than `window_cap` sends in any `window_s` (default: the rate, rounded up, per s).
+
+    The token bucket spaces the sends: each caller reserves the next free slot under the lock
+    and sleeps outside it, so waiting threads are served in arrival order and the lock is never
+    held while sleeping. A reserved slot is a time the send may not be earlier than; a thread
+    that wakes late on a loaded machine would then send together with the next one. Gateways
+    count sends per second, so the window is checked again at the moment of sending: late
+    wake-ups are never let through as a burst over the cap.
     """
 
-    def __init__(self, rate_per_s: float, burst: int = 1) -> None:
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: int = 1,
+        *,
+        window_cap: int | None = None,
+        window_s: float = 1.0,
+    ) -> None:
         self._lock = threading.Lock()
-        self.configure(rate_per_s, burst)
+        self._sent: deque[float] = deque()
+        self.configure(rate_per_s, burst, window_cap=window_cap, window_s=window_s)
         self._tokens = float(self.burst)
         self._updated = time.monotonic()
 
-    def configure(self, rate_per_s: float, burst: int = 1) -> None:
-        """Change the rate; the newest configuration of a shared limiter wins."""
-        if rate_per_s <= 0 or burst < 1:
-            raise ValueError("rate_per_s must be > 0 and burst >= 1")
+    def configure(
+        self,
+        rate_per_s: float,
+        burst: int = 1,
+        *,
+        window_cap: int | None = None,
+        window_s: float = 1.0,
+    ) -> None:
+        """Change the pacing; the newest configuration of a shared limiter wins."""
+        pacing = _pacing(rate_per_s, burst, window_cap, window_s)
         with self._lock:
-            self.rate_per_s = float(rate_per_s)
-            self.burst = int(burst)
+            self.rate_per_s, self.burst, self.window_cap, self.window_s = pacing
+            self._sent = deque(self._sent, maxlen=self.window_cap)
+
+    @property
+    def pacing(self) -> tuple[float, int, int, float]:
+        """(rate_per_s, burst, window_cap, window_s) as configured."""
+        return self.rate_per_s, self.burst, self.window_cap, self.window_s
 
     def acquire(self) -> float:
         """Block until a request may be sent; returns the seconds waited."""
@@ -98,7 +137,20 @@ class RateLimiter:
             wait_s = 0.0 if self._tokens >= 0 else -self._tokens / self.rate_per_s
         if wait_s > 0:
             time.sleep(wait_s)
-        return wait_s
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                oldest_in_window = self._sent[0] if len(self._sent) == self.window_cap else None
+                if oldest_in_window is None or now - oldest_in_window >= self.window_s:
+                    self._record_send(now)
+                    return wait_s
+                late_s = oldest_in_window + self.window_s - now
+            time.sleep(late_s)
+            wait_s += late_s
+
+    def _record_send(self, now: float) -> None:
+        """Called under the lock with the moment a send is let through."""
+        self._sent.append(now)
 
 
 _LIMITERS: dict[str, RateLimiter] = {}
@@ -117,14 +169,16 @@ class RequestCounter:
             self.value += 1
 
 
-def get_rate_limiter(name: str, rate_per_s: float, burst: int = 1) -> RateLimiter:
+def get_rate_limiter(
+    name: str, rate_per_s: float, burst: int = 1, *, window_cap: int | None = None
+) -> RateLimiter:
     """The process-wide limiter of an upstream: every caller with the same name shares it."""
     with _LIMITERS_LOCK:
         limiter = _LIMITERS.get(name)
         if limiter is None:
-            limiter = _LIMITERS[name] = RateLimiter(rate_per_s, burst)
-        elif (limiter.rate_per_s, limiter.burst) != (float(rate_per_s), int(burst)):
-            limiter.configure(rate_per_s, burst)
+            limiter = _LIMITERS[name] = RateLimiter(rate_per_s, burst, window_cap=window_cap)
+        elif limiter.pacing != _pacing(rate_per_s, burst, window_cap, limiter.window_s):
+            limiter.configure(rate_per_s, burst, window_cap=window_cap)
         return limiter
 
 

@@ -8,7 +8,8 @@ What the wire needs and why (docs/kis.md § Token, § Errors, § Rate limit):
   until 10 minutes before `access_token_token_expired` (KST; `expires_in` is unreliable).
 - 18 requests/s per app key (1 on paper), counted by KIS per key, not per process: one
   process-wide limiter per key, so two client instances share it. KIS measures arrival times,
-  which jitter, so the client paces at RATE_HEADROOM of the limit.
+  which jitter, so the client paces at RATE_HEADROOM of the limit and never lets more than that,
+  rounded down, go out in any second (17 of 18), however late its threads wake.
 - KIS answers errors as `rt_cd != "0"` with `msg_cd`, often on HTTP 500: the body is parsed on
   every status. EGW00201 (rate) → back off with jitter and retry; EGW00123 (token) → re-issue
   once and retry; EGW00133 → wait about a minute, never loop.
@@ -24,6 +25,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 import random
 import threading
@@ -277,7 +279,10 @@ class KISClient(dg.ConfigurableResource):
     def _limiter(self) -> RateLimiter:
         """The process-wide limiter of this app key (shared by every client instance)."""
         limit = self.requests_per_second or settings.KIS_REQUESTS_PER_SECOND[self.env]
-        return get_rate_limiter(f"kis:{self._key_hash()[:16]}", limit * RATE_HEADROOM, burst=1)
+        paced = limit * RATE_HEADROOM
+        return get_rate_limiter(
+            f"kis:{self._key_hash()[:16]}", paced, burst=1, window_cap=max(1, math.floor(paced))
+        )
 
     def cache_path(self) -> Path:
         """The token cache file: named by sha256(app key + env), never by the key itself."""
