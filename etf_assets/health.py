@@ -21,7 +21,7 @@ from apprise import NotifyType
 
 from etf_assets import partitions, settings
 from etf_assets.alerts import Alert, AlertChannels
-from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, partition_checks, rules
+from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, WATCHED_TABLES, partition_checks, rules
 from etf_assets.resources.storage import TABLES
 
 
@@ -37,13 +37,15 @@ class AssetHealth:
 
 def warehouse_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[AssetHealth]:
     report = []
-    for table in TABLE_ASSETS:
+    for table in WATCHED_TABLES:
         health = AssetHealth(table)
         fresh = rules.freshness(conn, table, now)
         health.newest = fresh.metadata.get("newest")  # type: ignore[assignment]
         if not fresh.passed:
             health.problems.append(fresh.description)
-        if health.newest:
+        if health.newest and table not in TABLE_ASSETS:  # refreshed or rebuilt whole
+            health.rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        elif health.newest:
             newest = [datetime.fromisoformat(str(health.newest)).date()]
             key = TABLES[table].key_column
             health.rows = conn.execute(
@@ -69,7 +71,7 @@ def instance_check_results(report: list[AssetHealth]) -> str | None:
     specs = {spec.key: spec for check in ALL_CHECKS for spec in check.check_specs}
     with dg.DagsterInstance.get() as instance:
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(specs))
-    by_asset = {TABLE_ASSETS[h.table].key: h for h in report}
+    by_asset = {WATCHED_TABLES[h.table][0]: h for h in report}
     for key, record in latest.items():
         health = by_asset[key.asset_key]
         status = record.status.value.lower()

@@ -36,7 +36,7 @@ from dagster_shared.error import SerializableErrorInfo
 
 from etf_assets import partitions, settings
 from etf_assets.alerts import ALERTING_OFF, Alert, AlertChannels, Channels, instruction_for
-from etf_assets.checks import ALL_CHECKS, FRESHNESS, TABLE_ASSETS, rules
+from etf_assets.checks import ALL_CHECKS, FRESHNESS, WATCHED_TABLES, rules
 
 PARTITION_TAG = "dagster/partition"
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
@@ -307,7 +307,7 @@ def evaluate_checks(
 def read_freshness(database: str, now: datetime) -> dict[str, rules.RuleOutcome]:
     """Each table's freshness, on a read-only connection held only for these queries."""
     with duckdb.connect(database, read_only=True) as conn:
-        return {table: rules.freshness(conn, table, now) for table in TABLE_ASSETS}
+        return {table: rules.freshness(conn, table, now) for table in WATCHED_TABLES}
 
 
 def due(table: str) -> str:
@@ -320,17 +320,25 @@ def why_stale(
     instance: dg.DagsterInstance, table: str, expected: str, alerts: AlertChannels
 ) -> str:
     """What Dagster knows of the expected partition: a failed or running run, or none at all."""
-    asset = TABLE_ASSETS[table]
-    statuses = instance.get_status_by_partition(asset.key, [expected], asset.partitions_def)
-    status = (statuses or {}).get(expected)
-    link = alerts.asset_link(asset.key, expected)
+    key, partitions_def = WATCHED_TABLES[table]
+    if partitions_def is None:  # rebuilt whole: its newest materialization is all there is
+        event = instance.get_latest_materialization_event(key)
+        if event is None:
+            return "never materialized"
+        when = datetime.fromtimestamp(event.timestamp, partitions.KST)
+        return f"last materialized {when:%Y-%m-%d %H:%M} KST: {alerts.asset_link(key, None)}"
+    # A monthly table's partition is the expected session's month, keyed by its first day.
+    partition = expected if partitions_def.has_partition_key(expected) else expected[:8] + "01"
+    statuses = instance.get_status_by_partition(key, [partition], partitions_def)
+    status = (statuses or {}).get(partition)
+    link = alerts.asset_link(key, partition)
     if status == dg.AssetPartitionStatus.FAILED:
-        return f"its run for {expected} failed: {link}"
+        return f"its run for {partition} failed: {link}"
     if status == dg.AssetPartitionStatus.IN_PROGRESS:
-        return f"a run for {expected} is still going: {link}"
+        return f"a run for {partition} is still going: {link}"
     if status == dg.AssetPartitionStatus.MATERIALIZED:
-        return f"Dagster materialized {expected}, but into another warehouse (ETF_ASSETS_DUCKDB?)"
-    return f"no run for {expected}"
+        return f"Dagster materialized {partition}, but into another warehouse (ETF_ASSETS_DUCKDB?)"
+    return f"no run for {partition}"
 
 
 def staleness_alerts(

@@ -102,6 +102,7 @@ def test_every_payout_stored_once_with_its_values(sandbox: Sandbox, tmp_path: Pa
     assert checks(result) == {
         "unique_keys": True, "finite": True, "ex_date_is_previous_session": True,
         "amounts_positive": True, "liquidation_only_when_delisted": True,
+        "fresh_in_sessions": False,  # a backfill of April and May is no refresh of November
     }  # fmt: skip
     metadata = result.asset_materializations_for_node("etf_distributions")[0].metadata
     assert metadata["dagster/row_count"].value == len(expected)
@@ -125,6 +126,15 @@ def test_rerun_replaces_the_months_and_leaves_others(sandbox: Sandbox, tmp_path:
     got = stored(db)
     assert len(got) == len(truth(sandbox.market)) + 1
     assert "999999" not in set(got["ticker"]) and "069500" in set(got["ticker"])
+
+
+def test_the_trailing_refresh_is_fresh(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The 09:00 run over the previous, this and the next month rewrites this month's
+    partition, which freshness reads (its write comes after NOW's 09:00 phase)."""
+    sandbox.reset()
+    result = run(sandbox, tmp_path / "etf.duckdb", (date(2026, 10, 1), date(2026, 12, 1)))
+    assert result.success, result.get_step_failure_events()
+    assert checks(result)["fresh_in_sessions"] is True
 
 
 def test_checks_catch_bad_rows(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from etf_assets.checks import rules
 from etf_assets.metrics.overview import overview_sql
 from etf_assets.partitions import KST
-from etf_assets.resources.storage import ensure_schema, replace_partition
+from etf_assets.resources.storage import ensure_schema, replace_partition, replace_tables
 from etf_assets_tests.conftest import table_frame
 
 D = date(2026, 11, 20)
@@ -278,3 +278,68 @@ def test_overview_snapshot_rules(conn: duckdb.DuckDBPyConnection) -> None:
     outcome = rules.ranges(conn, table, [D])
     assert not outcome.passed
     assert outcome.metadata["violations"]["no figure newer than the snapshot"]["count"] == 4
+
+
+def refreshed(connection: duckdb.DuckDBPyConnection, month: date, at: datetime) -> None:
+    """A write of etf_distributions' `month` partition at `at`, as its refresh logs one."""
+    connection.execute(
+        "INSERT INTO etf_partition_log VALUES ('etf_distributions', ?, 3, NULL, ?)", [month, at]
+    )
+
+
+def test_distributions_are_fresh_when_this_month_was_refreshed_after_the_phase() -> None:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    november = date(2026, 11, 1)
+    noon = datetime(2026, 11, 20, 12, tzinfo=KST)  # the 09:00 phase is due by 11:00
+    assert rules.freshness(connection, "etf_distributions", noon).description == (
+        "etf_distributions: its 2026-11 partition never written"
+    )
+    refreshed(connection, november, datetime(2026, 11, 19, 9, 4, tzinfo=KST))
+    refreshed(connection, date(2010, 5, 1), datetime(2026, 11, 20, 10, tzinfo=KST))  # backfill
+    stale = rules.freshness(connection, "etf_distributions", noon)
+    assert not stale.passed and stale.metadata["sessions_behind"] == 1
+    assert stale.metadata["refreshed_at"] == "2026-11-19T09:04:00+09:00"
+    # Before the grace is over, yesterday's refresh is the one due.
+    assert rules.freshness(connection, "etf_distributions", noon.replace(hour=10)).passed
+    refreshed(connection, november, datetime(2026, 11, 20, 9, 3, tzinfo=KST))
+    assert rules.freshness(connection, "etf_distributions", noon).passed
+    # Saturday and Sunday expect Friday's refresh; Monday noon expects Monday's.
+    assert rules.freshness(
+        connection, "etf_distributions", datetime(2026, 11, 22, 23, tzinfo=KST)
+    ).passed
+    monday = rules.freshness(
+        connection, "etf_distributions", datetime(2026, 11, 23, 12, tzinfo=KST)
+    )
+    assert not monday.passed and monday.metadata["newest"] == "2026-11-20"
+
+
+def test_refresh_before_the_month_began_is_not_this_months() -> None:
+    """The refresh of 30 Oct also writes November (the next month); on 2 Nov it is a session
+    behind, not fresh."""
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    refreshed(connection, date(2026, 11, 1), datetime(2026, 10, 30, 9, 2, tzinfo=KST))
+    outcome = rules.freshness(
+        connection, "etf_distributions", datetime(2026, 11, 2, 12, tzinfo=KST)
+    )
+    assert not outcome.passed and outcome.metadata["sessions_behind"] == 1
+
+
+def test_universe_is_fresh_as_of_the_prices_it_was_built_from() -> None:
+    connection = duckdb.connect()
+    ensure_schema(connection)
+    empty = {name: table_frame(name, []) for name in ("etf_universe", "etf_universe_names")}
+    evening = datetime(2026, 11, 20, 19, 30, tzinfo=KST)  # the 17:00 phase is due by 19:00
+    assert rules.freshness(connection, "etf_universe", evening).description == (
+        "etf_universe: etf_universe never written"
+    )
+    replace_tables(connection, empty, date(2026, 11, 19))
+    stale = rules.freshness(connection, "etf_universe", evening)
+    assert not stale.passed and stale.metadata["sessions_behind"] == 1
+    replace_tables(connection, empty, D)
+    assert rules.freshness(connection, "etf_universe", evening).passed
+    logged = connection.execute(
+        "SELECT table_name, note FROM etf_partition_log WHERE partition_date = ? ORDER BY 1", [D]
+    ).fetchall()
+    assert logged == [("etf_universe", "rebuilt whole"), ("etf_universe_names", "rebuilt whole")]

@@ -7,6 +7,7 @@ none on the ticks after, one when it recovers."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from etf_assets.assets import listing
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.partitions import KST
 from etf_assets.schedules import PHASE_SCHEDULES
-from etf_assets.sensors import alert_sensors
+from etf_assets.sensors import alert_sensors, why_stale
 from etf_assets_tests.conftest import ALL_ASSETS, AS_OF, krx_client, resources
 from etf_assets_tests.test_alerts import SECRETS, AlertInbox
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
@@ -351,3 +352,22 @@ def test_warn_checks_alert_only_when_opted_in(
     titles = [m.title for m in inbox.take()]
     warned = ["etf_assets: check etf_details:ranges failed (WARN)"]
     assert titles == (warned if min_severity == "WARN" else [])
+
+
+def test_a_stale_refreshed_or_rebuilt_table_names_what_dagster_knows(
+    instance: dg.DagsterInstance,
+) -> None:
+    """etf_distributions is partitioned by month and etf_universe not at all: the alert looks
+    up the expected session's month, or the newest materialization."""
+    alerts = AlertChannels(urls="json://localhost")
+    assert why_stale(instance, "etf_distributions", "2026-11-20", alerts) == (
+        "no run for 2026-11-01"
+    )
+    assert why_stale(instance, "etf_universe", "2026-11-20", alerts) == "never materialized"
+    instance.report_runless_asset_event(dg.AssetMaterialization("etf_universe"))
+    said = why_stale(instance, "etf_universe", "2026-11-20", alerts)
+    assert re.fullmatch(
+        r"last materialized \d{4}-\d\d-\d\d \d\d:\d\d KST: http://127\.0\.0\.1:3000/assets/etf_universe",
+        said,
+    ), said
+    assert why_stale(instance, "etf_daily_prices", "2026-11-20", alerts) == "no run for 2026-11-20"

@@ -21,7 +21,7 @@ from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.universe import UNIVERSE, UNIVERSE_NAMES, etf_universe, universe_metadata
-from etf_assets.checks import rules, universe_checks
+from etf_assets.checks import FRESHNESS, rules, universe_checks
 from etf_assets.metrics.universe import universe_frames
 from etf_assets.partitions import KST, sessions_between
 from etf_assets.resources.storage import ensure_schema
@@ -199,9 +199,13 @@ def test_metadata_counts_listed_delisted_and_renamed(
     assert meta["etfs"] == len(universe) == meta["dagster/row_count"]
     assert "| 2024 | " in meta["delisted_by_year"]
     assert meta["delisted_confirmed_by_liquidation"] == 0  # no etf_distributions rows
-    checks = result.get_asset_check_evaluations()
-    assert {c.check_name for c in checks} == set(rules.UNIVERSE_RULES)
-    assert all(c.passed for c in checks)
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert set(checks) == {*rules.UNIVERSE_RULES, FRESHNESS}
+    assert all(checks[name].passed for name in rules.UNIVERSE_RULES)
+    # As of the newest session of prices it was built from; our clock is not frozen here, so
+    # whether that is fresh depends on the day the tests run.
+    freshness = {k: v.value for k, v in checks[FRESHNESS].metadata.items()}
+    assert freshness["newest"] == str(SPAN[-1])
 
 
 def test_a_liquidation_payout_confirms_the_delisting(

@@ -24,7 +24,7 @@ from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.utils import markdown_table, table_metadata
 from etf_assets.metrics.universe import DELISTED, ISSUER_FROM_BRAND, LISTED, universe_frames
-from etf_assets.resources.storage import replace_tables, warehouse
+from etf_assets.resources.storage import newest_partition, replace_tables, warehouse
 
 UNIVERSE = "etf_universe"
 UNIVERSE_NAMES = "etf_universe_names"
@@ -102,7 +102,9 @@ def universe_metadata(universe: pd.DataFrame, names: pd.DataFrame) -> dict[str, 
 def etf_universe(duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
     with warehouse(duckdb) as conn:
         universe, names = universe_frames(conn)
-        replace_tables(conn, {UNIVERSE: universe, UNIVERSE_NAMES: names})
+        # As of the newest session of prices it was built from (a closure's empty one counts).
+        as_of = newest_partition(conn, etf_daily_prices.key.path[-1])
+        replace_tables(conn, {UNIVERSE: universe, UNIVERSE_NAMES: names}, as_of)
     yield dg.MaterializeResult(asset_key=UNIVERSE, metadata=universe_metadata(universe, names))
     yield dg.MaterializeResult(
         asset_key=UNIVERSE_NAMES,

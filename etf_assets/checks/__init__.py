@@ -36,7 +36,7 @@ from etf_assets.assets.reports import etf_overview
 from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.universe import UNIVERSE
 from etf_assets.checks import rules
-from etf_assets.resources.storage import warehouse
+from etf_assets.resources.storage import newest_partition, warehouse
 
 PartitionRule = Callable[[duckdb.DuckDBPyConnection, str, Sequence[date]], rules.RuleOutcome]
 TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
@@ -54,7 +54,8 @@ TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
 FRESHNESS = "fresh_in_sessions"
 FRESHNESS_DESCRIPTION = (
     "Newest partition is the newest session due by now (phase hour, KST); weekends, holidays "
-    "and recorded closures never alarm."
+    "and recorded closures never alarm. etf_distributions: refreshed after that session's "
+    "phase; etf_universe: rebuilt from that session's prices."
 )
 
 
@@ -181,9 +182,7 @@ def checked_dates(
     """The run's partitions of `table`, or the newest one written when the run has none."""
     if context.has_partition_key or context.has_partition_key_range:
         return [date.fromisoformat(key) for key in context.partition_keys]
-    newest = conn.execute(
-        "SELECT max(partition_date) FROM etf_partition_log WHERE table_name = ?", [table]
-    ).fetchone()[0]
+    newest = newest_partition(conn, table)
     return [newest] if newest else []
 
 
@@ -245,14 +244,18 @@ def table_checks(table: str) -> dg.AssetChecksDefinition:
 @dg.multi_asset_check(
     name="etf_universe_checks",
     specs=[
-        dg.AssetCheckSpec(name, asset=UNIVERSE, description=rule.description, blocking=True)
-        for name, rule in rules.UNIVERSE_RULES.items()
+        *(
+            dg.AssetCheckSpec(name, asset=UNIVERSE, description=rule.description, blocking=True)
+            for name, rule in rules.UNIVERSE_RULES.items()
+        ),
+        dg.AssetCheckSpec(FRESHNESS, asset=UNIVERSE, description=FRESHNESS_DESCRIPTION),
     ],
     description="Every check of etf_universe (unpartitioned: the whole table), on one connection.",
 )
 def universe_checks(duckdb: DuckDBResource) -> Iterator[dg.AssetCheckResult]:
     with warehouse(duckdb) as conn:
         outcomes = {name: rules.universe_rule(conn, name) for name in rules.UNIVERSE_RULES}
+        outcomes[FRESHNESS] = rules.freshness(conn, UNIVERSE, partitions.now_kst())
     for name, outcome in outcomes.items():
         yield _result(dg.AssetKey(UNIVERSE), name, dg.AssetCheckSeverity.ERROR, outcome)
 
@@ -287,10 +290,13 @@ DISTRIBUTION_CHECKS = (
 @dg.multi_asset_check(
     name="etf_distributions_checks",
     specs=[
-        dg.AssetCheckSpec(
-            c.name, asset=etf_distributions, description=c.description, blocking=c.blocking
-        )
-        for c in DISTRIBUTION_CHECKS
+        *(
+            dg.AssetCheckSpec(
+                c.name, asset=etf_distributions, description=c.description, blocking=c.blocking
+            )
+            for c in DISTRIBUTION_CHECKS
+        ),
+        dg.AssetCheckSpec(FRESHNESS, asset=etf_distributions, description=FRESHNESS_DESCRIPTION),
     ],
     description="Every check of etf_distributions over every day of the run's months (without "
     "partitions: the daily refresh's window), on one connection.",
@@ -305,8 +311,20 @@ def distributions_checks(
     dates = [d for month in months for d in month_days(month)]
     with warehouse(duckdb) as conn:
         outcomes = [(c, c.rule(conn, DISTRIBUTIONS_TABLE, dates)) for c in DISTRIBUTION_CHECKS]
+        freshness = rules.freshness(conn, DISTRIBUTIONS_TABLE, partitions.now_kst())
     for check, outcome in outcomes:
         yield _result(etf_distributions.key, check.name, check.severity, outcome, dates)
+    yield _result(etf_distributions.key, FRESHNESS, dg.AssetCheckSeverity.ERROR, freshness)
+
+
+# Every table the freshness rule watches (the staleness sensor, `make health`): the session
+# tables, the refreshed distributions, and the universe as of its newest session of prices.
+# Each with its asset key and partitions, which a stale table's alert looks up.
+WATCHED_TABLES: dict[str, tuple[dg.AssetKey, dg.PartitionsDefinition | None]] = {
+    **{table: (asset.key, asset.partitions_def) for table, asset in TABLE_ASSETS.items()},
+    DISTRIBUTIONS_TABLE: (etf_distributions.key, etf_distributions.partitions_def),
+    UNIVERSE: (dg.AssetKey(UNIVERSE), None),
+}
 
 
 ALL_CHECKS = [

@@ -23,7 +23,7 @@ from etf_assets.partitions import (
     sessions_between,
     week_last_session,
 )
-from etf_assets.resources.storage import TABLES
+from etf_assets.resources.storage import TABLES, newest_partition
 
 MAX_OFFENDERS = 20
 AUM_TOLERANCE_PCT = 1.0
@@ -763,8 +763,13 @@ PHASE_HOUR = {
     "etf_returns": 17,
     "etf_overview_snapshot": 17,
     "etf_investor_flows": 18,  # the 18:30 phase: KRX's flows are final after 18:00
+    "etf_distributions": 9,  # the trailing months, refreshed whole with the listing
+    "etf_universe": 17,  # rebuilt whole after the day's prices, logged as of its newest session
 }
 WEEKLY_TABLES = {"etf_holdings", "etf_tracking_error"}
+# Partitioned by month and refreshed whole every session: a quiet month writes no newer
+# partition, so freshness is when the newest write happened, not which partition it was.
+REFRESHED_TABLES = {"etf_distributions"}
 GRACE = timedelta(hours=2)
 
 
@@ -785,16 +790,31 @@ def expected_newest(table: str, now: datetime) -> date:
 
 
 def freshness(conn: duckdb.DuckDBPyConnection, table: str, now: datetime) -> RuleOutcome:
-    """Fresh when the newest partition written (an empty closure counts) is the expected one."""
-    newest = conn.execute(
-        "SELECT max(partition_date) FROM etf_partition_log WHERE table_name = ?", [table]
-    ).fetchone()[0]
+    """Fresh when the newest partition written (an empty closure counts) is the expected one;
+    for a refreshed table, when its newest write came after the expected session's phase."""
     expected = expected_newest(table, now)
+    metadata: dict[str, object] = {"expected": str(expected)}
+    if table in REFRESHED_TABLES:
+        # Every refresh rewrites the expected session's month (a backfill of others does not).
+        month = expected.replace(day=1)
+        metadata["refreshed_partition"] = str(month)
+        written = conn.execute(
+            "SELECT max(written_at)::TIMESTAMPTZ FROM etf_partition_log "
+            "WHERE table_name = ? AND partition_date = ?",
+            [table, month],
+        ).fetchone()[0]
+        # The session whose phase had passed when it was written (grace does not apply).
+        newest = None if written is None else expected_newest(table, written + GRACE)
+        if written is not None:
+            metadata["refreshed_at"] = written.astimezone(KST).isoformat(timespec="seconds")
+    else:
+        newest = newest_partition(conn, table)
     if newest is None:
-        return RuleOutcome(False, f"{table}: never written", {"expected": str(expected)})
+        what = f"its {expected:%Y-%m} partition" if table in REFRESHED_TABLES else table
+        return RuleOutcome(False, f"{table}: {what} never written", metadata)
     lag = len(sessions_between(newest + timedelta(days=1), expected))
     return RuleOutcome(
         lag == 0,
         f"{table}: newest {newest}, expected {expected} ({lag} sessions behind)",
-        {"newest": str(newest), "expected": str(expected), "sessions_behind": lag},
+        {"newest": str(newest), **metadata, "sessions_behind": lag},
     )

@@ -656,10 +656,21 @@ def replace_partition(
     )
 
 
-def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> int:
+def newest_partition(conn: duckdb.DuckDBPyConnection, table: str) -> date | None:
+    """The newest partition of `table` ever written (an empty, noted one counts)."""
+    return conn.execute(
+        "SELECT max(partition_date) FROM etf_partition_log WHERE table_name = ?", [table]
+    ).fetchone()[0]
+
+
+def replace_tables(
+    conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], as_of: date | None
+) -> int:
     """Atomically replace every row of unpartitioned tables (a table rebuilt from the
     warehouse, e.g. etf_universe) by the frames' rows, all tables in one transaction so
-    readers never see one rebuilt without the other. Returns the rows inserted."""
+    readers never see one rebuilt without the other. Each rebuild is logged in
+    etf_partition_log under `as_of`, the newest session it covers, so freshness reads it as it
+    reads a partition. Returns the rows inserted."""
     conformed = {name: _conform(conn, TABLES[name], frame) for name, frame in frames.items()}
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -670,6 +681,12 @@ def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFra
                 conn.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _etf_assets_incoming")
             finally:
                 conn.unregister("_etf_assets_incoming")
+        if as_of is not None:
+            conn.executemany(
+                "INSERT INTO etf_partition_log (table_name, partition_date, row_count, note) "
+                "VALUES (?, ?, ?, 'rebuilt whole')",
+                [[name, as_of, len(frame)] for name, frame in conformed.items()],
+            )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
