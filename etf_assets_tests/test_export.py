@@ -89,6 +89,9 @@ def test_a_date_exports_its_stored_snapshot(warehouse_path: Path, tmp_path: Path
     assert written["etf_overview"].note == f"snapshot of {AS_OF}"
     back = pd.read_parquet(written["etf_overview"].path)
     assert "stored, not recomputed" in set(back["name"]) and len(back) == len(frame)
+    # The universe is logged under AS_OF (for freshness) but is not a partition of it.
+    universe = written["etf_universe"]
+    assert universe.path is None and universe.note == "not by date: export without a date"
 
 
 def test_cli_prints_files_and_rows(

@@ -567,29 +567,50 @@ FROM bought ORDER BY gap_pct DESC, trade_date, ticker""",
     )
 
 
+def _agrees_with_krx(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    dates: Sequence[date],
+    ours: str,
+    krx: str,
+    tolerance_pctpt: float,
+    compared_what: str,
+) -> RuleOutcome:
+    """`ours` within `tolerance_pctpt` of KRX's published `krx` wherever both exist."""
+    key = _key(table)
+    frame = conn.execute(
+        f"SELECT {key}, ticker, {ours} AS ours, {krx} AS krx FROM {table} "
+        f"WHERE {key} IN (SELECT unnest(?::DATE[])) AND {ours} IS NOT NULL AND {krx} IS NOT NULL",
+        [list(dates)],
+    ).df()
+    frame["diff_pctpt"] = (frame["ours"] - frame["krx"]).abs()
+    offenders = frame[frame["diff_pctpt"] > tolerance_pctpt].sort_values(
+        "diff_pctpt", ascending=False
+    )
+    offenders = offenders.assign(**{key: offenders[key].astype(str)})
+    return RuleOutcome(
+        offenders.empty,
+        f"{len(frame)} {compared_what} compared with KRX's; {len(offenders)} differ by more "
+        f"than {tolerance_pctpt} %pt",
+        {
+            "compared": len(frame),
+            "tolerance_pctpt": tolerance_pctpt,
+            "median_abs_diff_pctpt": float(frame["diff_pctpt"].median()) if len(frame) else None,
+            "max_abs_diff_pctpt": float(frame["diff_pctpt"].max()) if len(frame) else None,
+            "offenders": offenders.round(4).head(MAX_OFFENDERS).to_dict("records"),
+        },
+    )
+
+
 def tracking_agrees_with_krx(
     conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]
 ) -> RuleOutcome:
     """Our 250-session tracking error is within `TRACKING_TOLERANCE_PCTPT` of KRX's published
     추적오차율 for the ETFs sampled (etf_tracking_error)."""
-    frame = conn.execute(
-        "SELECT ticker, tracking_error_250d_pct AS ours, krx_tracking_error_pct AS krx "
-        f"FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) "
-        "AND krx_tracking_error_pct IS NOT NULL AND tracking_error_250d_pct IS NOT NULL",
-        [list(dates)],
-    ).df()
-    frame["diff_pctpt"] = (frame["ours"] - frame["krx"]).abs()
-    offenders = frame[frame["diff_pctpt"] > TRACKING_TOLERANCE_PCTPT]
-    return RuleOutcome(
-        offenders.empty,
-        f"{len(frame)} ETFs compared; {len(offenders)} differ by more than "
-        f"{TRACKING_TOLERANCE_PCTPT} %pt",
-        {
-            "compared": len(frame),
-            "median_abs_diff_pctpt": float(frame["diff_pctpt"].median()) if len(frame) else None,
-            "offenders": offenders.round(4).head(MAX_OFFENDERS).to_dict("records"),
-        },
-    )
+    return _agrees_with_krx(
+        conn, table, dates, "tracking_error_250d_pct", "krx_tracking_error_pct",
+        TRACKING_TOLERANCE_PCTPT, "tracking errors",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -729,28 +750,10 @@ def returns_agree_with_krx(
 ) -> RuleOutcome:
     """Our 1-month price return is within `RETURNS_TOLERANCE_PCTPT` of KRX's own period change
     (krx_return_1m_pct) wherever both exist."""
-    frame = conn.execute(
-        "SELECT trade_date, ticker, return_1m_pct AS ours, krx_return_1m_pct AS krx "
-        f"FROM {table} WHERE {_key(table)} IN (SELECT unnest(?::DATE[])) "
-        "AND return_1m_pct IS NOT NULL AND krx_return_1m_pct IS NOT NULL",
-        [list(dates)],
-    ).df()
-    frame["diff_pctpt"] = (frame["ours"] - frame["krx"]).abs()
-    offenders = frame[frame["diff_pctpt"] > RETURNS_TOLERANCE_PCTPT].sort_values(
-        "diff_pctpt", ascending=False
-    )
-    offenders = offenders.assign(trade_date=offenders["trade_date"].astype(str))
-    return RuleOutcome(
-        offenders.empty,
-        f"{len(frame)} 1-month returns compared with KRX's; {len(offenders)} differ by more "
-        f"than {RETURNS_TOLERANCE_PCTPT} %pt",
-        {
-            "compared": len(frame),
-            "tolerance_pctpt": RETURNS_TOLERANCE_PCTPT,
-            "max_abs_diff_pctpt": float(frame["diff_pctpt"].max()) if len(frame) else None,
-            "offenders": offenders.round(4).head(MAX_OFFENDERS).to_dict("records"),
-        },
-    )
+    return _agrees_with_krx(
+        conn, table, dates, "return_1m_pct", "krx_return_1m_pct",
+        RETURNS_TOLERANCE_PCTPT, "1-month returns",
+    )  # fmt: skip
 
 
 # Phase of each table: the hour (KST) its schedule runs, plus a grace period for the run.
