@@ -53,7 +53,10 @@ def build_resources() -> dict[str, object]:
             env=kis_env,
             base_url=os.environ.get("KIS_BASE_URL") or settings.KIS_BASE_URLS.get(kis_env, ""),
         ),
-        "seibro": SEIBroClient(url=os.environ.get("SEIBRO_URL") or settings.SEIBRO_URL),
+        "seibro": SEIBroClient(
+            url=os.environ.get("SEIBRO_URL") or settings.SEIBRO_URL,
+            requests_per_second=settings.seibro_requests_per_second(),
+        ),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),
         "alerts": AlertChannels(
             urls=_secret(settings.ALERT_URLS_ENV),

@@ -34,18 +34,27 @@ def kis_env() -> str:
     return os.environ.get("KIS_ENV") or KIS_ENV
 
 
-def krx_requests_per_second() -> float:
-    """KRX_REQUESTS_PER_SECOND, else the default; a value that is not a positive number fails."""
-    raw = os.environ.get("KRX_REQUESTS_PER_SECOND")
+def _positive_rate(name: str, default: float) -> float:
+    """The environment variable `name`, else the default; a value that is not a positive
+    number fails, naming the variable."""
+    raw = os.environ.get(name)
     if not raw:
-        return KRX_REQUESTS_PER_SECOND
+        return default
     try:
         rate = float(raw)
     except ValueError:
         rate = 0.0
     if not rate > 0:
-        raise ValueError(f"KRX_REQUESTS_PER_SECOND must be a positive number, not {raw!r}")
+        raise ValueError(f"{name} must be a positive number, not {raw!r}")
     return rate
+
+
+def krx_requests_per_second() -> float:
+    return _positive_rate("KRX_REQUESTS_PER_SECOND", KRX_REQUESTS_PER_SECOND)
+
+
+def seibro_requests_per_second() -> float:
+    return _positive_rate("SEIBRO_REQUESTS_PER_SECOND", SEIBRO_REQUESTS_PER_SECOND)
 
 
 # Alerting (README.md § Alerts). The URLs carry the channels' secrets: read them via dg.EnvVar.

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from etf_assets.definitions import defs
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
@@ -68,3 +70,19 @@ def test_secrets_stay_out_of_dumps_and_reprs() -> None:
         for shown in (repr(client), str(client), client.model_dump(), client.model_dump_json()):
             assert secret not in str(shown)
     assert clients[0].is_configured and clients[1].has_login and clients[1].has_openapi
+
+
+def test_rates_come_from_the_environment_and_bad_ones_are_named(monkeypatch) -> None:
+    from etf_assets.definitions import build_resources
+
+    monkeypatch.setenv("KRX_REQUESTS_PER_SECOND", "4")
+    monkeypatch.setenv("SEIBRO_REQUESTS_PER_SECOND", "2.5")
+    resources = build_resources()
+    assert resources["krx"].requests_per_second == 4.0
+    assert resources["seibro"].requests_per_second == 2.5
+    for bad in ("0", "-1", "fast"):
+        monkeypatch.setenv("SEIBRO_REQUESTS_PER_SECOND", bad)
+        with pytest.raises(
+            ValueError, match=f"SEIBRO_REQUESTS_PER_SECOND must be a positive number, not '{bad}'"
+        ):
+            build_resources()
