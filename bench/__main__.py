@@ -42,7 +42,13 @@ from bench.measure import (
 )
 from bench.report import BaselineRun, BenchResults, Micro, OursRun, render
 from etf_assets import settings
-from etf_assets.partitions import KST, last_completed_session, sessions_back, weekly_partitions
+from etf_assets.partitions import (
+    KST,
+    kis_quote_session,
+    last_completed_session,
+    sessions_back,
+    weekly_partitions,
+)
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 HISTORY_SESSIONS = 260  # 365 calendar days for etf_52w, and 250 returns for tracking error
@@ -181,7 +187,14 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     started = time.monotonic()
     host = machine()
-    session = last_completed_session(datetime.now(KST))
+    now = datetime.now(KST)
+    session = last_completed_session(now)
+    if kis_quote_session(now) is None:
+        print(
+            "bench: the market is open (09:00–15:30 KST): etf_aum skips KIS's intraday quotes, "
+            "so the KIS phases will make no KIS request; run after 15:30 KST to measure them",
+            flush=True,
+        )
     week = str(weekly_partitions().get_last_partition_key())
     work = new_work_dir()
     (work / "logs").mkdir()
