@@ -316,7 +316,9 @@ def _where_time_goes(res: BenchResults, t: _Totals) -> list[str]:
         f"{krx_rps:.0f} req/s need at least {pdfs / krx_rps:.1f} s (in-run "
         f"{_n(o.tracking.in_run_s)} s).",
         f"- With KIS: {kis.kis:,} KIS requests at {kis_pace:.1f} req/s need at least "
-        f"{kis.kis / kis_pace:.1f} s (in-run {_n(o.prices_aum_kis.in_run_s)} s); {refused}.",
+        f"{kis.kis / kis_pace:.1f} s (in-run {_n(o.prices_aum_kis.in_run_s)} s); {refused}."
+        if kis.kis
+        else f"- With KIS: {KIS_NOT_MEASURED}, see the goals.",
         "",
     ]
 
