@@ -1,4 +1,6 @@
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -97,6 +99,47 @@ def test_a_warehouse_from_before_a_new_column_gets_it() -> None:
     replace_partition(conn, "etf_holdings", D2, frame)
     rows = conn.execute("SELECT as_of_date, amount_krw FROM etf_holdings ORDER BY 1").fetchall()
     assert rows == [(D1, None), (D2, -13_946_580.0)]
+
+
+def test_written_at_is_the_same_instant_in_any_time_zone(tmp_path: Path) -> None:
+    """A run in KST writes, a sensor or `make health` in UTC reads: freshness and the backfill's
+    resume compare written_at with KST phase times, so it must be an instant."""
+    db = str(tmp_path / "etf.duckdb")
+    with duckdb.connect(db) as writer:
+        writer.execute("SET TimeZone = 'Asia/Seoul'")
+        ensure_schema(writer)
+        before = datetime.now(UTC)
+        replace_partition(writer, "etf_daily_prices", D2, _rows(D2, ["069500"]))
+        after = datetime.now(UTC)
+    with duckdb.connect(db, read_only=True) as reader:
+        reader.execute("SET TimeZone = 'UTC'")
+        (written,) = reader.execute("SELECT written_at FROM etf_partition_log").fetchone()
+    assert before <= written <= after
+
+
+def test_an_old_naive_written_at_becomes_an_instant(tmp_path: Path) -> None:
+    """A log from before: local wall-clock times, read as the migrating process's zone."""
+    db = str(tmp_path / "etf.duckdb")
+    with duckdb.connect(db) as old:
+        old.execute("SET TimeZone = 'Asia/Seoul'")
+        old.execute(
+            "CREATE TABLE etf_partition_log (table_name VARCHAR, partition_date DATE, "
+            "row_count BIGINT, note VARCHAR, written_at TIMESTAMP DEFAULT current_timestamp)"
+        )
+        old.execute(
+            "INSERT INTO etf_partition_log VALUES "
+            "('etf_daily_prices', ?, 1, NULL, TIMESTAMP '2026-11-20 16:05:00')",
+            [D2],
+        )
+        ensure_schema(old)
+        replace_partition(old, "etf_daily_prices", D1, _rows(D1, ["069500"]))
+    with duckdb.connect(db, read_only=True) as reader:
+        reader.execute("SET TimeZone = 'UTC'")
+        rows = dict(
+            reader.execute("SELECT partition_date, written_at FROM etf_partition_log").fetchall()
+        )
+    assert rows[D2] == datetime(2026, 11, 20, 16, 5, tzinfo=ZoneInfo("Asia/Seoul"))
+    assert rows[D1].tzinfo is not None and rows[D1] > rows[D2]
 
 
 # The naming rule: every asset writes the table of its own name, except etf_overview (a view),

@@ -531,11 +531,26 @@ TABLES: dict[str, Table] = {
     )
 }
 
+# written_at is an instant (TIMESTAMPTZ): freshness and the backfill's resume compare it with
+# KST phase times, and a writer and a reader may run in different time zones (a container in
+# UTC, a shell in KST). A naive TIMESTAMP would be read 9 hours off there.
 PARTITION_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS etf_partition_log (
     table_name VARCHAR, partition_date DATE, row_count BIGINT, note VARCHAR,
-    written_at TIMESTAMP DEFAULT current_timestamp
+    written_at TIMESTAMPTZ DEFAULT current_timestamp
 )"""
+
+
+def _written_at_as_instant(conn: duckdb.DuckDBPyConnection) -> None:
+    """A log created before written_at was TIMESTAMPTZ holds local wall-clock times; they are
+    read as this process's time zone, the best guess for a file written on this machine."""
+    kind = conn.execute(
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'etf_partition_log' AND column_name = 'written_at'"
+    ).fetchone()
+    if kind and kind[0] == "TIMESTAMP":
+        conn.execute("ALTER TABLE etf_partition_log ALTER written_at SET DATA TYPE TIMESTAMPTZ")
+        conn.execute("ALTER TABLE etf_partition_log ALTER written_at SET DEFAULT current_timestamp")
 
 
 def _add_missing_columns(conn: duckdb.DuckDBPyConnection) -> None:
@@ -572,6 +587,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
             f"WHERE {table.key_column} = (SELECT max({table.key_column}) FROM {table.name})"
         )
     conn.execute(PARTITION_LOG_DDL)
+    _written_at_as_instant(conn)
     conn.execute(
         "CREATE OR REPLACE VIEW etf_partition_log_latest AS SELECT * FROM etf_partition_log "
         "QUALIFY row_number() OVER (PARTITION BY table_name, partition_date "
