@@ -234,16 +234,22 @@ def _side_by_side(res: BenchResults, t: _Totals) -> list[str]:
     ]
 
 
+def _met(ok: bool, measured: bool = True) -> str:
+    """A goal's verdict; KIS goals cannot be judged from a run that made no KIS request."""
+    if not measured:
+        return KIS_NOT_MEASURED
+    return "yes" if ok else "**no**"
+
+
 def _goals(res: BenchResults, t: _Totals) -> list[str]:
     kis_phase, daily = res.ours.prices_aum_kis, res.ours.daily_refresh
     kis_rps = kis_phase.requests.kis_window_rps or 0.0
     kis_measured = kis_phase.requests.kis > 0
     krx_ok, kis_ok = t.speedup_krx >= GOAL_SPEEDUP, t.speedup_kis >= GOAL_SPEEDUP
-    kis_verdict = "yes" if kis_ok else "**no**" if kis_measured else KIS_NOT_MEASURED
     speed_met = (
         "yes"
-        if krx_ok and kis_ok
-        else f"KRX only: {'yes' if krx_ok else '**no**'}; with KIS: {kis_verdict}"
+        if krx_ok and kis_ok and kis_measured
+        else f"KRX only: {_met(krx_ok)}; with KIS: {_met(kis_ok, kis_measured)}"
     )
     rate = (
         f"{kis_rps:.2f} req/s from the first to the last KIS request ({kis_rps / KIS_LIMIT_RPS:.0%}"
@@ -269,17 +275,13 @@ def _goals(res: BenchResults, t: _Totals) -> list[str]:
         [
             f"KIS phases ≥ {GOAL_KIS_SHARE:.0%} of {KIS_LIMIT_RPS:.0f} req/s",
             rate,
-            KIS_NOT_MEASURED
-            if not kis_measured
-            else "yes"
-            if kis_rps >= GOAL_KIS_SHARE * KIS_LIMIT_RPS
-            else "**no**",
+            _met(kis_rps >= GOAL_KIS_SHARE * KIS_LIMIT_RPS, kis_measured),
         ],
         [
             f"daily refresh (listing, prices, AUM, 52-week; one run, KRX only) ≤ "
             f"{GOAL_DAILY_REFRESH_S} s",
             f"{daily.wall_s:.1f} s ({_n(daily.in_run_s)} s in-run, {_n(daily.steps)} steps)",
-            "yes" if daily.wall_s <= GOAL_DAILY_REFRESH_S else "**no**",
+            _met(daily.wall_s <= GOAL_DAILY_REFRESH_S),
         ],
     ]
     return [
@@ -442,7 +444,7 @@ def _backfill(res: BenchResults) -> list[str]:
          f"{full.sandbox_rps:.1f} / {full.pace_rps:g} = **{full.pace_share:.0%}**"],
         ["peak RSS of the run's process", f"**{full.peak_rss_mb:,.0f} MB**"],
         [f"goal: ≥ {GOAL_BACKFILL_PACE_SHARE:.0%} of the pace, peak RSS < 1 GB",
-         "yes" if met else "**no**"],
+         _met(met)],
     ]  # fmt: skip
     resume_rows = [
         ["sessions in the range", _n(resume.sessions)],
@@ -453,7 +455,7 @@ def _backfill(res: BenchResults) -> list[str]:
         ["fetched twice (limit: one batch)",
          f"**{resume.fetched_twice:,}** (≤ {res.backfill.batch_sessions})"],
         ["resumed run: wall time, every session logged",
-         f"{resume.second_wall_s:,.0f} s, {'yes' if resume.complete else '**no**'}"],
+         f"{resume.second_wall_s:,.0f} s, {_met(resume.complete)}"],
     ]  # fmt: skip
     layouts = list(storage.file_mb_by_layout)
     query_rows = [

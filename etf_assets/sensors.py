@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -327,8 +327,9 @@ def why_stale(
             return "never materialized"
         when = datetime.fromtimestamp(event.timestamp, partitions.KST)
         return f"last materialized {when:%Y-%m-%d %H:%M} KST: {alerts.asset_link(key, None)}"
-    # A monthly table's partition is the expected session's month, keyed by its first day.
-    partition = expected if partitions_def.has_partition_key(expected) else expected[:8] + "01"
+    # A refreshed (monthly) table's partition is the expected session's month, by its first day.
+    session = date.fromisoformat(expected)
+    partition = (session.replace(day=1) if table in rules.REFRESHED_TABLES else session).isoformat()
     statuses = instance.get_status_by_partition(key, [partition], partitions_def)
     status = (statuses or {}).get(partition)
     link = alerts.asset_link(key, partition)
