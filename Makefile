@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SANDBOX_PORT ?= 8765
+UI_PORT ?= 3000
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: install demo test test-all lint dev sandbox bench health clean
@@ -21,13 +22,14 @@ demo: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test: install lint
 	scripts/install_browser.sh
 	$(PY) -m pytest -n 2 -q
 
 dev: install
-	$(PY) -m etf_sandbox.dev --port $(SANDBOX_PORT)
+	$(PY) -m etf_sandbox.dev --port $(SANDBOX_PORT) --ui-port $(UI_PORT)
 
 sandbox: install
 	$(PY) -m etf_sandbox --port $(SANDBOX_PORT)

@@ -34,7 +34,8 @@ from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
 from etf_assets.parsing.krx import daily_prices_from_data_service
 from etf_assets.partitions import KST, sessions_between
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import ensure_schema, replace_partition, replace_partitions
+from etf_assets.warehouse.migrate import ensure_schema
+from etf_assets.warehouse.write import replace_partition, replace_partitions
 from etf_sandbox.localrun import REPO
 
 PACKAGES = ("dagster", "dagster-duckdb", "duckdb", "pandas", "numpy", "requests", "urllib3")

@@ -26,7 +26,7 @@ from etf_assets import errors, settings
 
 REDACTED = "***"
 ALERTING_OFF = (
-    f"Alerting is off: set {settings.ALERT_URLS_ENV} to apprise URLs (README.md § Alerts) "
+    f"Alerting is off: set {settings.ALERT_URLS_ENV} to apprise URLs (docs/operations.md § Alerts) "
     "and restart `dagster dev`."
 )
 
@@ -190,7 +190,7 @@ class AlertChannels(dg.ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> AlertChannels:
-        """The channels as configured by the environment (README.md § Alerts)."""
+        """The channels as configured by the environment (docs/operations.md § Alerts)."""
         return cls(
             urls=dg.EnvVar(settings.ALERT_URLS_ENV).get_value(),
             ui_url=settings.ui_url(),

@@ -5,8 +5,6 @@ Configuration comes from the environment (README.md lists the names). Secrets pa
 secret means "this source is not configured", which assets report in their metadata.
 """
 
-import os
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -33,15 +31,14 @@ from etf_assets.sensors import alert_sensors
 
 def _secret(name: str) -> dg.EnvVar | None:
     """`dg.EnvVar(name)` when set, else None (the optional source is not configured)."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
+    return dg.EnvVar(name) if settings.is_set(name) else None
 
 
 def build_resources() -> dict[str, object]:
-    kis_env = settings.kis_env()
     return {
         "krx": KRXClient(
-            data_url=os.environ.get("KRX_DATA_URL") or settings.KRX_DATA_URL,
-            openapi_url=os.environ.get("KRX_OPENAPI_URL") or settings.KRX_OPENAPI_URL,
+            data_url=settings.krx_data_url(),
+            openapi_url=settings.krx_openapi_url(),
             krx_id=_secret("KRX_ID"),
             krx_pw=_secret("KRX_PW"),
             auth_key=_secret("KRX_AUTH_KEY"),
@@ -50,11 +47,11 @@ def build_resources() -> dict[str, object]:
         "kis": KISClient(
             app_key=_secret("KIS_APP_KEY"),
             app_secret=_secret("KIS_APP_SECRET"),
-            env=kis_env,
-            base_url=os.environ.get("KIS_BASE_URL") or settings.KIS_BASE_URLS.get(kis_env, ""),
+            env=settings.kis_env(),
+            base_url=settings.kis_base_url(),
         ),
         "seibro": SEIBroClient(
-            url=os.environ.get("SEIBRO_URL") or settings.SEIBRO_URL,
+            url=settings.seibro_url(),
             requests_per_second=settings.seibro_requests_per_second(),
         ),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),

@@ -9,7 +9,6 @@ users who run it from their own cron rather than the Dagster daemon's sensors.
 """
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ from apprise import NotifyType
 from etf_assets import partitions, settings
 from etf_assets.alerts import Alert, AlertChannels
 from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, WATCHED_TABLES, partition_checks, rules
-from etf_assets.resources.storage import TABLES
+from etf_assets.warehouse.schema import TABLES
 
 
 @dataclass
@@ -65,8 +64,8 @@ def warehouse_health(conn: duckdb.DuckDBPyConnection, now: datetime) -> list[Ass
 
 def instance_check_results(report: list[AssetHealth]) -> str | None:
     """Fill each asset's latest check results from the instance; returns a note if unavailable."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home or not Path(home, "dagster.yaml").exists():
+    home = settings.dagster_home()
+    if not home or not (home / "dagster.yaml").exists():
         return "no Dagster instance ($DAGSTER_HOME unset or empty): check history not read"
     specs = {spec.key: spec for check in ALL_CHECKS for spec in check.check_specs}
     with dg.DagsterInstance.get() as instance:

@@ -19,13 +19,16 @@ import json
 import logging
 import os
 import tempfile
-from datetime import date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+
+from etf_assets import settings
 
 KST = ZoneInfo("Asia/Seoul")
 # The first KRX ETFs (KODEX 200 among them) listed on 2002-10-14: partitions start there.
@@ -71,8 +74,7 @@ def build_calendar(end: date | None = None) -> dict[str, Any]:
 
 def calendar_cache_path() -> Path:
     """The per-user copy of the calendar (XDG base directory convention)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "etf_assets" / "xkrx_calendar.json"
+    return settings.cache_dir() / "xkrx_calendar.json"
 
 
 def calendar_is_current(calendar: dict[str, Any], today: date, version: str) -> bool:
@@ -215,16 +217,46 @@ def week_last_sessions() -> tuple[date, ...]:
     return tuple(sorted({s for s in (week_last_session(d) for d in xkrx_sessions()) if s}))
 
 
+def month_days(month: date) -> list[date]:
+    """Every calendar day of `month`'s month: the dates a monthly partition replaces."""
+    first = month.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return [first + timedelta(days=i) for i in range((following - first).days)]
+
+
+def trailing_months(today: date) -> list[date]:
+    """The months (their first days) a daily refresh rewrites: the previous, this and the next."""
+    this_month = today.replace(day=1)
+    previous = (this_month - timedelta(days=1)).replace(day=1)
+    following = (this_month + timedelta(days=32)).replace(day=1)
+    return [previous, this_month, following]
+
+
+def month_windows(start: date, end: date) -> Iterator[tuple[date, date]]:
+    """[start, end] cut at month ends: (start, end of its month), (1st of next month, …), …"""
+    window_start = start
+    while window_start <= end:
+        next_month = (window_start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        window_end = min(end, next_month - timedelta(days=1))
+        yield window_start, window_end
+        window_start = next_month
+
+
 def now_kst() -> datetime:
     """The clock every asset and check reads (one seam, so tests can freeze it)."""
     return datetime.now(KST)
 
 
-def last_completed_session(now: datetime, close_hour: int = 16) -> date:
-    """Newest session whose data is final as of `now` (a session closes at 15:30 KST)."""
-    local = now.astimezone(KST)
-    today = local.date()
-    if is_session(today) and local.hour >= close_hour:
+def at_kst(d: date, at: time, days_later: int = 0) -> datetime:
+    """`at` o'clock in Seoul on `d` (or `days_later` days after it)."""
+    return datetime.combine(d + timedelta(days=days_later), at, tzinfo=KST)
+
+
+def last_completed_session(now: datetime, final_at: time) -> date:
+    """Newest session whose figures are final as of `now`, when they are final at `final_at`
+    on the session's day (phases.PRICES_FINAL_AT, phases.FLOWS_FINAL_AT)."""
+    today = now.astimezone(KST).date()
+    if is_session(today) and now >= at_kst(today, final_at):
         return today
     return previous_session(today)
 
@@ -307,6 +339,19 @@ def weekly_partitions() -> dg.TimeWindowPartitionsDefinition:
     # Mon-Sat with every Saturday closed, so a week's window ends on Saturday at 00:00 and the
     # Sunday phase finds its key (on a Mon-Fri cron it would end on Monday).
     return _weekday_partitions(sorted(closed + _saturdays()), cron="0 0 * * 1-6")
+
+
+# Monthly partitions (keyed by the month's first day) start with the first ETFs' month.
+FIRST_MONTH = CALENDAR_START.replace(day=1)
+
+
+@functools.cache
+def month_partitions() -> dg.MonthlyPartitionsDefinition:
+    """Calendar months from October 2002 to next month (`end_offset=1`: a month's payouts are
+    announced before it starts)."""
+    return dg.MonthlyPartitionsDefinition(
+        start_date=FIRST_MONTH.isoformat(), timezone="Asia/Seoul", end_offset=1
+    )
 
 
 if __name__ == "__main__":

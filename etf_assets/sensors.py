@@ -1,7 +1,7 @@
 """Alert sensors: failed runs, failed checks and stale data, one message per incident and one
 when it recovers. They run in dagster-daemon (which `dagster dev` starts) at Dagster's default
 interval of 30 s, and ship running only when ETF_ASSETS_ALERT_URLS is set
-(README.md § Alerts).
+(docs/operations.md § Alerts).
 
 What an incident is, and what closes it:
 
@@ -37,6 +37,7 @@ from dagster_shared.error import SerializableErrorInfo
 from etf_assets import partitions, settings
 from etf_assets.alerts import ALERTING_OFF, Alert, AlertChannels, Channels, instruction_for
 from etf_assets.checks import ALL_CHECKS, FRESHNESS, WATCHED_TABLES, rules
+from etf_assets.phases import phase_of
 
 PARTITION_TAG = "dagster/partition"
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
@@ -55,7 +56,6 @@ OFFENDERS_SHOWN_CHARS = 600
 # warehouse is opened (read-only, for a moment) 12 times an hour, not 120.
 STALENESS_INTERVAL_S = 300
 WAREHOUSE_UNREADABLE = duckdb.Error  # a run holding the write lock, or a file without our schema
-WEEKLY_PHASE_HOUR = 21  # the Sunday phase of rules.WEEKLY_TABLES
 STALE_INSTRUCTION = (
     "What to do: a failed run: open it, fix the cause and re-run. No run: turn the phase's "
     "schedule on (UI → Automation) and keep dagster-daemon running (`make dev` runs it), or "
@@ -311,9 +311,8 @@ def read_freshness(database: str, now: datetime) -> dict[str, rules.RuleOutcome]
 
 
 def due(table: str) -> str:
-    """When `table`'s session is due: its phase's hour plus grace (rules.expected_newest)."""
-    hour = rules.PHASE_HOUR.get(table, WEEKLY_PHASE_HOUR) + rules.GRACE.seconds // 3600
-    return f"{'Sunday ' if table in rules.WEEKLY_TABLES else ''}{hour:02d}:00 KST"
+    """When `table`'s session is due: its phase's time plus grace (rules.expected_newest)."""
+    return phase_of(table).due_label
 
 
 def why_stale(
@@ -329,7 +328,7 @@ def why_stale(
         return f"last materialized {when:%Y-%m-%d %H:%M} KST: {alerts.asset_link(key, None)}"
     # A refreshed (monthly) table's partition is the expected session's month, by its first day.
     session = date.fromisoformat(expected)
-    partition = (session.replace(day=1) if table in rules.REFRESHED_TABLES else session).isoformat()
+    partition = (session.replace(day=1) if rules.refreshed_whole(table) else session).isoformat()
     statuses = instance.get_status_by_partition(key, [partition], partitions_def)
     status = (statuses or {}).get(partition)
     link = alerts.asset_link(key, partition)

@@ -6,6 +6,7 @@ other URLs on the same code path.
 """
 
 import os
+from pathlib import Path
 
 KRX_DATA_URL = "https://data.krx.co.kr"
 KRX_OPENAPI_URL = "https://data-dbg.krx.co.kr"
@@ -23,6 +24,40 @@ KRX_REQUESTS_PER_SECOND = 10.0
 KIS_REQUESTS_PER_SECOND = {"real": 18.0, "paper": 1.0}
 # SEIBro publishes no limit and its firewall resets connections; collectors run at 4–20 a second.
 SEIBRO_REQUESTS_PER_SECOND = 5.0
+
+
+def is_set(name: str) -> bool:
+    """The variable is set to something (an empty value counts as unset)."""
+    return bool(os.environ.get(name))
+
+
+def krx_data_url() -> str:
+    return os.environ.get("KRX_DATA_URL") or KRX_DATA_URL
+
+
+def krx_openapi_url() -> str:
+    return os.environ.get("KRX_OPENAPI_URL") or KRX_OPENAPI_URL
+
+
+def kis_base_url() -> str:
+    """KIS_BASE_URL, else the real service of KIS_ENV (real or paper)."""
+    return os.environ.get("KIS_BASE_URL") or KIS_BASE_URLS.get(kis_env(), "")
+
+
+def seibro_url() -> str:
+    return os.environ.get("SEIBRO_URL") or SEIBRO_URL
+
+
+def dagster_home() -> Path | None:
+    """DAGSTER_HOME, the Dagster instance's folder, if set."""
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home) if home else None
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder (XDG base directory convention): $XDG_CACHE_HOME/etf_assets."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "etf_assets"
 
 
 def duckdb_path() -> str:
@@ -57,7 +92,8 @@ def seibro_requests_per_second() -> float:
     return _positive_rate("SEIBRO_REQUESTS_PER_SECOND", SEIBRO_REQUESTS_PER_SECOND)
 
 
-# Alerting (README.md § Alerts). The URLs carry the channels' secrets: read them via dg.EnvVar.
+# Alerting (docs/operations.md § Alerts). The URLs carry the channels' secrets: read them via
+# dg.EnvVar.
 ALERT_URLS_ENV = "ETF_ASSETS_ALERT_URLS"
 ALERT_SEVERITIES = ("WARN", "ERROR")
 ALERT_MIN_SEVERITY = "ERROR"

@@ -30,7 +30,7 @@ from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
-from etf_assets.resources.storage import TABLES
+from etf_assets.warehouse.schema import TABLES
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 

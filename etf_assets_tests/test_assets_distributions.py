@@ -18,12 +18,13 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
-from etf_assets.assets.distributions import etf_distributions, month_days, trailing_months
+from etf_assets.assets.distributions import etf_distributions
 from etf_assets.checks import distributions_checks, rules
-from etf_assets.partitions import KST
+from etf_assets.partitions import KST, month_days, trailing_months
+from etf_assets.phases import PHASE_BY_NAME
 from etf_assets.resources.seibro import SEIBroClient
-from etf_assets.resources.storage import replace_partitions, warehouse
-from etf_assets.schedules import distributions_schedule
+from etf_assets.schedules import PHASE_SCHEDULES
+from etf_assets.warehouse.write import replace_partitions, warehouse
 from etf_assets_tests.conftest import table_frame
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
@@ -167,7 +168,9 @@ def test_checks_catch_bad_rows(tmp_path: Path) -> None:
 
 
 def test_daily_refresh_is_one_run_over_the_trailing_window() -> None:
-    tick = datetime(2026, 11, 20, 9, 0, tzinfo=KST)
+    phase = PHASE_BY_NAME["distributions"]
+    (distributions_schedule,) = (s for s in PHASE_SCHEDULES if s.name == "distributions_schedule")
+    tick = phase.tick(date(2026, 11, 20))
     requests = distributions_schedule.evaluate_tick(
         dg.build_schedule_context(scheduled_execution_time=tick)
     ).run_requests
@@ -179,7 +182,7 @@ def test_daily_refresh_is_one_run_over_the_trailing_window() -> None:
         date(2026, 1, 1),
         date(2026, 2, 1),
     ]
-    saturday = datetime(2026, 11, 21, 9, 0, tzinfo=KST)
+    saturday = phase.tick(date(2026, 11, 21))
     skipped = distributions_schedule.evaluate_tick(
         dg.build_schedule_context(scheduled_execution_time=saturday)
     )

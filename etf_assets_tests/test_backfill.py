@@ -16,11 +16,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etf_assets.assets import prices, utils
+from etf_assets.assets import prices
 from etf_assets.assets.metrics import etf_52w, etf_aum
 from etf_assets.assets.prices import etf_daily_prices, final_answer_after
 from etf_assets.partitions import CALENDAR_START, KST, sessions_back, sessions_between
+from etf_assets.resources.http import FanOutBatch
 from etf_assets.resources.krx import KRXClient
+from etf_assets.warehouse import write
 from etf_assets_tests.conftest import AS_OF, materialize, resources
 from etf_sandbox.server import KRX_DATA_PATH, Sandbox, SandboxConfig, start_sandbox
 
@@ -225,7 +227,7 @@ def test_aum_and_52_week_over_a_past_range_in_one_run_each(
 ) -> None:
     """Derived assets over history: each session gets the funds priced that day, written a few
     sessions per transaction, and the figures are the market's."""
-    monkeypatch.setattr(utils, "METRIC_WRITE_BATCH_SESSIONS", 7)
+    monkeypatch.setattr(write, "METRIC_WRITE_BATCH_SESSIONS", 7)
     db = tmp_path / "w.duckdb"
     res = resources(sandbox, db)
     assert run_range(sandbox, db, (EARLY[0], EARLY[-1])).success
@@ -273,7 +275,7 @@ def test_fetching_goes_on_while_a_batch_is_written_and_never_runs_a_batch_ahead(
                 state["during_commit"] += 1
         return item * 2
 
-    def commit(batch: utils.FanOutBatch[int, int]) -> int:
+    def commit(batch: FanOutBatch[int, int]) -> int:
         committing.set()
         sleep(0.05)
         committing.clear()
@@ -283,7 +285,7 @@ def test_fetching_goes_on_while_a_batch_is_written_and_never_runs_a_batch_ahead(
 
     krx = KRXClient(data_url="http://127.0.0.1:9", openapi_url="http://127.0.0.1:9", max_workers=4)
     seen: dict[int, int] = {}
-    for batch, written in utils.fan_out_krx_batches(krx, fetch, items, batch_size, commit):
+    for batch, written in krx.fan_out_batches(fetch, items, batch_size, commit):
         assert written == len(batch.results) >= batch_size // 2 or batch.done == len(items)
         seen.update(batch.results)
     assert seen == {i: i * 2 for i in items}

@@ -8,7 +8,8 @@ import pytest
 from etf_assets.checks import rules
 from etf_assets.metrics.overview import overview_sql
 from etf_assets.partitions import KST
-from etf_assets.resources.storage import ensure_schema, replace_partition, replace_tables
+from etf_assets.warehouse.migrate import ensure_schema
+from etf_assets.warehouse.write import replace_partition, replace_tables
 from etf_assets_tests.conftest import table_frame
 
 D = date(2026, 11, 20)

@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 
 from etf_assets.assets.reports import snapshot_frame
-from etf_assets.export import export_warehouse, main, overview_summary
+from etf_assets.export import main, overview_summary
 from etf_assets.metrics.overview import COLUMNS
 from etf_assets.partitions import sessions_back
-from etf_assets.resources.storage import TABLES, replace_partition
+from etf_assets.warehouse.export import export_warehouse
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partition
 from etf_assets_tests.conftest import AS_OF
 
 BEFORE = sessions_back(AS_OF, 2)[0]

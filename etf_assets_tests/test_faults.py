@@ -43,7 +43,8 @@ from etf_assets.assets.prices import PricesConfig, etf_daily_prices
 from etf_assets.partitions import KST, sessions_back
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER, SCREEN_PDF
-from etf_assets.resources.storage import TABLES, replace_partition
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partition
 from etf_assets_tests.conftest import (
     AS_OF,
     krx_client,

@@ -174,7 +174,7 @@ def test_expired_token_reissued_once(
     tickers = listed_tickers(kis_sandbox, 20)
     kis.inquire_price(tickers[0])
     kis_sandbox.set_faults(kis_expire_tokens=True)
-    results, failures, _ = kis.fetch_many("inquire_price", tickers)
+    results, failures, _ = kis.fetch_many(kis.inquire_price, tickers)
     assert not failures and len(results) == 20
     assert issued(kis_sandbox) == 2  # eight threads hit EGW00123; one re-issue
 
@@ -199,7 +199,7 @@ def test_200_concurrent_requests_stay_under_18_per_second(
         seen = len(requests.get(f"{url}/_sandbox/stats", timeout=10).json()["timestamps"]["kis"])
         sends.clear()
         started = time.monotonic()
-        results, failures, stats = kis.fetch_many("inquire_price", tickers)
+        results, failures, stats = kis.fetch_many(kis.inquire_price, tickers)
         elapsed_s = time.monotonic() - started
         after = requests.get(f"{url}/_sandbox/stats", timeout=10).json()
     assert not failures and len(results) == 200
@@ -219,7 +219,7 @@ def test_injected_egw00201_is_retried(kis_sandbox: Sandbox, tmp_path: Path) -> N
     kis = client(kis_sandbox, tmp_path)
     tickers = listed_tickers(kis_sandbox, 30)
     kis_sandbox.set_faults(kis_egw00201_next_n=5)
-    results, failures, stats = kis.fetch_many("inquire_price", tickers)
+    results, failures, stats = kis.fetch_many(kis.inquire_price, tickers)
     assert not failures and sorted(results) == sorted(tickers)
     # Five refusals were injected; under CPU load the gateway's own 1-second window (measured at
     # arrival, not at send) may refuse a few more. Every refusal it sent must have been retried.
@@ -273,7 +273,7 @@ def test_secrets_never_leak(
     ticker = listed_tickers(kis_sandbox, 1)[0]
     kis.inquire_price(ticker)
     kis_sandbox.set_faults(kis_egw00201_next_n=1)
-    _, failures, stats = kis.fetch_many("inquire_price", [ticker, "999999"])
+    _, failures, stats = kis.fetch_many(kis.inquire_price, [ticker, "999999"])
     texts += [str(stats), *map(str, failures.values())]
     wrong = client(kis_sandbox, tmp_path / "wrong", app_secret="not-the-secret")
     with pytest.raises(KISError, match="EGW00105") as refused:

@@ -184,7 +184,7 @@ def test_a_wire_field_has_one_absence_rule_everywhere() -> None:
 
 
 def test_zero_is_absent_exactly_where_zero_cannot_be_a_value() -> None:
-    """The zero rules of README.md § Absent values, checked against the parsers' tables."""
+    """The zero rules of docs/assets.md § Absent values, checked against the parsers' tables."""
     zero_is_absent = {
         spec.wire
         for fields in ALL_FIELD_TABLES.values()

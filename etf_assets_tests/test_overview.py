@@ -18,7 +18,9 @@ import pytest
 from etf_assets.assets.reports import etf_overview, reports_dir
 from etf_assets.metrics.overview import COLUMNS, aum_by, new_52w_highs, overview_sql
 from etf_assets.partitions import sessions_back
-from etf_assets.resources.storage import TABLES, ensure_schema, replace_partition
+from etf_assets.warehouse.migrate import ensure_schema
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partition
 from etf_assets_tests.conftest import AS_OF, resources, table_frame
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox

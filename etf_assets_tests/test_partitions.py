@@ -6,6 +6,7 @@ import exchange_calendars as xc
 import pytest
 
 from etf_assets import partitions as p
+from etf_assets.phases import PRICES_FINAL_AT
 
 FIXED_END = date(2027, 6, 30)  # inside any calendar built since 2026-12: no test reads the clock
 
@@ -150,7 +151,7 @@ def test_session_navigation() -> None:
     ],
 )
 def test_last_completed_session(now: datetime, expected: date) -> None:
-    assert p.last_completed_session(now) == expected
+    assert p.last_completed_session(now, PRICES_FINAL_AT) == expected
 
 
 def test_max_sessions_in_a_year_bounds_the_52w_mapping() -> None:

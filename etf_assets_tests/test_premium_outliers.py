@@ -18,7 +18,8 @@ from etf_assets.metrics.overview import (
     window_outliers_sql,
 )
 from etf_assets.partitions import sessions_back
-from etf_assets.resources.storage import ensure_schema, replace_partition
+from etf_assets.warehouse.migrate import ensure_schema
+from etf_assets.warehouse.write import replace_partition
 from etf_assets_tests.conftest import table_frame
 
 D = date(2026, 11, 20)

@@ -7,7 +7,7 @@ none. Every body in `wire_samples/` that an asset consumes goes through that ass
 the 152100 capture and the reconstructed 114800 inverse basket), 04902 (investor flows: the
 0069M0 week, value and net, with its checks), and KIS's inquire-price (etf_aum) and components
 (the etf_holdings fallback). Expected values are derived from the
-wire text by this file's own reading of the absence rules (README.md § Absent values), not by
+wire text by this file's own reading of the absence rules (docs/assets.md § Absent values), not by
 the parser under test.
 """
 
@@ -35,7 +35,7 @@ from etf_assets.partitions import KST
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
-from etf_assets.resources.storage import replace_partition, warehouse
+from etf_assets.warehouse.write import replace_partition, warehouse
 from etf_assets_tests.conftest import ALL_ASSETS, checks_for, materialize, table_frame
 from etf_assets_tests.wire_samples import sample_body
 

@@ -17,7 +17,8 @@ from etf_assets.errors import ParseError
 from etf_assets.metrics.returns import FREQUENCY_LOOKBACK_DAYS, window_start
 from etf_assets.parsing.krx import period_change_frame
 from etf_assets.partitions import sessions_back, xkrx_sessions
-from etf_assets.resources.storage import TABLES, replace_partitions
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partitions
 from etf_assets_tests.conftest import (
     AS_OF,
     HISTORY_START,

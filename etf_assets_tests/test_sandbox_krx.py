@@ -5,17 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from etf_assets.errors import KRXLoginFailed
+from etf_assets.partitions import KST
 from etf_assets.resources.krx import KRXClient
 from etf_sandbox.krx_routes import current_datetime
 from etf_sandbox.server import Faults, Sandbox, SandboxConfig, start_sandbox
 
-KST = ZoneInfo("Asia/Seoul")
 FROZEN = datetime(2026, 11, 20, 19, 0, tzinfo=KST)  # Friday, after the close and 18:00
 DATA = "/comm/bldAttendant/getJsonData.cmd"
 OPENAPI = "/svc/apis/etp/etf_bydd_trd"

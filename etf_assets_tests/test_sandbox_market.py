@@ -36,7 +36,7 @@ def listed(market: Market) -> pd.DataFrame:
 
 
 def _realised_te(market: Market, ticker: str, end: date, n: int = 250) -> float:
-    """README.md § Definitions: std of NAV return − L × index return over n sessions."""
+    """docs/assets.md § Definitions: std of NAV return − L × index return over n sessions."""
     e = market.position(ticker)
     t = market.session_row(end)
     nav = market.nav[t - n : t + 1, e]

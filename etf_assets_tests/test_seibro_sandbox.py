@@ -25,8 +25,8 @@ from etf_assets.parsing.seibro import (
     parse_answer,
     request_body,
 )
-from etf_assets.partitions import KST
-from etf_assets.resources.seibro import PATH, SEIBroClient, month_windows
+from etf_assets.partitions import KST, month_windows
+from etf_assets.resources.seibro import PATH, SEIBroClient
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 

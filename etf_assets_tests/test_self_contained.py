@@ -30,7 +30,7 @@ FORBIDDEN_NAMES: tuple[str, ...] = (
 # An absolute path under the work or home root (not a URL path such as example.com/home/...).
 ABSOLUTE_PATH = re.compile(r"(?<![\w./~-])/(?:work|home)/")
 
-# `docs/kis.md § Token`, `README.md § Definitions`, and chains `§ Token, § Errors`.
+# `docs/kis.md § Token`, `docs/assets.md § Definitions`, and chains `§ Token, § Errors`.
 _SECTION = r"[^,;:()\n.`*]+"
 CITATION = re.compile(rf"((?:docs/)?[\w-]+\.md) § ({_SECTION}(?:, § {_SECTION})*)")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)

@@ -26,6 +26,7 @@ from etf_assets.alerts import REDACTED, AlertChannels
 from etf_assets.assets import listing
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.partitions import KST
+from etf_assets.phases import phase_of
 from etf_assets.schedules import PHASE_SCHEDULES
 from etf_assets.sensors import alert_sensors, why_stale
 from etf_assets_tests.conftest import ALL_ASSETS, AS_OF, krx_client, resources
@@ -230,7 +231,8 @@ def test_stale_tables_alert_once_and_recover_when_written(
     (stale,) = inbox.take()
     assert stale.title == "etf_assets: stale data: krx_etf_list, etf_details"
     assert (
-        f"krx_etf_list: newest {AS_OF}, expected {MONDAY} (1 sessions behind), due 11:00 KST: "
+        f"krx_etf_list: newest {AS_OF}, expected {MONDAY} (1 sessions behind), "
+        f"due {phase_of('krx_etf_list').due_label}: "
         f"its run for {MONDAY} failed: http://127.0.0.1:3000/assets/krx_etf_list"
         f"?view=partitions&partition={MONDAY}"
     ) in stale.body

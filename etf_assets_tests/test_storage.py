@@ -1,19 +1,15 @@
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
 import pytest
 
 from etf_assets.definitions import defs
-from etf_assets.resources.storage import (
-    TABLES,
-    SchemaMismatch,
-    ensure_schema,
-    replace_partition,
-    replace_partitions,
-)
+from etf_assets.partitions import KST
+from etf_assets.warehouse.migrate import ensure_schema
+from etf_assets.warehouse.schema import TABLES, SchemaMismatch
+from etf_assets.warehouse.write import replace_partition, replace_partitions
 
 D1, D2 = date(2026, 11, 19), date(2026, 11, 20)
 
@@ -138,7 +134,7 @@ def test_an_old_naive_written_at_becomes_an_instant(tmp_path: Path) -> None:
         rows = dict(
             reader.execute("SELECT partition_date, written_at FROM etf_partition_log").fetchall()
         )
-    assert rows[D2] == datetime(2026, 11, 20, 16, 5, tzinfo=ZoneInfo("Asia/Seoul"))
+    assert rows[D2] == datetime(2026, 11, 20, 16, 5, tzinfo=KST)
     assert rows[D1].tzinfo is not None and rows[D1] > rows[D2]
 
 

@@ -14,7 +14,9 @@ import pytest
 from etf_assets.assets.metrics import etf_tracking_error
 from etf_assets.metrics.tracking import TRACKING_SQL, UNADJUSTED_TRACKING_SQL
 from etf_assets.partitions import sessions_back, week_last_session
-from etf_assets.resources.storage import TABLES, ensure_schema, replace_partitions
+from etf_assets.warehouse.migrate import ensure_schema
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partitions
 from etf_assets_tests.conftest import (
     AS_OF,
     HISTORY_START,

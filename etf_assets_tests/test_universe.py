@@ -24,7 +24,7 @@ from etf_assets.assets.universe import UNIVERSE, UNIVERSE_NAMES, etf_universe, u
 from etf_assets.checks import FRESHNESS, rules, universe_checks
 from etf_assets.metrics.universe import universe_frames
 from etf_assets.partitions import KST, sessions_between
-from etf_assets.resources.storage import ensure_schema
+from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets_tests.conftest import materialize, resources
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
@@ -174,7 +174,7 @@ def test_names_over_time_split_at_the_brand_rename(
 def test_a_past_session_counts_the_funds_that_existed_then(
     market: Market, built: tuple[Path, dg.ExecuteInProcessResult]
 ) -> None:
-    """The survivorship-free query of README.md § The ETF universe, on every stored session."""
+    """The survivorship-free query of docs/assets.md § The ETF universe, on every stored session."""
     with duckdb.connect(str(built[0]), read_only=True) as conn:
         for d in SPAN:
             existing = conn.execute(

@@ -1,7 +1,8 @@
 """`python -m etf_sandbox --port N`: run the sandbox until SIGINT/SIGTERM.
 
 Prints one line `sandbox listening on http://127.0.0.1:PORT` and the environment variables
-that point etf_assets at it (the sandbox's own test accounts, not real credentials).
+that point etf_assets at it (the sandbox's own test accounts, not real credentials): the same
+block `make demo` and `make dev` set (`localrun.sandbox_env`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import signal
 import threading
 from types import FrameType
 
+from etf_sandbox.localrun import export_lines, sandbox_env
 from etf_sandbox.server import SandboxConfig, start_sandbox
 
 
@@ -30,22 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     config = SandboxConfig(seed=args.seed, n_etfs=args.n_etfs, require_login=args.require_login,
                            latency_ms=args.latency_ms, port=args.port)  # fmt: skip
     sandbox = start_sandbox(config)
-    account, password = next(iter(config.krx_accounts.items()))
-    app_key, (app_secret, _env) = next(iter(config.kis_apps.items()))
     print(f"sandbox listening on {sandbox.url}", flush=True)
-    print(
-        "# point etf_assets at it:\n"
-        f"export KRX_DATA_URL={sandbox.url}\n"
-        f"export KRX_OPENAPI_URL={sandbox.url}\n"
-        f"export KIS_BASE_URL={sandbox.url}\n"
-        f"export KRX_ID={account}\n"
-        f"export KRX_PW={password}\n"
-        f"export KRX_AUTH_KEY={config.openapi_keys[0]}\n"
-        f"export KIS_APP_KEY={app_key}\n"
-        f"export KIS_APP_SECRET={app_secret}\n"
-        "export KIS_ENV=real",
-        flush=True,
-    )
+    env = sandbox_env(sandbox.url, config=config)
+    print(f"# point etf_assets at it (what make demo sets):\n{export_lines(env)}", flush=True)
+    optional = f"export KRX_AUTH_KEY={config.openapi_keys[0]}"
+    print(f"# optional, prices from the Open API (T+1): {optional}", flush=True)
     done = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

@@ -17,11 +17,11 @@ import duckdb
 from etf_assets import settings
 from etf_assets.export import overview_summary
 from etf_assets.partitions import KST, last_completed_session, sessions_back, weekly_partitions
+from etf_assets.phases import FLOWS_FINAL_AT, PRICES_FINAL_AT
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 PRICE_HISTORY_SESSIONS = 260  # a year for etf_52w plus 250 returns for tracking error
 FLOW_SESSIONS = 21  # a month: the overview's 20-session net buying
-FLOWS_FINAL_HOUR = 18  # KRX's investor flows of a session are final after 18:00 KST
 
 
 def materialize(select: str, partition_args: list[str], env: dict[str, str]) -> float:
@@ -64,9 +64,10 @@ def summary(db_path: Path) -> str:
 
 def main() -> None:
     home = prepare_dagster_home()
-    db_path = Path(os.environ.get("ETF_ASSETS_DUCKDB") or REPO / settings.DUCKDB_PATH)
-    latest = last_completed_session(datetime.now(KST))
-    flows_latest = last_completed_session(datetime.now(KST), close_hour=FLOWS_FINAL_HOUR)
+    db_path = REPO / settings.duckdb_path()
+    now = datetime.now(KST)
+    latest = last_completed_session(now, PRICES_FINAL_AT)
+    flows_latest = last_completed_session(now, FLOWS_FINAL_AT)
     flows_first = sessions_back(flows_latest, FLOW_SESSIONS)[0]
     week = weekly_partitions().get_last_partition_key()
     first = sessions_back(latest, PRICE_HISTORY_SESSIONS)[0]

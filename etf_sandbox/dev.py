@@ -11,7 +11,13 @@ import subprocess
 import sys
 from types import FrameType
 
-from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
+from etf_sandbox.localrun import (
+    REPO,
+    export_lines,
+    prepare_dagster_home,
+    sandbox_env,
+    sandbox_process,
+)
 
 STOP_TIMEOUT_S = 30.0
 
@@ -55,8 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     home = prepare_dagster_home()
     with sandbox_process(args.port) as url:
-        env = {**os.environ, **sandbox_env(url), "DAGSTER_HOME": str(home)}
+        upstreams = {**sandbox_env(url), "DAGSTER_HOME": str(home)}
+        env = {**os.environ, **upstreams}
         print(f"sandbox at {url}; Dagster UI at http://127.0.0.1:{args.ui_port}", flush=True)
+        print("# its environment, for the CLI beside it:\n" + export_lines(upstreams), flush=True)
         command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
                    "-h", "127.0.0.1", "-p", str(args.ui_port)]  # fmt: skip
         code = run_until_signalled(command, env)

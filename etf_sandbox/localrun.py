@@ -5,6 +5,7 @@ project is pointed at it purely through the documented environment variables.
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,9 +18,23 @@ from etf_sandbox.server import SandboxConfig
 REPO = Path(__file__).resolve().parent.parent
 
 
-def sandbox_env(url: str, *, with_kis: bool = True, with_openapi: bool = False) -> dict[str, str]:
-    """The environment that points every upstream at the sandbox, with its demo accounts."""
-    config = SandboxConfig()
+# The pace make demo, make dev and bench use against the sandbox (it blocks above 50 a second).
+SANDBOX_KRX_REQUESTS_PER_SECOND = "40"
+
+
+def sandbox_env(
+    url: str,
+    *,
+    with_kis: bool = True,
+    with_openapi: bool = False,
+    config: SandboxConfig | None = None,
+) -> dict[str, str]:
+    """The environment that points every upstream at the sandbox, with its demo accounts.
+
+    The one place it is written: `python -m etf_sandbox` prints it, `make demo`, `make dev`,
+    bench and the tests use it, so no source can be left pointing at the real service.
+    """
+    config = config or SandboxConfig()
     krx_id, krx_pw = next(iter(config.krx_accounts.items()))
     env = {
         "KRX_DATA_URL": url,
@@ -28,7 +43,7 @@ def sandbox_env(url: str, *, with_kis: bool = True, with_openapi: bool = False) 
         "SEIBRO_URL": url,
         "KRX_ID": krx_id,
         "KRX_PW": krx_pw,
-        "KRX_REQUESTS_PER_SECOND": "40",
+        "KRX_REQUESTS_PER_SECOND": SANDBOX_KRX_REQUESTS_PER_SECOND,
     }
     if with_openapi:
         env["KRX_AUTH_KEY"] = config.openapi_keys[0]
@@ -37,6 +52,11 @@ def sandbox_env(url: str, *, with_kis: bool = True, with_openapi: bool = False) 
         env |= {"KIS_APP_KEY": app_key, "KIS_APP_SECRET": config.kis_apps[app_key][0]}
         env["KIS_ENV"] = "real"
     return env
+
+
+def export_lines(env: dict[str, str]) -> str:
+    """`env` as shell `export` lines, to paste into a terminal."""
+    return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in env.items())
 
 
 def prepare_dagster_home(home: Path | None = None) -> Path:

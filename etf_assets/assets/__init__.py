@@ -1,7 +1,7 @@
 """Assets, one module per group. Group names are constants so checks and jobs can select them.
 
 Every asset declares, in its definition metadata, the warehouse table that stores its partitions
-and that table's columns (`utils.table_metadata`, from the contract in resources/storage.py).
+and that table's columns (`utils.table_metadata`, from the contract in warehouse/schema.py).
 
 Imports are at module top, pandas and the parsing/metrics modules included: deferring them
 saved about 0.5 s of the Definitions load at the cost of types hidden behind `TYPE_CHECKING`.

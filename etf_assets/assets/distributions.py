@@ -19,7 +19,7 @@ income) and other payouts (특별분배 and any other reason, whose text stays i
 """
 
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import pandas as pd
@@ -32,32 +32,11 @@ from etf_assets.errors import SEIBroError
 from etf_assets.parsing.seibro import distributions_frame
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.seibro import SEIBroClient
-from etf_assets.resources.storage import TABLES, replace_partitions, warehouse
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partitions, warehouse
 
 TABLE = "etf_distributions"
 SOURCE = "seibro"
-FIRST_MONTH = date(2002, 10, 1)
-
-distribution_months = dg.MonthlyPartitionsDefinition(
-    start_date=FIRST_MONTH.isoformat(), timezone="Asia/Seoul", end_offset=1
-)
-
-
-def month_days(month: date) -> list[date]:
-    """Every calendar day of `month`'s month: the dates its partition replaces."""
-    first = month.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return [first + timedelta(days=i) for i in range((following - first).days)]
-
-
-def trailing_months(today: date) -> list[date]:
-    """The daily refresh's months (their first days): the previous, this and the next one."""
-    this_month = today.replace(day=1)
-    previous = (this_month - timedelta(days=1)).replace(day=1)
-    following = (this_month + timedelta(days=32)).replace(day=1)
-    return [previous, this_month, following]
-
-
 def stored_frame(typed: pd.DataFrame) -> pd.DataFrame:
     """Typed SEIBro rows as the table stores them: the ex-date from our calendar, the source."""
     frame = typed.assign(
@@ -69,7 +48,7 @@ def stored_frame(typed: pd.DataFrame) -> pd.DataFrame:
 
 def fetch_month(seibro: SEIBroClient, month: date) -> pd.DataFrame:
     """The typed payouts of one month of record dates."""
-    days = month_days(month)
+    days = partitions.month_days(month)
     return distributions_frame(seibro.fetch_window(days[0], days[-1]))
 
 
@@ -85,7 +64,7 @@ def _newest_payouts(frame: pd.DataFrame, today: date) -> pd.DataFrame:
 
 @dg.asset(
     group_name=DISTRIBUTIONS,
-    partitions_def=distribution_months,
+    partitions_def=partitions.month_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=300),
     kinds={"duckdb"},

@@ -13,7 +13,7 @@ funds are fetched concurrently under the KRX rate limiter and written in one tra
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import dagster as dg
 import duckdb
@@ -23,7 +23,7 @@ from dagster_duckdb import DuckDBResource
 from etf_assets import partitions
 from etf_assets.assets import FLOWS
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import fan_out_krx, markdown_table, partition_dates, table_metadata
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.errors import KRXError, KRXNotYetPublished
 from etf_assets.parsing.krx import (
     INVESTOR_FLOW_COLUMNS,
@@ -32,12 +32,12 @@ from etf_assets.parsing.krx import (
     investor_flows_from_totals,
 )
 from etf_assets.parsing.rules import etf_isin
-from etf_assets.partitions import KST, session_partitions
+from etf_assets.partitions import at_kst, session_partitions
+from etf_assets.phases import FLOWS_FINAL_AT
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import replace_partitions, warehouse
+from etf_assets.warehouse.write import replace_partitions, warehouse
 
 TABLE = "etf_investor_flows"
-FLOWS_FINAL_AFTER = timedelta(hours=18)
 # The 04902 answers a range needs: two sides of each measure give the third (sell = buy − net),
 # and net as KRX sends it is what the zero-sum check reads.
 RANGE_ANSWERS = (("value", "net"), ("value", "buy"), ("volume", "net"), ("volume", "buy"))
@@ -63,7 +63,7 @@ class FundRequests:
 def require_final(dates: Sequence[date], now: datetime) -> None:
     """Raise KRXNotYetPublished when a session's flows are not final yet (18:00 KST)."""
     newest = max(dates)
-    final_from = datetime(newest.year, newest.month, newest.day, tzinfo=KST) + FLOWS_FINAL_AFTER
+    final_from = at_kst(newest, FLOWS_FINAL_AT)
     if now < final_from:
         raise KRXNotYetPublished(
             "krx",
@@ -168,12 +168,11 @@ def etf_investor_flows(
                 allow_retries=False,
             )
         funds = plan_requests(conn, dates)
-    result = fan_out_krx(
-        context,
-        krx,
+    result = krx.fan_out(
         lambda fund: fetch_fund_flows(krx, fund),
         [fund for fund in funds if fund.traded],
-        "etf_investor_flows funds",
+        label="etf_investor_flows funds",
+        log=context.log,
     )
     frames = list(result.results.values())
     fetched = pd.concat(frames, ignore_index=True) if frames else zero_flows([])

@@ -19,13 +19,12 @@ from etf_assets import partitions
 from etf_assets.assets import HOLDINGS
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.utils import markdown_table, table_metadata
-from etf_assets.errors import KRX_FATAL
 from etf_assets.parsing.krx import holdings_frame_many, merge_repeated_constituents
 from etf_assets.partitions import kis_quote_session, weekly_partitions
-from etf_assets.resources.http import fan_out
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import TABLES, replace_partition, warehouse
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partition, warehouse
 
 FAILURE_TOLERANCE = 0.05
 
@@ -42,7 +41,7 @@ def _kis_fallback(
         return empty, "not configured (KIS_APP_KEY/KIS_APP_SECRET unset)"
     if as_of != kis_quote_session(partitions.now_kst()):
         return empty, f"skipped: KIS only has today's basket, {as_of} is not the newest session"
-    results, failures, _ = kis.fetch_many("components", tickers, log_to=context.log)
+    results, failures, _ = kis.fetch_many(kis.components, tickers, log_to=context.log)
     frames = [rows for _, rows in results.values() if not rows.empty]
     if not frames:
         return empty, f"KIS answered for none of {len(tickers)} ETFs"
@@ -74,13 +73,11 @@ def etf_holdings(
     if not universe:
         raise dg.Failure(f"etf_details has no rows on or before {as_of}: materialize it first")
     started = time.monotonic()
-    result = fan_out(
+    result = krx.fan_out(
         lambda item: krx.fetch_pdf(as_of, item[1]),
         universe,
-        max_workers=krx.max_workers,
-        log=context.log,
-        stop_on=KRX_FATAL,
         label="etf_holdings PDFs",
+        log=context.log,
     )
     failed = sorted(ticker for ticker, _ in result.failures)
     kis_frame, kis_note = _kis_fallback(context, kis, failed, as_of)

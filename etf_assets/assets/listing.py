@@ -15,7 +15,7 @@ from etf_assets.assets.utils import counts_table, markdown_table, partition_date
 from etf_assets.parsing.krx import etf_details_frame, master_raw_frame, parse_krx_date
 from etf_assets.partitions import session_partitions
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import replace_partitions, warehouse
+from etf_assets.warehouse.write import replace_partitions, warehouse
 
 
 @dg.asset(

@@ -18,13 +18,7 @@ from etf_assets.assets import METRICS
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import (
-    markdown_table,
-    partition_dates,
-    replace_partitions_in_batches,
-    table_metadata,
-)
-from etf_assets.errors import KRX_FATAL
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.overview import (
     PREMIUM_OUTLIER_PCT,
@@ -43,10 +37,13 @@ from etf_assets.partitions import (
     sessions_between,
     weekly_partitions,
 )
-from etf_assets.resources.http import fan_out
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import replace_partitions, warehouse
+from etf_assets.warehouse.write import (
+    replace_partitions,
+    replace_partitions_in_batches,
+    warehouse,
+)
 
 KIS_FAILURE_TOLERANCE = 0.05
 # parse_inquire_price's names → etf_aum's `_kis` columns.
@@ -62,7 +59,7 @@ def _kis_snapshot(
     context: dg.AssetExecutionContext, kis: KISClient, tickers: list[str]
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """KIS inquire-price for every ticker, as the `_kis` columns of etf_aum."""
-    results, failures, stats = kis.fetch_many("inquire_price", tickers)
+    results, failures, stats = kis.fetch_many(kis.inquire_price, tickers)
     if len(failures) > KIS_FAILURE_TOLERANCE * max(len(tickers), 1):
         raise dg.Failure(
             f"KIS failed for {len(failures)} of {len(tickers)} ETFs (> 5 %): "
@@ -247,13 +244,11 @@ def _krx_published_tracking_error(
         rows = parse_tracking_error_rows(krx.fetch_tracking_error(item[1], start, as_of))
         return None if rows.empty else rows["tracking_error_pct"].iloc[-1]
 
-    result = fan_out(
+    result = krx.fan_out(
         published,
         list(sample[["ticker", "isin"]].itertuples(index=False, name=None)),
-        max_workers=krx.max_workers,
-        log=context.log,
-        stop_on=KRX_FATAL,
         label="KRX 05901",
+        log=context.log,
     )
     return pd.DataFrame(
         [(t, v) for (t, _), v in result.results.items()],

@@ -8,8 +8,8 @@ empty partition with a note, not an error. Today before publication is a retryab
 A range (up to the whole history since 2002, ~5,900 sessions) is one run that fetches, parses
 and writes in batches: sessions are fetched concurrently under the KRX rate limiter while the
 previous batch is written, so memory and the work a killed run loses are one batch
-(WRITE_BATCH_SESSIONS), whatever the range. Resuming (README § Backfilling the full history):
-a range run skips the sessions whose stored answer is final, i.e. was written after the
+(WRITE_BATCH_SESSIONS), whatever the range. Resuming (docs/operations.md § Backfilling the full
+history): a range run skips the sessions whose stored answer is final, i.e. was written after the
 session's T+1 08:00 KST (when even the Open API has published it), unless its config sets
 `refetch_final`; a single-partition run always fetches. Each batch's partitions are reported
 as materialized when they land, so the UI shows how far a backfill got.
@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import dagster as dg
 import duckdb
@@ -29,27 +29,22 @@ from pydantic import Field
 
 from etf_assets import partitions
 from etf_assets.assets import PRICES
-from etf_assets.assets.utils import (
-    FanOutBatch,
-    fan_out_krx_batches,
-    markdown_table,
-    partition_dates,
-    table_metadata,
-)
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.errors import KRXNotYetPublished
 from etf_assets.parsing.krx import (
     daily_prices_from_data_service,
     daily_prices_from_openapi,
     is_no_data_answer,
 )
-from etf_assets.partitions import KST, session_partitions
+from etf_assets.partitions import at_kst, session_partitions
+from etf_assets.phases import OPENAPI_PUBLISHED_AT, PRICES_FINAL_AT
+from etf_assets.resources.http import FanOutBatch
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import TABLES, replace_partitions, warehouse
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partitions, warehouse
 
-DATA_SERVICE_FINAL_AFTER = timedelta(hours=15, minutes=45)  # close 15:30 + settling margin
-OPENAPI_PUBLISHED_AFTER = timedelta(days=1, hours=8)  # T+1, next morning
 # Sessions fetched or in flight but not yet written, at most: the memory of a range run and
-# what a killed run fetches again. Writes take half of it at a time (fan_out_krx_batches).
+# what a killed run fetches again. Writes take half of it at a time (KRXClient.fan_out_batches).
 WRITE_BATCH_SESSIONS = 50
 EMPTY_SESSIONS_SHOWN = 50
 SessionAnswer = tuple[pd.DataFrame, str | None]
@@ -68,10 +63,9 @@ def price_source(trade_date: date, now: datetime, has_openapi: bool) -> str:
 
     Raises KRXNotYetPublished when neither has final figures yet (a retryable failure).
     """
-    midnight = datetime(trade_date.year, trade_date.month, trade_date.day, tzinfo=KST)
-    if has_openapi and now >= midnight + OPENAPI_PUBLISHED_AFTER:
+    if has_openapi and now >= final_answer_after(trade_date):
         return "krx_openapi"
-    if now >= midnight + DATA_SERVICE_FINAL_AFTER:
+    if now >= at_kst(trade_date, PRICES_FINAL_AT):
         return "krx_data"
     raise KRXNotYetPublished(
         "krx",
@@ -103,9 +97,7 @@ def fetch_session_prices(
 def final_answer_after(trade_date: date) -> datetime:
     """From when a session's answer is final: T+1 08:00 KST, when the Open API publishes it
     (the data service's same-day answer may still lack net assets)."""
-    return datetime(trade_date.year, trade_date.month, trade_date.day, tzinfo=KST) + (
-        OPENAPI_PUBLISHED_AFTER
-    )
+    return at_kst(trade_date, OPENAPI_PUBLISHED_AT, days_later=1)
 
 
 def sessions_stored_final(conn: duckdb.DuckDBPyConnection, dates: list[date]) -> set[date]:
@@ -205,8 +197,7 @@ def etf_daily_prices(
                 f"{len(kept):,} of {len(dates):,} sessions hold a final answer already (written "
                 f"after T+1 08:00 KST): skipped; {len(todo):,} to fetch"
             )
-        for batch, written in fan_out_krx_batches(
-            krx,
+        for batch, written in krx.fan_out_batches(
             lambda d: fetch_session_prices(krx, d, now),
             todo,
             WRITE_BATCH_SESSIONS,

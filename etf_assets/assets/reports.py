@@ -24,7 +24,6 @@ from etf_assets.assets.listing import etf_details
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
-from etf_assets.export import FORMATS, write_query
 from etf_assets.metrics.overview import (
     INVESTOR_LABELS,
     OVERVIEW_FLOW_INVESTORS,
@@ -37,7 +36,8 @@ from etf_assets.metrics.overview import (
     widest_premiums,
 )
 from etf_assets.partitions import session_partitions
-from etf_assets.resources.storage import replace_partitions, warehouse
+from etf_assets.warehouse.export import FORMATS, write_query
+from etf_assets.warehouse.write import replace_partitions, warehouse
 
 CHART_MAX_BARS = 15
 NET_FLOW_BARS = 10  # net buys, and as many net sells

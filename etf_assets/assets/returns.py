@@ -19,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets.assets import METRICS
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import fan_out_krx, markdown_table, partition_dates, table_metadata
+from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
 from etf_assets.metrics.returns import (
     FREQUENCY_LOOKBACK_DAYS,
     HISTORY_DAYS,
@@ -35,7 +35,7 @@ from etf_assets.partitions import (
     xkrx_sessions,
 )
 from etf_assets.resources.krx import KRXClient
-from etf_assets.resources.storage import replace_partitions, warehouse
+from etf_assets.warehouse.write import replace_partitions, warehouse
 
 TABLE = "etf_returns"
 CROSS_CHECK_WINDOW = "1m"
@@ -88,7 +88,7 @@ def krx_month_changes(
             {"trade_date": d, "ticker": frame["ticker"], "krx_return_1m_pct": frame["change_pct"]}
         )
 
-    result = fan_out_krx(context, krx, fetch, list(periods), label="KRX 04401")
+    result = krx.fan_out(fetch, list(periods), label="KRX 04401", log=context.log)
     frames = [f for f in result.results.values() if len(f)]
     changes = (
         pd.concat(frames, ignore_index=True)

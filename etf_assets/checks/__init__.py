@@ -26,7 +26,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
-from etf_assets.assets.distributions import etf_distributions, month_days, trailing_months
+from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
@@ -36,7 +36,7 @@ from etf_assets.assets.reports import etf_overview
 from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.universe import UNIVERSE
 from etf_assets.checks import rules
-from etf_assets.resources.storage import newest_partition, warehouse
+from etf_assets.warehouse.write import newest_partition, warehouse
 
 PartitionRule = Callable[[duckdb.DuckDBPyConnection, str, Sequence[date]], rules.RuleOutcome]
 TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
@@ -307,8 +307,8 @@ def distributions_checks(
     if context.has_partition_key or context.has_partition_key_range:
         months = [date.fromisoformat(key) for key in context.partition_keys]
     else:
-        months = trailing_months(partitions.now_kst().date())
-    dates = [d for month in months for d in month_days(month)]
+        months = partitions.trailing_months(partitions.now_kst().date())
+    dates = [d for month in months for d in partitions.month_days(month)]
     with warehouse(duckdb) as conn:
         outcomes = [(c, c.rule(conn, DISTRIBUTIONS_TABLE, dates)) for c in DISTRIBUTION_CHECKS]
         freshness = rules.freshness(conn, DISTRIBUTIONS_TABLE, partitions.now_kst())

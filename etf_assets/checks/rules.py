@@ -23,7 +23,9 @@ from etf_assets.partitions import (
     sessions_between,
     week_last_session,
 )
-from etf_assets.resources.storage import TABLES, newest_partition
+from etf_assets.phases import GRACE, Target, phase_of
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import newest_partition
 
 MAX_OFFENDERS = 20
 AUM_TOLERANCE_PCT = 1.0
@@ -326,7 +328,7 @@ def _json_value(value: object) -> object:
 def finite(conn: duckdb.DuckDBPyConnection, table: str, dates: Sequence[date]) -> RuleOutcome:
     """Every floating column holds a finite number or NULL: never NaN or ±infinity, which no
     user can act on and which spread into every sum and mean they enter (a missing value is
-    NULL, README.md § Absent values).
+    NULL, docs/assets.md § Absent values).
 
     The `ranges` predicates cannot catch them: they run as `coalesce(pred, TRUE)`, and DuckDB
     orders NaN above every number, so `nav > 0` or `aum_krw >= 0` is true for NaN (and for
@@ -756,39 +758,26 @@ def returns_agree_with_krx(
     )  # fmt: skip
 
 
-# Phase of each table: the hour (KST) its schedule runs, plus a grace period for the run.
-PHASE_HOUR = {
-    "krx_etf_list": 9,
-    "etf_details": 9,
-    "etf_daily_prices": 16,
-    "etf_aum": 16,
-    "etf_52w": 17,
-    "etf_returns": 17,
-    "etf_overview_snapshot": 17,
-    "etf_investor_flows": 18,  # the 18:30 phase: KRX's flows are final after 18:00
-    "etf_distributions": 9,  # the trailing months, refreshed whole with the listing
-    "etf_universe": 17,  # rebuilt whole after the day's prices, logged as of its newest session
-}
-WEEKLY_TABLES = {"etf_holdings", "etf_tracking_error"}
-# Partitioned by month and refreshed whole every session: a quiet month writes no newer
-# partition, so freshness is when the newest write happened, not which partition it was.
-REFRESHED_TABLES = {"etf_distributions"}
-GRACE = timedelta(hours=2)
+def refreshed_whole(table: str) -> bool:
+    """Partitioned by month and refreshed whole every session: a quiet month writes no newer
+    partition, so freshness is when the newest write happened, not which partition it was."""
+    return phase_of(table).target is Target.MONTHS
 
 
 def expected_newest(table: str, now: datetime) -> date:
-    """The newest partition `table` should have at `now`, in sessions (weekends never count)."""
-    local = now.astimezone(KST)
-    if table in WEEKLY_TABLES:
-        # The Sunday 21:00 phase covers the week just ended.
-        due = local - GRACE - timedelta(hours=21)
+    """The newest partition `table` should have at `now`, in sessions (weekends never count):
+    its phase's session once the phase's time plus GRACE has passed."""
+    phase = phase_of(table)
+    due = now.astimezone(KST) - GRACE - phase.since_midnight
+    if phase.target is Target.WEEK:
+        # The Sunday phase covers the week just ended.
         sunday = due.date() - timedelta(days=(due.date().weekday() + 1) % 7)
         for back in range(0, 8 * 7, 7):
             last = week_last_session(sunday - timedelta(days=back))
             if last:
                 return last
         raise ValueError(f"no session in the 8 weeks before {sunday}")
-    shifted = (local - GRACE - timedelta(hours=PHASE_HOUR[table])).date()
+    shifted = due.date()
     return shifted if is_session(shifted) else sessions_back(shifted, 1)[0]
 
 
@@ -797,7 +786,7 @@ def freshness(conn: duckdb.DuckDBPyConnection, table: str, now: datetime) -> Rul
     for a refreshed table, when its newest write came after the expected session's phase."""
     expected = expected_newest(table, now)
     metadata: dict[str, object] = {"expected": str(expected)}
-    if table in REFRESHED_TABLES:
+    if refreshed_whole(table):
         # Every refresh rewrites the expected session's month (a backfill of others does not).
         month = expected.replace(day=1)
         metadata["refreshed_partition"] = str(month)
@@ -813,7 +802,7 @@ def freshness(conn: duckdb.DuckDBPyConnection, table: str, now: datetime) -> Rul
     else:
         newest = newest_partition(conn, table)
     if newest is None:
-        what = f"its {expected:%Y-%m} partition" if table in REFRESHED_TABLES else table
+        what = f"its {expected:%Y-%m} partition" if refreshed_whole(table) else table
         return RuleOutcome(False, f"{table}: {what} never written", metadata)
     lag = len(sessions_between(newest + timedelta(days=1), expected))
     return RuleOutcome(

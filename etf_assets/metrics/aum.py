@@ -1,4 +1,4 @@
-"""AUM = net assets (순자산총액), never market cap (시가총액). See README.md § Definitions.
+"""AUM = net assets (순자산총액), never market cap (시가총액). See docs/assets.md § Definitions.
 
 KRX publishes `INVSTASST_NETASST_TOTAMT`; it sends 0 on the day itself and for new listings,
 which the parser stores as NULL (not published), and then NAV × listed shares stands in

@@ -59,7 +59,7 @@ INVESTOR_LABELS = {"institution": "기관", "other_corporation": "기타법인",
 
 # (column, DuckDB type, expression over the CTE aliases below). The snapshot table's schema is
 # derived from this list too, so view and snapshot cannot drift apart; each column's description
-# is the warehouse-wide one for its name (etf_assets.resources.storage.COLUMN_DESCRIPTIONS).
+# is the warehouse-wide one for its name (etf_assets.warehouse.schema.COLUMN_DESCRIPTIONS).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("ticker", "VARCHAR", "u.ticker"),
     ("name", "VARCHAR", "coalesce(d.name, p.name)"),

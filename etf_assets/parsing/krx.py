@@ -251,7 +251,7 @@ _PARSERS: dict[str, Callable[[pd.DataFrame, str, pd.Series | None], pd.Series]] 
 class KRXField:
     """One column of a frame: the KRX field it comes from, its type and when it is NULL.
 
-    `absent` is the field's one absence rule (README.md § Absent values); `why` says why in a
+    `absent` is the field's one absence rule (docs/assets.md § Absent values); `why` says why in a
     line. `optional` fields may be missing from an answer (then NULL), any other missing field
     is a broken answer (ParseError).
     """

@@ -2,7 +2,7 @@
 
 Users act on these figures, so a value the upstream did not publish must be NULL, never a 0 or
 a guess. Every field a parser reads names one `Absence` rule in its field table (krx.py,
-kis.py); the rules are listed for users in README.md § Absent values.
+kis.py); the rules are listed for users in docs/assets.md § Absent values.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -184,6 +184,7 @@ def get_rate_limiter(
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+W = TypeVar("W")
 
 
 @dataclass
@@ -249,3 +250,88 @@ def fan_out(
     if log is not None:
         log.info(f"{progress(total)} — done in {out.wall_s:.1f}s, {len(out.failures)} failed")
     return out
+
+@dataclass
+class FanOutBatch(Generic[K, V]):
+    """Items finished since the previous batch, and the progress of the whole fan-out."""
+
+    results: dict[K, V] = field(default_factory=dict)
+    failures: dict[K, BaseException] = field(default_factory=dict)
+    done: int = 0  # items finished so far, this batch's included
+    total: int = 0
+    elapsed_s: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.results) + len(self.failures)
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        rate = self.rate_per_s
+        return (self.total - self.done) / rate if rate > 0 else None
+
+    def progress(self, label: str) -> str:
+        eta = "?" if self.eta_s is None else f"{self.eta_s:.0f}s"
+        return f"{label}: {self.done:,}/{self.total:,}, {self.rate_per_s:.1f}/s, ETA {eta}"
+
+
+def fan_out_batches(
+    fetch: Callable[[K], V],
+    items: Iterable[K],
+    batch_size: int,
+    commit: Callable[[FanOutBatch[K, V]], W],
+    *,
+    max_workers: int,
+    stop_on: tuple[type[BaseException], ...] = (),
+) -> Iterator[tuple[FanOutBatch[K, V], W]]:
+    """`fetch` over `items` on `max_workers` threads, committed in batches as they finish.
+
+    Memory and lost work are bounded by `batch_size`, not by the number of items: at most that
+    many items are in flight or finished but not yet committed. A batch is committed once
+    half of them are finished, so the threads keep fetching the other half meanwhile, and
+    refilled right after, before the caller gets `(batch, commit's result)` to report on: the
+    rate limiter, not the writer or the reporting, sets the pace. Items start in the order
+    given. An exception of the types in `stop_on` cancels what has not started and is
+    re-raised; any other is reported in its batch's `failures`.
+    """
+    todo = deque(dict.fromkeys(items))
+    total, done = len(todo), 0
+    commit_at = max(1, batch_size // 2)
+    started = time.monotonic()
+    batch: FanOutBatch[K, V] = FanOutBatch()
+    pending: dict[Future[V], K] = {}
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+
+        def refill() -> None:
+            while todo and len(pending) + len(batch) < batch_size:
+                item = todo.popleft()
+                pending[pool.submit(fetch, item)] = item
+
+        try:
+            refill()
+            while pending or batch:
+                if len(batch) >= commit_at or (batch and not pending):
+                    done += len(batch)
+                    batch.done, batch.total = done, total
+                    batch.elapsed_s = time.monotonic() - started
+                    committed, result = batch, commit(batch)
+                    batch = FanOutBatch()
+                    refill()
+                    yield committed, result
+                    continue
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    item = pending.pop(future)
+                    exc = future.exception()
+                    if exc is None:
+                        batch.results[item] = future.result()
+                    elif stop_on and isinstance(exc, stop_on):
+                        raise exc
+                    else:
+                        batch.failures[item] = exc
+        finally:
+            for future in pending:
+                future.cancel()

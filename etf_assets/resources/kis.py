@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
@@ -56,9 +55,9 @@ from etf_assets.parsing.kis import (
     parse_inquire_price,
     parse_nav_daily_trend,
 )
+from etf_assets.partitions import KST
 from etf_assets.resources.http import RateLimiter, build_session, fan_out, get_rate_limiter
 
-KST = ZoneInfo("Asia/Seoul")
 RATE_HEADROOM = 0.95  # pace at 95 % of the limit: KIS counts arrivals, which jitter
 TOKEN_MARGIN = timedelta(minutes=10)  # refresh this long before access_token_token_expired
 RATE_RETRY_ATTEMPTS = 6  # EGW00201 retries per request before KISRateLimited
@@ -290,10 +289,10 @@ class KISClient(dg.ConfigurableResource):
             return self._cache_path
         if self.token_cache_dir:
             folder = Path(self.token_cache_dir)
-        elif os.environ.get("DAGSTER_HOME"):
-            folder = Path(os.environ["DAGSTER_HOME"]) / "kis_tokens"
+        elif home := settings.dagster_home():
+            folder = home / "kis_tokens"
         else:
-            folder = Path.home() / ".cache" / "etf_assets"
+            folder = settings.cache_dir()
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._cache_path = folder / f"kis_token_{self._key_hash()}.json"
         return self._cache_path
@@ -532,28 +531,25 @@ class KISClient(dg.ConfigurableResource):
 
     def fetch_many(
         self,
-        method: str | Callable[[str], Any],
+        fetch: Callable[[str], Any],
         tickers: Iterable[str],
-        log_to: Any = None,
-        **kwargs: Any,
+        log_to: logging.Logger | None = None,
     ) -> tuple[dict[str, Any], dict[str, Exception], dict[str, float | int]]:
-        """Call `method` (a method name, or a callable of the ticker) for every ticker at once.
+        """`fetch` (e.g. `kis.inquire_price`) for every ticker at once, on http.fan_out.
 
         Threads overlap the network latency; the shared limiter, not latency, sets the pace.
         Returns (results, failures, stats); stats count this client's requests during the call
         (requests, wall_s, effective_rps, rate_limited_retries).
         """
-        fn: Callable[..., Any] = getattr(self, method) if isinstance(method, str) else method
-        label = method if isinstance(method, str) else getattr(method, "__name__", "call")
         self._require_configured()
         before_requests, before_retries = self._counters.snapshot()
         started = time.monotonic()
         outcome = fan_out(
-            lambda ticker: fn(ticker, **kwargs),
+            fetch,
             list(tickers),
             max_workers=self.max_workers,
             log=log_to,
-            label=f"kis {label}",
+            label=f"kis {getattr(fetch, '__name__', 'call')}",
             stop_on=SYSTEMIC_ERRORS,
         )
         wall = time.monotonic() - started

@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import requests
@@ -33,6 +35,7 @@ from pydantic import Field, PrivateAttr
 
 from etf_assets import settings
 from etf_assets.errors import (
+    KRX_FATAL,
     KRXAuthKeyRejected,
     KRXBadResponse,
     KRXError,
@@ -40,7 +43,15 @@ from etf_assets.errors import (
     KRXLoginRequired,
     KRXMaintenance,
 )
-from etf_assets.resources.http import RequestCounter, build_session, get_rate_limiter
+from etf_assets.resources.http import (
+    FanOutBatch,
+    FanOutResult,
+    RequestCounter,
+    build_session,
+    fan_out,
+    fan_out_batches,
+    get_rate_limiter,
+)
 
 DATA_SERVICE = "krx_data"
 OPENAPI_SERVICE = "krx_openapi"
@@ -97,6 +108,20 @@ _DATA_SESSIONS: dict[tuple[str | int | None, ...], _DataSession] = {}
 _OPENAPI_SESSIONS: dict[tuple[str, int], requests.Session] = {}
 _REGISTRY_LOCK = threading.Lock()
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+W = TypeVar("W")
+
+
+@contextmanager
+def fatal_fails_run() -> Iterator[None]:
+    """A credentials error (KRX_FATAL) fails the run without Dagster's retries: waiting five
+    minutes cannot fix a wrong password or a missing login. Every KRX fan-out runs inside it."""
+    try:
+        yield
+    except KRX_FATAL as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+
 
 class KRXClient(dg.ConfigurableResource):
     """Client of the KRX data service (data.krx.co.kr) and the KRX Open API (data-dbg).
@@ -128,6 +153,37 @@ class KRXClient(dg.ConfigurableResource):
     max_retries: int = Field(default=3, description="urllib3 retries on timeouts and 502/503/504.")
 
     _requests: RequestCounter = PrivateAttr(default_factory=RequestCounter)
+
+    # ── fan-out: every per-ETF or per-session KRX call goes through these ──
+
+    def fan_out(
+        self,
+        fetch: Callable[[K], V],
+        items: Iterable[K],
+        *,
+        label: str,
+        log: logging.Logger | None = None,
+    ) -> FanOutResult[K, V]:
+        """`fetch` over `items` on this client's threads (http.fan_out); a credentials error
+        stops the rest and fails the run (fatal_fails_run)."""
+        with fatal_fails_run():
+            return fan_out(
+                fetch, items, max_workers=self.max_workers, log=log, stop_on=KRX_FATAL, label=label
+            )
+
+    def fan_out_batches(
+        self,
+        fetch: Callable[[K], V],
+        items: Iterable[K],
+        batch_size: int,
+        commit: Callable[[FanOutBatch[K, V]], W],
+    ) -> Iterator[tuple[FanOutBatch[K, V], W]]:
+        """`fetch` over `items` committed in batches as they finish (http.fan_out_batches); a
+        credentials error stops the rest and fails the run (fatal_fails_run)."""
+        with fatal_fails_run():
+            yield from fan_out_batches(
+                fetch, items, batch_size, commit, max_workers=self.max_workers, stop_on=KRX_FATAL
+            )
 
     # ── configuration views ──
 

@@ -19,8 +19,7 @@ Transport rules that come from the wire:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import requests
@@ -39,6 +38,7 @@ from etf_assets.parsing.seibro import (
     parse_answer,
     request_body,
 )
+from etf_assets.partitions import month_windows
 from etf_assets.resources.http import RequestCounter, build_session, get_rate_limiter
 
 SERVICE = "seibro"
@@ -48,16 +48,6 @@ SCREEN = "분배금지급현황"
 
 _SESSIONS: dict[tuple[str, int, int], requests.Session] = {}
 _SESSIONS_LOCK = threading.Lock()
-
-
-def month_windows(start: date, end: date) -> Iterator[tuple[date, date]]:
-    """[start, end] cut at month ends: (start, end of its month), (1st of next month, …), …"""
-    window_start = start
-    while window_start <= end:
-        next_month = (window_start.replace(day=1) + timedelta(days=32)).replace(day=1)
-        window_end = min(end, next_month - timedelta(days=1))
-        yield window_start, window_end
-        window_start = next_month
 
 
 class SEIBroClient(dg.ConfigurableResource):
