@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from etf_assets.partitions import KST, is_session, previous_session, sessions_between
+from etf_sandbox.wire import Handler, SandboxRequest, SandboxResponse, SandboxState, json_response
 
 if TYPE_CHECKING:
     from etf_sandbox.market import Market
-    from etf_sandbox.server import SandboxRequest, SandboxResponse, SandboxState
 
 SERVICE = "kis"
 TOKEN_LIFETIME = timedelta(seconds=86400)
@@ -84,9 +84,6 @@ def _kis(state: SandboxState) -> KisSandboxState:
 
 
 def _json(obj: Any, status: int = 200) -> SandboxResponse:
-    # Imported here: server.py imports this module to collect ROUTES.
-    from etf_sandbox.server import json_response
-
     return json_response(obj, status=status)
 
 
@@ -637,7 +634,7 @@ _COMPONENT_OUTPUT1 = (
     "oprc_nav", "hprc_nav", "lprc_nav", "etf_cu_unit_scrt_cnt", "etf_cnfg_issu_cnt",
 )  # fmt: skip
 
-ROUTES: dict[tuple[str, str], Callable[[SandboxRequest, SandboxState], SandboxResponse]] = {
+ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", PATH_TOKEN): token_p,
     ("GET", PATH_PRICE): _uapi(inquire_price),
     ("GET", PATH_NAV_DAILY): _uapi(nav_daily_trend),

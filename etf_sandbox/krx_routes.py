@@ -15,7 +15,7 @@ behaviour is unknown the sandbox makes a documented choice:
   data call (even without require_login); anonymous calls are served unless require_login.
   With the `krx_password_change` fault a right password answers `CD010` (the message text is
   the sandbox's).
-- 05001 lines (see `market._holdings`): bonds carry MKT_ID and SECUGRP_ID `""` (docs/krx.md
+- 05001 lines (see `market.baskets._holdings`): bonds carry MKT_ID and SECUGRP_ID `""` (docs/krx.md
   names no bond value), options SECUGRP_ID `OP` (a guess); futures and options have VALU_AMT
   only, ETF lines and cash COMPST_AMT only; foreign stocks VALU_AMT and COMPST_RTO `-`.
 - Index levels KRX does not publish: `-` in 04301's four index fields, `0.00` in the Open
@@ -47,8 +47,9 @@ import numpy as np
 import pandas as pd
 
 from etf_sandbox.market import INVESTOR_GROUPS, INVESTOR_TYPES, START, Market
-from etf_sandbox.server import (
+from etf_sandbox.wire import (
     KRX_DATA_PATH,
+    Handler,
     SandboxRequest,
     SandboxResponse,
     SandboxState,
@@ -93,6 +94,7 @@ FIELDS_04301 = [
 
 # ---- formatting (data.krx: thousands commas, "-" for missing; Open API: no commas) ----------
 
+
 def _int(v: float | int) -> str:
     return f"{int(v):,}"
 
@@ -136,6 +138,7 @@ def _output(state: SandboxState, rows: list[dict[str, str]]) -> SandboxResponse:
 
 # ---- publication clock ----------------------------------------------------------------------
 
+
 def last_data_session(market: Market, now: datetime) -> date | None:
     """Newest session whose data-service rows exist as of now (today's only after 15:30 KST)."""
     today = now.date()
@@ -157,6 +160,7 @@ def openapi_published(d: date, now: datetime) -> bool:
 
 # ---- login sessions -------------------------------------------------------------------------
 
+
 def _sessions(state: SandboxState) -> dict[str, dict[str, Any]]:
     return state.extra.setdefault(STATE_KEY, {}).setdefault("sessions", {})
 
@@ -177,7 +181,7 @@ def _alive(s: dict[str, Any], now: datetime) -> bool:
 
 
 def session_status(req: SandboxRequest, state: SandboxState) -> str:
-    """"live", "dead" (kicked or expired login) or "anonymous"."""
+    """ "live", "dead" (kicked or expired login) or "anonymous"."""
     with state.lock:
         s = _sessions(state).get(req.cookies.get("JSESSIONID", ""))
         if s is None or s["account"] is None:
@@ -237,6 +241,7 @@ def login(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
 
 
 # ---- data service screens -------------------------------------------------------------------
+
 
 def _master(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
     """MDCSTAT04601: today's snapshot of listed ETFs (no date parameter)."""
@@ -521,6 +526,7 @@ def data(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
 
 # ---- Open API -------------------------------------------------------------------------------
 
+
 def _openapi_rows(m: Market, d: date) -> list[dict[str, str]]:
     daily = m.daily(d)
     if daily is None:
@@ -567,7 +573,7 @@ def openapi(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
     return json_response({"OutBlock_1": rows})
 
 
-ROUTES: dict[tuple[str, str], Callable[[SandboxRequest, SandboxState], SandboxResponse]] = {
+ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", DATA_PATH): data,
     ("GET", LOGIN_PAGE_PATH): login_page,
     ("GET", LOGIN_JSP_PATH): login_page,

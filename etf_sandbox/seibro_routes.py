@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
 
 import pandas as pd
 
-from etf_sandbox.server import SandboxRequest, SandboxResponse, SandboxState
+from etf_sandbox.wire import Handler, SandboxRequest, SandboxResponse, SandboxState
 
 PATH = "/websquare/engine/proworks/callServletService.jsp"
 ACTION_ROWS = "exerInfoDtramtPayStatPlist"
@@ -152,6 +151,6 @@ def distributions(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
     return _xml(f'<vector result="{len(page)}">{data}</vector>')
 
 
-ROUTES: dict[tuple[str, str], Callable[[SandboxRequest, SandboxState], SandboxResponse]] = {
+ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", PATH): distributions,
 }
