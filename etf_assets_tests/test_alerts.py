@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from etf_assets.errors import KISError, KISTokenIssueThrottled, KRXLoginFailed, 
 from etf_assets.partitions import KST
 from etf_assets.resources.kis import KISClient
 from etf_assets.sensors import alert_sensors
-from etf_assets_tests.conftest import krx_client
+from etf_assets_tests.helpers import krx_client
 from etf_sandbox.server import SandboxConfig, start_sandbox
 
 SECRETS = {
@@ -260,13 +259,6 @@ def test_credential_errors_from_the_real_clients_get_their_instruction(tmp_path:
     assert "check KIS_APP_KEY, KIS_APP_SECRET and KIS_ENV" in instruction(refused)
     assert isinstance(throttled, KISTokenIssueThrottled)
     assert "one token a minute per app key" in instruction(throttled)
-
-
-@pytest.fixture
-def db(warehouse_path: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "etf.duckdb"
-    shutil.copy(warehouse_path, copy)
-    return copy
 
 
 def test_health_notify_sends_the_verdict_through_the_channels(

@@ -17,7 +17,6 @@ import hashlib
 import multiprocessing
 import os
 import re
-import shutil
 import signal
 import threading
 import time
@@ -45,8 +44,9 @@ from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import LOGIN_POST_PATH, SCREEN_DAILY, SCREEN_MASTER, SCREEN_PDF
 from etf_assets.warehouse.schema import TABLES
 from etf_assets.warehouse.write import replace_partition
-from etf_assets_tests.conftest import (
+from etf_assets_tests.helpers import (
     AS_OF,
+    copy_warehouse,
     krx_client,
     materialize,
     materialize_with_checks,
@@ -153,16 +153,6 @@ def rows_of(db: Path, sql: str, params: list[object] | None = None) -> list[tupl
         return conn.execute(sql, params or []).fetchall()
 
 
-def copy_db(src: Path, dst_dir: Path) -> Path:
-    """A private copy of a closed warehouse (its WAL too, should one be left)."""
-    dst = dst_dir / src.name
-    shutil.copy(src, dst)
-    wal = src.with_name(src.name + ".wal")
-    if wal.exists():
-        shutil.copy(wal, dst.with_name(dst.name + ".wal"))
-    return dst
-
-
 # ---- run results ------------------------------------------------------------------------------
 
 
@@ -256,8 +246,10 @@ def baseline(sb: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db(baseline: Path, tmp_path: Path) -> Path:
-    """This test's own copy of the baseline warehouse."""
-    return copy_db(baseline, tmp_path)
+    """This test's own copy of the baseline warehouse. It overrides conftest's `db` (a copy of
+    the shared session warehouse) on purpose: this module's warehouse comes from its own small,
+    fault-armed sandbox `sb`, never from the shared `sandbox`."""
+    return copy_warehouse(baseline, tmp_path)
 
 
 # ---- timeouts and 5xx ---------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """`make health` on the shared sandbox warehouse: healthy when fresh, exit 1 when stale."""
 
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -14,19 +13,12 @@ from etf_assets.assets.reports import etf_overview
 from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS
 from etf_assets.partitions import KST
 from etf_assets.schedules import monitoring_schedule
-from etf_assets_tests.conftest import ALL_ASSETS, AS_OF, materialize_with_checks, resources
+from etf_assets_tests.helpers import ALL_ASSETS, AS_OF, materialize_with_checks, resources
 from etf_sandbox.server import Sandbox
 
 # The shared warehouse holds AS_OF = Friday 2026-11-20 for every asset.
 SATURDAY_AFTER = datetime(2026, 11, 21, 12, tzinfo=KST)
 STALE_TUESDAY = datetime(2026, 11, 24, 19, tzinfo=KST)
-
-
-@pytest.fixture
-def db(warehouse_path: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "etf.duckdb"
-    shutil.copy(warehouse_path, copy)
-    return copy
 
 
 def run(db: Path, now: datetime, monkeypatch: pytest.MonkeyPatch) -> int:

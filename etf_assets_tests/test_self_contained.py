@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from etf_assets_tests.helpers import REPO
 
 # Documents outside the repo that nothing in it may name.
 FORBIDDEN_NAMES: tuple[str, ...] = (

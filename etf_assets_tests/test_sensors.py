@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from etf_assets.partitions import KST
 from etf_assets.phases import phase_of
 from etf_assets.schedules import PHASE_SCHEDULES
 from etf_assets.sensors import alert_sensors, why_stale
-from etf_assets_tests.conftest import ALL_ASSETS, AS_OF, krx_client, resources
+from etf_assets_tests.helpers import ALL_ASSETS, AS_OF, krx_client, resources
 from etf_assets_tests.test_alerts import SECRETS, AlertInbox
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
@@ -202,13 +201,6 @@ def test_a_failed_blocking_check_alerts_once_with_its_offenders(
     assert recovered.title == "etf_assets: recovered: check etf_details:complete passes"
     ticks.tick()
     assert inbox.take() == []
-
-
-@pytest.fixture
-def db(warehouse_path: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "etf.duckdb"
-    shutil.copy(warehouse_path, copy)
-    return copy
 
 
 def test_stale_tables_alert_once_and_recover_when_written(

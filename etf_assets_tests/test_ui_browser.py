@@ -36,13 +36,12 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from etf_assets_tests.conftest import AS_OF
+from etf_assets_tests.helpers import AS_OF, REPO
 from etf_sandbox.localrun import prepare_dagster_home, sandbox_env
 from etf_sandbox.server import SandboxConfig, start_sandbox
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path(os.environ.get("ETF_ASSETS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -4,7 +4,6 @@ The expected values are computed here independently, in pandas, straight from th
 generated market, not through our SQL.
 """
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from etf_assets.assets.metrics import etf_tracking_error
-from etf_assets_tests.conftest import AS_OF, HISTORY_SESSIONS, materialize, resources
+from etf_assets_tests.helpers import AS_OF, HISTORY_SESSIONS, materialize, resources
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox
 
@@ -22,7 +21,8 @@ pytestmark = pytest.mark.usefixtures("warehouse_path")
 
 
 @pytest.fixture(scope="module")
-def db(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+def shared(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+    """The shared warehouse, read only (tests that write take `db`, a copy of it)."""
     return duckdb.connect(str(warehouse_path), read_only=True)
 
 
@@ -31,8 +31,8 @@ def market(sandbox: Sandbox) -> Market:
     return sandbox.market
 
 
-def one(db: duckdb.DuckDBPyConnection, sql: str, *params: object) -> pd.Series:
-    frame = db.execute(sql, list(params)).df()
+def one(conn: duckdb.DuckDBPyConnection, sql: str, *params: object) -> pd.Series:
+    frame = conn.execute(sql, list(params)).df()
     assert len(frame) == 1, frame
     return frame.iloc[0]
 
@@ -40,8 +40,8 @@ def one(db: duckdb.DuckDBPyConnection, sql: str, *params: object) -> pd.Series:
 # --- listing -------------------------------------------------------------------------------
 
 
-def test_details_hold_every_listed_etf(db: duckdb.DuckDBPyConnection, market: Market) -> None:
-    details = db.execute("SELECT * FROM etf_details WHERE trade_date = ?", [AS_OF]).df()
+def test_details_hold_every_listed_etf(shared: duckdb.DuckDBPyConnection, market: Market) -> None:
+    details = shared.execute("SELECT * FROM etf_details WHERE trade_date = ?", [AS_OF]).df()
     gone = market.etfs["delisting_date"].map(lambda d: d is not None and d <= AS_OF)
     listed = market.etfs[(market.etfs["listing_date"] <= AS_OF) & ~gone.astype(bool)]
     assert len(details) >= 1000
@@ -55,8 +55,10 @@ def test_details_hold_every_listed_etf(db: duckdb.DuckDBPyConnection, market: Ma
     assert details["expense_ratio_pct"].between(0, 3).all()
 
 
-def test_raw_listing_keeps_krx_strings(db: duckdb.DuckDBPyConnection) -> None:
-    row = one(db, "SELECT * FROM krx_etf_list WHERE trade_date = ? AND ticker = '069500'", AS_OF)
+def test_raw_listing_keeps_krx_strings(shared: duckdb.DuckDBPyConnection) -> None:
+    row = one(
+        shared, "SELECT * FROM krx_etf_list WHERE trade_date = ? AND ticker = '069500'", AS_OF
+    )
     assert row["ISU_CD"] == "KR7069500007" and row["LIST_DD"] == "2002/10/14"
     assert "," in row["LIST_SHRS"]  # the string exactly as KRX sent it
 
@@ -64,8 +66,8 @@ def test_raw_listing_keeps_krx_strings(db: duckdb.DuckDBPyConnection) -> None:
 # --- prices --------------------------------------------------------------------------------
 
 
-def test_prices_equal_the_market(db: duckdb.DuckDBPyConnection, market: Market) -> None:
-    stored = db.execute("SELECT * FROM etf_daily_prices WHERE trade_date = ?", [AS_OF]).df()
+def test_prices_equal_the_market(shared: duckdb.DuckDBPyConnection, market: Market) -> None:
+    stored = shared.execute("SELECT * FROM etf_daily_prices WHERE trade_date = ?", [AS_OF]).df()
     truth = market.daily(AS_OF)
     assert truth is not None and len(stored) == len(truth)
     merged = stored.merge(truth, on="ticker", suffixes=("", "_truth"))
@@ -77,16 +79,20 @@ def test_prices_equal_the_market(db: duckdb.DuckDBPyConnection, market: Market) 
     assert (stored["source"] == "krx_data").all()
 
 
-def test_no_trade_day_has_null_ohl_not_zero(db: duckdb.DuckDBPyConnection, market: Market) -> None:
+def test_no_trade_day_has_null_ohl_not_zero(
+    shared: duckdb.DuckDBPyConnection, market: Market
+) -> None:
     ticker = market.special["no_trade_day"]
     day = market.ground_truth[ticker]["no_trade_dates"][-1]
-    row = one(db, "SELECT * FROM etf_daily_prices WHERE ticker = ? AND trade_date = ?", ticker, day)
+    row = one(
+        shared, "SELECT * FROM etf_daily_prices WHERE ticker = ? AND trade_date = ?", ticker, day
+    )
     assert pd.isna(row["open"]) and pd.isna(row["high"]) and pd.isna(row["low"])
     assert row["close"] > 0 and row["volume"] == 0
 
 
-def test_backfill_wrote_every_session_once(db: duckdb.DuckDBPyConnection) -> None:
-    counts = db.execute(
+def test_backfill_wrote_every_session_once(shared: duckdb.DuckDBPyConnection) -> None:
+    counts = shared.execute(
         "SELECT count(DISTINCT trade_date), count(*) = count(DISTINCT (trade_date, ticker)) "
         "FROM etf_daily_prices"
     ).fetchone()
@@ -118,9 +124,9 @@ def expected_52w(market: Market, ticker: str, day: date) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("special", ["kodex200", "leveraged_2x", "new_listing", "no_trade_day"])
-def test_52w_exact(db: duckdb.DuckDBPyConnection, market: Market, special: str) -> None:
+def test_52w_exact(shared: duckdb.DuckDBPyConnection, market: Market, special: str) -> None:
     ticker = market.special[special]
-    row = one(db, "SELECT * FROM etf_52w WHERE trade_date = ? AND ticker = ?", AS_OF, ticker)
+    row = one(shared, "SELECT * FROM etf_52w WHERE trade_date = ? AND ticker = ?", AS_OF, ticker)
     expected = expected_52w(market, ticker, AS_OF)
     assert row["high_52w"] == expected["high_52w"]
     assert row["high_52w_date"].date() == expected["high_52w_date"]
@@ -133,8 +139,8 @@ def test_52w_exact(db: duckdb.DuckDBPyConnection, market: Market, special: str) 
     )
 
 
-def test_52w_covers_every_priced_etf(db: duckdb.DuckDBPyConnection) -> None:
-    prices, week52 = db.execute(
+def test_52w_covers_every_priced_etf(shared: duckdb.DuckDBPyConnection) -> None:
+    prices, week52 = shared.execute(
         "SELECT (SELECT count(*) FROM etf_daily_prices WHERE trade_date = $d), "
         "(SELECT count(*) FROM etf_52w WHERE trade_date = $d)",
         {"d": AS_OF},
@@ -145,8 +151,10 @@ def test_52w_covers_every_priced_etf(db: duckdb.DuckDBPyConnection) -> None:
 # --- AUM -----------------------------------------------------------------------------------
 
 
-def test_aum_is_net_assets_not_market_cap(db: duckdb.DuckDBPyConnection, market: Market) -> None:
-    aum = db.execute("SELECT * FROM etf_aum WHERE trade_date = ?", [AS_OF]).df()
+def test_aum_is_net_assets_not_market_cap(
+    shared: duckdb.DuckDBPyConnection, market: Market
+) -> None:
+    aum = shared.execute("SELECT * FROM etf_aum WHERE trade_date = ?", [AS_OF]).df()
     truth = market.daily(AS_OF)
     merged = aum.merge(truth, on="ticker", suffixes=("", "_truth"))
     published = merged["net_assets"] > 0
@@ -161,9 +169,9 @@ def test_aum_is_net_assets_not_market_cap(db: duckdb.DuckDBPyConnection, market:
 
 
 def test_tracking_error_matches_the_generating_parameter(
-    db: duckdb.DuckDBPyConnection, market: Market
+    shared: duckdb.DuckDBPyConnection, market: Market
 ) -> None:
-    frame = db.execute("SELECT * FROM etf_tracking_error WHERE as_of_date = ?", [AS_OF]).df()
+    frame = shared.execute("SELECT * FROM etf_tracking_error WHERE as_of_date = ?", [AS_OF]).df()
     frame = frame.set_index("ticker")
     for special in ("te_0_5", "leveraged_2x", "inverse_1x", "inverse_2x"):
         ticker = market.special[special]
@@ -176,23 +184,24 @@ def test_tracking_error_matches_the_generating_parameter(
 
 
 def test_premium_discount_is_exact_mean_of_wire_values(
-    db: duckdb.DuckDBPyConnection, market: Market
+    shared: duckdb.DuckDBPyConnection, market: Market
 ) -> None:
     ticker = market.special["kodex200"]
     history = market.history(ticker, AS_OF - timedelta(days=60), AS_OF).tail(20)
     expected = ((history["close"] - history["nav"]) / history["nav"] * 100).mean()
     row = one(
-        db, "SELECT * FROM etf_tracking_error WHERE as_of_date = ? AND ticker = ?", AS_OF, ticker
+        shared,
+        "SELECT * FROM etf_tracking_error WHERE as_of_date = ? AND ticker = ?",
+        AS_OF,
+        ticker,
     )
     assert row["premium_discount_20d_pct"] == pytest.approx(expected, abs=1e-9)
 
 
 def test_tracking_metadata_ranks_premiums_without_outliers(
-    warehouse_path: Path, sandbox: Sandbox, market: Market, tmp_path: Path
+    db: Path, sandbox: Sandbox, market: Market
 ) -> None:
     """The suspended fund's +21,597 % must not head the widest-premium table of the UI."""
-    db = tmp_path / "etf.duckdb"
-    shutil.copy(warehouse_path, db)
     result = materialize([etf_tracking_error], resources(sandbox, db), AS_OF.isoformat())
     assert result.success
     (event,) = result.asset_materializations_for_node("etf_tracking_error")
@@ -205,9 +214,9 @@ def test_tracking_metadata_ranks_premiums_without_outliers(
 
 
 def test_short_history_and_missing_index_give_null(
-    db: duckdb.DuckDBPyConnection, market: Market
+    shared: duckdb.DuckDBPyConnection, market: Market
 ) -> None:
-    frame = db.execute("SELECT * FROM etf_tracking_error WHERE as_of_date = ?", [AS_OF]).df()
+    frame = shared.execute("SELECT * FROM etf_tracking_error WHERE as_of_date = ?", [AS_OF]).df()
     frame = frame.set_index("ticker")
     young = frame.loc[market.special["new_listing"]]  # listed 100 sessions before AS_OF
     assert not pd.isna(young["tracking_error_20d_pct"])
@@ -223,19 +232,21 @@ def test_short_history_and_missing_index_give_null(
         assert figure == pytest.approx(market.published_tracking_error(ticker, AS_OF), abs=0.01)
 
 
-def test_holdings_keep_cash_futures_and_whole_codes(db: duckdb.DuckDBPyConnection) -> None:
+def test_holdings_keep_cash_futures_and_whole_codes(shared: duckdb.DuckDBPyConnection) -> None:
     kinds = dict(
-        db.execute(
+        shared.execute(
             "SELECT kind, count(*) FROM etf_holdings WHERE as_of_date = ? GROUP BY kind", [AS_OF]
         ).fetchall()
     )
     assert {"stock", "cash", "future"} <= set(kinds)
     lengths = {
         r[0]
-        for r in db.execute("SELECT DISTINCT length(constituent_code) FROM etf_holdings").fetchall()
+        for r in shared.execute(
+            "SELECT DISTINCT length(constituent_code) FROM etf_holdings"
+        ).fetchall()
     }
     assert 12 in lengths and 6 in lengths
-    inverse = db.execute(
+    inverse = shared.execute(
         "SELECT min(shares_per_cu) FROM etf_holdings "
         "WHERE etf_ticker = '114800' AND kind = 'future'"
     ).fetchone()[0]

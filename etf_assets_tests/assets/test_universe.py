@@ -25,7 +25,7 @@ from etf_assets.checks import FRESHNESS, rules, universe_checks
 from etf_assets.metrics.universe import universe_frames
 from etf_assets.partitions import KST, sessions_between
 from etf_assets.warehouse.migrate import ensure_schema
-from etf_assets_tests.conftest import materialize, resources
+from etf_assets_tests.helpers import materialize, resources
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
@@ -45,7 +45,6 @@ def frozen_sandbox() -> Iterator[Sandbox]:
 @pytest.fixture(scope="module")
 def market(frozen_sandbox: Sandbox) -> Market:
     return frozen_sandbox.market
-
 
 
 def build_universe(sb: Sandbox, db: Path) -> dg.ExecuteInProcessResult:

@@ -28,7 +28,7 @@ from etf_assets.parsing.kis import (
     to_int,
 )
 from etf_assets.parsing.rules import Absence
-from etf_assets_tests.wire_samples import SAMPLES_DIR as SAMPLES
+from etf_assets_tests.helpers import WIRE_SAMPLES as SAMPLES
 
 
 def _body(name: str) -> dict[str, Any]:

@@ -105,7 +105,11 @@ def test_famous_funds(market: Market) -> None:
     e = market.etfs.set_index("ticker")
     k = e.loc["069500"]
     assert (k["name"], k["issuer"], k["listing_date"], k["tracking_index"]) == (
-        "KODEX 200", "삼성자산운용", date(2002, 10, 14), "코스피 200")
+        "KODEX 200",
+        "삼성자산운용",
+        date(2002, 10, 14),
+        "코스피 200",
+    )
     assert k["name_full"] == "삼성 KODEX200 증권상장지수투자신탁[주식]"
     assert e.loc["102110", "listing_date"] == date(2008, 4, 3)
     assert e.loc["152100", ["name", "issuer"]].tolist() == ["PLUS 200", "한화자산운용"]

@@ -5,7 +5,6 @@ snapshot, so it runs on a copy.
 """
 
 import codecs
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -19,7 +18,7 @@ from etf_assets.partitions import sessions_back
 from etf_assets.warehouse.export import export_warehouse
 from etf_assets.warehouse.schema import TABLES
 from etf_assets.warehouse.write import replace_partition
-from etf_assets_tests.conftest import AS_OF
+from etf_assets_tests.helpers import AS_OF
 
 BEFORE = sessions_back(AS_OF, 2)[0]
 
@@ -80,9 +79,7 @@ def test_a_date_exports_that_partition_and_skips_tables_without_it(
     assert "computed" in written["etf_overview"].note  # no snapshot stored for BEFORE
 
 
-def test_a_date_exports_its_stored_snapshot(warehouse_path: Path, tmp_path: Path) -> None:
-    db = tmp_path / "etf.duckdb"
-    shutil.copyfile(warehouse_path, db)
+def test_a_date_exports_its_stored_snapshot(db: Path, tmp_path: Path) -> None:
     with duckdb.connect(str(db)) as conn:
         frame = snapshot_frame(conn, AS_OF)
         frame.loc[0, "name"] = "stored, not recomputed"

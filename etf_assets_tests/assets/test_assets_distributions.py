@@ -25,7 +25,7 @@ from etf_assets.phases import PHASE_BY_NAME
 from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.schedules import PHASE_SCHEDULES
 from etf_assets.warehouse.write import replace_partitions, warehouse
-from etf_assets_tests.conftest import table_frame
+from etf_assets_tests.helpers import table_frame
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 

@@ -23,7 +23,7 @@ from etf_assets.partitions import CALENDAR_START, KST, sessions_back, sessions_b
 from etf_assets.resources.http import FanOutBatch
 from etf_assets.resources.krx import KRXClient
 from etf_assets.warehouse import write
-from etf_assets_tests.conftest import AS_OF, materialize, resources
+from etf_assets_tests.helpers import AS_OF, materialize, resources
 from etf_sandbox.server import KRX_DATA_PATH, Sandbox, SandboxConfig, start_sandbox
 
 EARLY = sessions_between(CALENDAR_START, date(2003, 1, 31))

@@ -36,7 +36,7 @@ from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.warehouse.write import replace_partition, warehouse
-from etf_assets_tests.conftest import ALL_ASSETS, checks_for, materialize, table_frame
+from etf_assets_tests.helpers import ALL_ASSETS, checks_for, materialize, table_frame
 from etf_assets_tests.wire_samples import sample_body
 
 MASTER = "krx_data_MDCSTAT04601_etf_basic_20260125.trimmed.json"

@@ -5,7 +5,6 @@ every figure is known; the shared warehouse checks the view against real base ro
 runs on a copy of it (the shared file is read-only by convention).
 """
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from etf_assets.partitions import sessions_back
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets.warehouse.schema import TABLES
 from etf_assets.warehouse.write import replace_partition
-from etf_assets_tests.conftest import AS_OF, resources, table_frame
+from etf_assets_tests.helpers import AS_OF, copy_warehouse, resources, table_frame
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox
 
@@ -200,8 +199,7 @@ def materialized(
     sandbox: Sandbox, warehouse_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[dg.ExecuteInProcessResult, Path]:
     """etf_overview for the session before AS_OF and AS_OF, as one single-run backfill."""
-    db = tmp_path_factory.mktemp("overview") / "etf.duckdb"
-    shutil.copyfile(warehouse_path, db)
+    db = copy_warehouse(warehouse_path, tmp_path_factory.mktemp("overview"))
     before = sessions_back(AS_OF, 2)[0]
     result = dg.materialize(
         [etf_overview],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -24,8 +24,9 @@ from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
 from etf_assets.checks import partition_checks, rules
 from etf_assets.parsing.krx import INVESTORS
-from etf_assets.partitions import KST, sessions_back
-from etf_assets_tests.conftest import materialize, materialize_with_checks, resources
+from etf_assets.partitions import KST, at_kst, sessions_back
+from etf_assets.phases import phase_of
+from etf_assets_tests.helpers import materialize, materialize_with_checks, resources
 from etf_sandbox.market import Market
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
@@ -44,7 +45,6 @@ COLUMNS = {  # ours ← the sandbox's ground truth
 def small_sandbox() -> Iterator[Sandbox]:
     with start_sandbox(SandboxConfig(n_etfs=150)) as sb:
         yield sb
-
 
 
 @pytest.fixture(scope="module")
@@ -324,11 +324,15 @@ def test_bought_volume_rule_tolerates_krx_corrections_only(
     assert outcome.metadata["beyond_tolerance"] == (0 if passes else 1)
 
 
-def test_freshness_expects_today_from_20_00(month: tuple[Path, dg.ExecuteInProcessResult]) -> None:
-    """The 18:30 phase plus grace: at 19:59 the previous session is still fresh enough."""
+def test_freshness_expects_today_once_the_flows_phase_is_due(
+    month: tuple[Path, dg.ExecuteInProcessResult],
+) -> None:
+    """The flows phase plus GRACE (phases.py), minutes kept: a minute before, the previous
+    session is still fresh enough; from then on, the day's."""
+    due_at = at_kst(AS_OF, phase_of(FLOWS).due)
     with duckdb.connect(str(month[0]), read_only=True) as conn:
-        early = rules.freshness(conn, FLOWS, datetime(2026, 11, 20, 19, 59, tzinfo=KST))
-        due = rules.freshness(conn, FLOWS, datetime(2026, 11, 20, 20, 0, tzinfo=KST))
+        early = rules.freshness(conn, FLOWS, due_at - timedelta(minutes=1))
+        due = rules.freshness(conn, FLOWS, due_at)
     assert early.metadata["expected"] == str(MONTH[-2]) and early.passed
     assert due.metadata["expected"] == str(AS_OF) and due.passed
 

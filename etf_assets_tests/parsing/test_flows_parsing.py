@@ -187,9 +187,7 @@ def test_empty_answers_give_no_rows() -> None:
 
 
 def test_totals_row_contradicting_itself_is_an_error() -> None:
-    broken = [
-        r | {"NETBID_TRDVAL": "1"} if r["INVST_NM"] == "개인" else r for r in rows(TOTALS)
-    ]
+    broken = [r | {"NETBID_TRDVAL": "1"} if r["INVST_NM"] == "개인" else r for r in rows(TOTALS)]
     with pytest.raises(ParseError, match=r"net is not bought − sold.*NETBID_TRDVAL.*0069M0"):
         investor_flows_from_totals(broken, TICKER, date(2026, 1, 23))
 

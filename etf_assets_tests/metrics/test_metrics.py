@@ -12,7 +12,7 @@ from etf_assets.metrics.tracking import TRACKING_SQL
 from etf_assets.metrics.week52 import WEEK52_SQL
 from etf_assets.partitions import sessions_back, sessions_between
 from etf_assets.warehouse.migrate import ensure_schema
-from etf_assets_tests.conftest import table_frame
+from etf_assets_tests.helpers import table_frame
 
 AS_OF = date(2026, 11, 20)
 

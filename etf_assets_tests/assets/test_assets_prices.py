@@ -15,7 +15,7 @@ from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.checks import ALL_CHECKS
 from etf_assets.partitions import sessions_back
-from etf_assets_tests.conftest import (
+from etf_assets_tests.helpers import (
     AS_OF,
     checks_for,
     krx_client,

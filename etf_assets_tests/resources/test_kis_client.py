@@ -23,7 +23,7 @@ from etf_assets.errors import KISError, KISPaperUnsupported, KISTokenIssueThrott
 from etf_assets.partitions import KST, sessions_between
 from etf_assets.resources import kis as kis_module
 from etf_assets.resources.kis import KISClient
-from etf_assets_tests.test_http import max_in_window, record_sends
+from etf_assets_tests.resources.test_http import max_in_window, record_sends
 from etf_sandbox import kis_routes
 from etf_sandbox.localrun import sandbox_process
 from etf_sandbox.market import get_market

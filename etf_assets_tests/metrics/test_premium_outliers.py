@@ -20,7 +20,7 @@ from etf_assets.metrics.overview import (
 from etf_assets.partitions import sessions_back
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets.warehouse.write import replace_partition
-from etf_assets_tests.conftest import table_frame
+from etf_assets_tests.helpers import table_frame
 
 D = date(2026, 11, 20)
 SESSIONS = sessions_back(D, 30)  # oldest first, ending on D (rank 1)

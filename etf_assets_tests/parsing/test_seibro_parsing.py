@@ -24,9 +24,9 @@ from etf_assets.parsing.seibro import (
     request_body,
     ticker_from_isin,
 )
-from etf_assets_tests.wire_samples import SAMPLES_DIR
+from etf_assets_tests.helpers import WIRE_SAMPLES
 
-FIXTURE = (SAMPLES_DIR / "seibro_distributions_reconstructed.xml").read_text(encoding="utf-8")
+FIXTURE = (WIRE_SAMPLES / "seibro_distributions_reconstructed.xml").read_text(encoding="utf-8")
 # The real payouts the fixture carries: (ticker, record date, pay date, KRW per share, kind).
 REAL = {
     ("0036D0", date(2026, 7, 15)): (date(2026, 7, 20), 66.0, "income"),

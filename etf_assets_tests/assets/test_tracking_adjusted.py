@@ -1,7 +1,6 @@
 """Tracking error with payouts added back to the NAV return, and over history: small frames for
 the SQL's rules, the sandbox's monthly payer for the ground truth, a past range in one run."""
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from etf_assets.partitions import sessions_back, week_last_session
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets.warehouse.schema import TABLES
 from etf_assets.warehouse.write import replace_partitions
-from etf_assets_tests.conftest import (
+from etf_assets_tests.helpers import (
     AS_OF,
     HISTORY_START,
+    copy_warehouse,
     market_distributions,
     materialize,
     resources,
@@ -138,8 +138,7 @@ def payer_run(
     sandbox: Sandbox, warehouse_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dg.ExecuteInProcessResult]:
     """The shared warehouse with the market's payouts, and etf_tracking_error of AS_OF."""
-    db = tmp_path_factory.mktemp("tracking") / "etf.duckdb"
-    shutil.copy(warehouse_path, db)
+    db = copy_warehouse(warehouse_path, tmp_path_factory.mktemp("tracking"))
     payouts = market_distributions(get_market(), HISTORY_START, AS_OF + timedelta(days=7))
     with duckdb.connect(str(db)) as connection:
         months = TABLES["etf_distributions"].partition_keys_of(payouts["record_date"])
@@ -168,14 +167,10 @@ def test_monthly_payer_tracking_error_is_its_true_one(
     assert metadata["payout_adjustment_worst_change_pctpt"].value < -1.0
 
 
-def test_past_weeks_in_one_run_with_the_funds_of_their_date(
-    sandbox: Sandbox, warehouse_path: Path, tmp_path: Path
-) -> None:
+def test_past_weeks_in_one_run_with_the_funds_of_their_date(sandbox: Sandbox, db: Path) -> None:
     """Two past weeks in one run: each week's funds are those priced on its last session (a
     fund delisted since included, its leverage from its name), and no holdings were stored for
     them, so constituent_count is NULL."""
-    db = tmp_path / "etf.duckdb"
-    shutil.copy(warehouse_path, db)
     weeks = [week_last_session(date(2026, 4, 22)), week_last_session(date(2026, 4, 29))]
     result = materialize([etf_tracking_error], resources(sandbox, db), span=(weeks[0], weeks[1]))
     assert result.success

@@ -42,7 +42,7 @@ from etf_assets.resources.krx import (
     LOGIN_POST_PATH,
     KRXClient,
 )
-from etf_assets_tests.test_http import max_in_window, record_sends, scripted_server
+from etf_assets_tests.resources.test_http import max_in_window, record_sends, scripted_server
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=KST)

@@ -85,6 +85,7 @@ def login(sb: Sandbox, s: requests.Session, pw: str = "sandbox-pw", **extra: str
 
 # ---- data service ---------------------------------------------------------------------------
 
+
 def test_same_seed_same_bytes(clock: Clock) -> None:
     with start_sandbox(SandboxConfig(now=clock)) as a, start_sandbox(SandboxConfig(now=clock)) as b:
         ra, rb = bld(a, "MDCSTAT04301", trdDd="20261119"), bld(b, "MDCSTAT04301", trdDd="20261119")
@@ -196,6 +197,7 @@ def test_unknown_screen(sandbox: Sandbox) -> None:
 
 # ---- login ----------------------------------------------------------------------------------
 
+
 def test_login_duplicate_and_skipdup(clock: Clock) -> None:
     with start_sandbox(SandboxConfig(now=clock, require_login=True)) as sb:
         assert bld(sb, "MDCSTAT04601").status_code == 400
@@ -230,8 +232,11 @@ def test_password_change_fault_answers_cd010(clock: Clock) -> None:
         assert login(sb, s)["_error_code"] == "CD001"
         sb.set_faults("krx_data", krx_password_change="someone-else")
         assert login(sb, requests.Session(), skipDup="Y")["_error_code"] == "CD001"
-        r = requests.post(sb.url + "/_sandbox/faults", timeout=10,
-                          json={"service": "krx_data", "krx_password_change": ["sandbox"]})
+        r = requests.post(
+            sb.url + "/_sandbox/faults",
+            timeout=10,
+            json={"service": "krx_data", "krx_password_change": ["sandbox"]},
+        )
         assert r.json()["krx_data"]["krx_password_change"] == ["sandbox"]
         assert login(sb, requests.Session())["_error_code"] == "CD010"
 
@@ -246,6 +251,7 @@ def test_password_change_fails_the_real_client_login(clock: Clock) -> None:
 
 
 # ---- Open API -------------------------------------------------------------------------------
+
 
 def test_openapi_rows_and_t_plus_1(sandbox: Sandbox, clock: Clock) -> None:
     url = sandbox.url + OPENAPI
@@ -285,6 +291,7 @@ def test_openapi_keys_and_quota(clock: Clock) -> None:
 
 
 # ---- faults, admin, stats -------------------------------------------------------------------
+
 
 def test_faults_5xx_logout_maintenance(sandbox: Sandbox) -> None:
     sandbox.set_faults(http_5xx_next_n=2)
@@ -330,8 +337,11 @@ def test_krx_rate_block_page(clock: Clock) -> None:
 
 
 def test_admin_endpoints_and_stats(sandbox: Sandbox) -> None:
-    r = requests.post(sandbox.url + "/_sandbox/faults",
-                      json={"service": "krx_data", "http_5xx_next_n": 1}, timeout=10)
+    r = requests.post(
+        sandbox.url + "/_sandbox/faults",
+        json={"service": "krx_data", "http_5xx_next_n": 1},
+        timeout=10,
+    )
     assert r.json() == {"krx_data": {"http_5xx_next_n": 1}}
     assert requests.get(sandbox.url + "/_sandbox/faults", timeout=10).json() == r.json()
     assert requests.post(sandbox.url + "/_sandbox/faults", json={"bogus": 1},

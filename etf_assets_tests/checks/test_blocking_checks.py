@@ -2,7 +2,6 @@
 check, and the assets downstream of it in the same run are not materialized, like the other
 blocking checks."""
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -10,21 +9,20 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etf_assets.assets import utils
 from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.reports import etf_overview
-from etf_assets_tests.conftest import AS_OF, materialize_with_checks, resources
+from etf_assets.warehouse import write as warehouse_write
+from etf_assets_tests.helpers import AS_OF, materialize_with_checks, resources
 from etf_sandbox.server import Sandbox
 
 POISONED = "069500"
 
 
 def test_a_nan_or_infinity_fails_the_run_and_stops_downstream(
-    sandbox: Sandbox, warehouse_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "etf.duckdb"
-    shutil.copy(warehouse_path, db)
-    write = utils.replace_partitions  # etf_aum writes its batches through assets.utils
+    # etf_aum writes through warehouse.write.replace_partitions_in_batches, batch by batch
+    write = warehouse_write.replace_partitions
 
     def writing_infinity_and_nan(
         conn: duckdb.DuckDBPyConnection, table: str, dates: list[date], frame: pd.DataFrame
@@ -41,7 +39,7 @@ def test_a_nan_or_infinity_fails_the_run_and_stops_downstream(
         conn.execute("UPDATE etf_aum SET nav = 'nan' WHERE ticker = ?", [POISONED])
         return written
 
-    monkeypatch.setattr(utils, "replace_partitions", writing_infinity_and_nan)
+    monkeypatch.setattr(warehouse_write, "replace_partitions", writing_infinity_and_nan)
     result = materialize_with_checks(
         [etf_aum, etf_overview], resources(sandbox, db), AS_OF.isoformat()
     )

@@ -2,7 +2,6 @@
 the generated market's closes and payouts, the KRX cross-check, and the checks."""
 
 import itertools
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,10 +18,11 @@ from etf_assets.parsing.krx import period_change_frame
 from etf_assets.partitions import sessions_back, xkrx_sessions
 from etf_assets.warehouse.schema import TABLES
 from etf_assets.warehouse.write import replace_partitions
-from etf_assets_tests.conftest import (
+from etf_assets_tests.helpers import (
     AS_OF,
     HISTORY_START,
     checks_for,
+    copy_warehouse,
     krx_client,
     market_distributions,
     materialize,
@@ -112,8 +112,7 @@ def returns_run(
 ) -> tuple[Path, dg.ExecuteInProcessResult]:
     """A copy of the shared warehouse with the market's payouts, and etf_returns of AS_OF run
     with its checks."""
-    db = tmp_path_factory.mktemp("returns") / "etf.duckdb"
-    shutil.copy(warehouse_path, db)
+    db = copy_warehouse(warehouse_path, tmp_path_factory.mktemp("returns"))
     payouts = market_distributions(
         get_market(), HISTORY_START - timedelta(days=FREQUENCY_LOOKBACK_DAYS), AS_OF
     )
@@ -214,11 +213,7 @@ def test_a_fund_listed_inside_the_year_has_no_1y_return(
     assert pd.isna(frame.loc[young, "total_return_1y_pct"])
 
 
-def test_a_range_is_one_run_writing_every_session(
-    sandbox: Sandbox, warehouse_path: Path, tmp_path: Path
-) -> None:
-    db = tmp_path / "etf.duckdb"
-    shutil.copy(warehouse_path, db)
+def test_a_range_is_one_run_writing_every_session(sandbox: Sandbox, db: Path) -> None:
     span = sessions_back(AS_OF, 3)
     result = materialize([etf_returns], resources(sandbox, db), span=(span[0], span[-1]))
     assert result.success

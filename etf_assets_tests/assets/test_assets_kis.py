@@ -23,7 +23,7 @@ from etf_assets.partitions import KST, weekly_partitions
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
-from etf_assets_tests.conftest import checks_for, krx_client, materialize
+from etf_assets_tests.helpers import checks_for, krx_client, materialize
 from etf_sandbox import kis_routes
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 

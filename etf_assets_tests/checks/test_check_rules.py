@@ -10,7 +10,7 @@ from etf_assets.metrics.overview import overview_sql
 from etf_assets.partitions import KST
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets.warehouse.write import replace_partition, replace_tables
-from etf_assets_tests.conftest import table_frame
+from etf_assets_tests.helpers import table_frame
 
 D = date(2026, 11, 20)
 TICKERS = ["069500", "102110", "0000D0", "114800"]
