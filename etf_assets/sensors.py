@@ -15,7 +15,7 @@ What an incident is, and what closes it:
 * **A failed asset check** at or above the minimum severity: once, until the check passes
   again (the open checks are this sensor's cursor). A run that failed only through blocking
   checks is left to this sensor, so it makes one message, with the check's offenders.
-* **A stale table**: `rules.freshness` in sessions against its phase's hour plus grace, read
+* **A stale table**: `rules.freshness` in sessions against its phase's time plus grace, read
   from the warehouse, so a daemon that was down or a schedule left off is caught too (the
   fresh_in_sessions check only runs when monitoring_job does, and is left to this sensor).
 """
@@ -449,7 +449,7 @@ def alert_sensors() -> list[dg.SensorDefinition]:
         name="alert_on_stale_data",
         minimum_interval_seconds=STALENESS_INTERVAL_S,
         default_status=status,
-        description="A message when a table misses its session by its phase's hour plus "
+        description="A message when a table misses its session by its phase's time plus "
         f"grace (closed days never alarm), one when fresh again. {channels}",
         metadata=metadata,
     )

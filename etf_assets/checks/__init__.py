@@ -53,9 +53,9 @@ TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
 }
 FRESHNESS = "fresh_in_sessions"
 FRESHNESS_DESCRIPTION = (
-    "Newest partition is the newest session due by now (phase hour, KST); weekends, holidays "
-    "and recorded closures never alarm. etf_distributions: refreshed after that session's "
-    "phase; etf_universe: rebuilt from that session's prices."
+    "Newest partition is the newest session due by now (its phase's time in phases.py plus "
+    "grace, KST); weekends, holidays and recorded closures never alarm. etf_distributions: "
+    "refreshed after that session's phase; etf_universe: rebuilt from that session's prices."
 )
 
 
