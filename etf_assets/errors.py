@@ -118,9 +118,7 @@ class SEIBroError(UpstreamError):
         status: int | None = None,
         body_excerpt: str | None = None,
     ) -> None:
-        super().__init__(
-            "seibro", message, screen=screen, status=status, body_excerpt=body_excerpt
-        )
+        super().__init__("seibro", message, screen=screen, status=status, body_excerpt=body_excerpt)
 
 
 class SEIBroServerWarning(SEIBroError):

@@ -30,6 +30,7 @@ OUTLIERS_NAMED = 5
 def default_db() -> Path:
     return Path(settings.duckdb_path())
 
+
 def _width(text: str) -> int:
     """Terminal columns: Hangul and other wide characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -21,8 +21,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     p.add_argument("--seed", type=int, default=SandboxConfig.seed)
     p.add_argument("--n-etfs", type=int, default=SandboxConfig.n_etfs)
-    p.add_argument("--require-login", action="store_true",
-                   help="anonymous KRX data calls get HTTP 400 LOGOUT, as since Feb 2026")
+    p.add_argument(
+        "--require-login",
+        action="store_true",
+        help="anonymous KRX data calls get HTTP 400 LOGOUT, as since Feb 2026",
+    )
     p.add_argument("--latency-ms", type=int, default=0)
     return p.parse_args(argv)
 

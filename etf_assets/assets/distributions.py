@@ -37,6 +37,8 @@ from etf_assets.warehouse.write import replace_partitions, warehouse
 
 TABLE = "etf_distributions"
 SOURCE = "seibro"
+
+
 def stored_frame(typed: pd.DataFrame) -> pd.DataFrame:
     """Typed SEIBro rows as the table stores them: the ex-date from our calendar, the source."""
     frame = typed.assign(

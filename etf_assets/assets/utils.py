@@ -41,5 +41,3 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> dg.MetadataValue:
 def counts_table(frame: pd.DataFrame, column: str, label: str) -> dg.MetadataValue:
     counts = frame[column].fillna("(none)").value_counts().rename_axis(label).reset_index()
     return markdown_table(counts.rename(columns={"count": "ETFs"}), max_rows=40)
-
-

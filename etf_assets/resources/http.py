@@ -251,6 +251,7 @@ def fan_out(
         log.info(f"{progress(total)} — done in {out.wall_s:.1f}s, {len(out.failures)} failed")
     return out
 
+
 @dataclass
 class FanOutBatch(Generic[K, V]):
     """Items finished since the previous batch, and the progress of the whole fan-out."""

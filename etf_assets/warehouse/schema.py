@@ -39,6 +39,7 @@ _YTD_START = "from the close of the previous year's last session"
 def _return_start(window: str) -> str:
     return _YTD_START if window == "ytd" else _WINDOW_START.format(_RETURN_WINDOWS[window])
 
+
 # One description per column name, with its unit; every table and view uses the same one.
 COLUMN_DESCRIPTIONS: dict[str, str] = {
     # keys
