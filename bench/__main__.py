@@ -49,6 +49,7 @@ from etf_assets.partitions import (
     sessions_back,
     weekly_partitions,
 )
+from etf_assets.phases import PRICES_FINAL_AT
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
 
 HISTORY_SESSIONS = 260  # 365 calendar days for etf_52w, and 250 returns for tracking error
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     host = machine()
     now = datetime.now(KST)
-    session = last_completed_session(now)
+    session = last_completed_session(now, PRICES_FINAL_AT)
     if kis_quote_session(now) is None:
         print(
             "bench: the market is open (09:00–15:30 KST): etf_aum skips KIS's intraday quotes, "
