@@ -16,6 +16,9 @@ KIS_BASE_URLS = {
 }
 KIS_ENV = "real"
 SEIBRO_URL = "https://seibro.or.kr"
+# Every upstream base-URL variable: the sandbox answers each (etf_sandbox.localrun.sandbox_env),
+# so pointing at it can never leave one source on the real service.
+UPSTREAM_URL_VARIABLES = ("KRX_DATA_URL", "KRX_OPENAPI_URL", "KIS_BASE_URL", "SEIBRO_URL")
 DUCKDB_PATH = "data/etf.duckdb"
 
 # KRX publishes no limit, but bursts have got client IPs blocked (pykrx #146): stay modest.

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from etf_assets import settings
 from etf_sandbox.server import SandboxConfig
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,10 +38,7 @@ def sandbox_env(
     config = config or SandboxConfig()
     krx_id, krx_pw = next(iter(config.krx_accounts.items()))
     env = {
-        "KRX_DATA_URL": url,
-        "KRX_OPENAPI_URL": url,
-        "KIS_BASE_URL": url,
-        "SEIBRO_URL": url,
+        **dict.fromkeys(settings.UPSTREAM_URL_VARIABLES, url),
         "KRX_ID": krx_id,
         "KRX_PW": krx_pw,
         "KRX_REQUESTS_PER_SECOND": SANDBOX_KRX_REQUESTS_PER_SECOND,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from etf_assets import settings
 from etf_sandbox.localrun import REPO
 
 STARTUP_TIMEOUT_S = 90.0
@@ -67,6 +68,9 @@ def test_sigterm_stops_everything_make_dev_started(tmp_path: Path) -> None:
             time.sleep(0.5)
         else:
             pytest.fail("dagster dev did not come up:\n" + (tmp_path / "dev.log").read_text())
+        printed = (tmp_path / "dev.log").read_text()  # the block to paste for the CLI beside it
+        for name in (*settings.UPSTREAM_URL_VARIABLES, "DAGSTER_HOME"):
+            assert f"\nexport {name}=" in printed, name
         dev.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         while _group_alive(dev.pid) and time.monotonic() < deadline:
