@@ -55,6 +55,7 @@ from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbo
 HISTORY_SESSIONS = 260  # 365 calendar days for etf_52w, and 250 returns for tracking error
 RESUME_SESSIONS = 500  # the kill-and-resume range: the newest two years, the biggest answers
 LISTING = "krx_etf_list,etf_details"
+KEPT_HEADING = "## Earlier measurements (kept from README)"
 PRICES_AUM = "etf_daily_prices,etf_aum"
 # What a day needs in one run: the listing, prices, AUM and 52-week phases of one session.
 DAILY_REFRESH = "krx_etf_list,etf_details,etf_daily_prices,etf_aum,etf_52w"
@@ -184,6 +185,16 @@ def run_backfill(
     return BackfillBench(full, resume, storage)
 
 
+def kept_by_hand(results_file: Path) -> str:
+    """The hand-kept section at the end of the existing results (`KEPT_HEADING` on), carried
+    into the regenerated file so a re-run does not drop it."""
+    if not results_file.exists():
+        return ""
+    text = results_file.read_text(encoding="utf-8")
+    at = text.find(KEPT_HEADING)
+    return "" if at < 0 else "\n" + text[at:]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     started = time.monotonic()
@@ -226,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         total_s=time.monotonic() - started,
         backfill=backfill,
     )
-    text = render(results)
+    text = render(results) + kept_by_hand(args.output)
     args.output.write_text(text, encoding="utf-8")
     print("\n" + text)
     print(f"written to {args.output}")
