@@ -6,6 +6,8 @@ passwords, app secrets, auth keys or tokens, only the screen, date and a short b
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class EtfAssetsError(Exception):
     """Base of every error this package raises on purpose."""
@@ -62,6 +64,15 @@ class KRXNotYetPublished(KRXError):
 
     Retryable: run again later. Distinct from a past closure, which is an empty partition.
     """
+
+
+class SessionNotFinal(KRXNotYetPublished):
+    """Now is before the time the session's figures are final at (phases.py): no answer can be
+    final yet, so the run fails at once instead of retrying; it says when to run again."""
+
+    def __init__(self, message: str, *, final_from: datetime) -> None:
+        self.final_from = final_from
+        super().__init__("krx", f"{message}: run it again after {final_from:%Y-%m-%d %H:%M} KST")
 
 
 class KISError(UpstreamError):
@@ -133,6 +144,11 @@ class SEIBroBadAnswer(SEIBroError):
 
 class SEIBroIncomplete(SEIBroError):
     """Paging brought fewer distinct rows than SEIBro's own count for the same filter."""
+
+
+class ConfigurationError(EtfAssetsError, ValueError):
+    """A setting (an environment variable) holds a value we cannot use. The message is one line:
+    the variable, its value (secrets masked), what is allowed; it is what the CLI prints."""
 
 
 class ParseError(EtfAssetsError):

@@ -6,7 +6,11 @@ other URLs on the same code path.
 """
 
 import os
+from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from etf_assets.errors import ConfigurationError
 
 KRX_DATA_URL = "https://data.krx.co.kr"
 KRX_OPENAPI_URL = "https://data-dbg.krx.co.kr"
@@ -19,14 +23,21 @@ SEIBRO_URL = "https://seibro.or.kr"
 # Every upstream base-URL variable: the sandbox answers each (etf_sandbox.localrun.sandbox_env),
 # so pointing at it can never leave one source on the real service.
 UPSTREAM_URL_VARIABLES = ("KRX_DATA_URL", "KRX_OPENAPI_URL", "KIS_BASE_URL", "SEIBRO_URL")
+DUCKDB_ENV = "ETF_ASSETS_DUCKDB"
 DUCKDB_PATH = "data/etf.duckdb"
 
 # KRX publishes no limit, but bursts have got client IPs blocked (pykrx #146): stay modest.
 KRX_REQUESTS_PER_SECOND = 10.0
+# The most KRX_REQUESTS_PER_SECOND may ask for: faster clients get KRX's block page
+# (docs/krx.md § Maintenance page), which the sandbox serves above 50 a second.
+KRX_MAX_REQUESTS_PER_SECOND = 50.0
 # A KIS app key's limit per environment (KIS notice of 2026-04-20).
 KIS_REQUESTS_PER_SECOND = {"real": 18.0, "paper": 1.0}
 # SEIBro publishes no limit and its firewall resets connections; collectors run at 4–20 a second.
 SEIBRO_REQUESTS_PER_SECOND = 5.0
+# The most SEIBRO_REQUESTS_PER_SECOND may ask for: the fastest collectors reported run at 20
+# (docs/seibro.md); the sandbox resets connections above 25.
+SEIBRO_MAX_REQUESTS_PER_SECOND = 20.0
 
 
 def is_set(name: str) -> bool:
@@ -34,21 +45,50 @@ def is_set(name: str) -> bool:
     return bool(os.environ.get(name))
 
 
+def masked_url(url: str) -> str:
+    """`url` with a password in it (`https://user:pw@host`) shown as `***`, for messages."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _base_url(name: str, default: str) -> str:
+    """The environment variable `name`, else the default; a value that is not an http(s) URL
+    with a host fails at once, naming the variable."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        parts = urlsplit(raw)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigurationError(
+            f"{name}={masked_url(raw)!r} is not an http(s) URL: set it like {default!r}, "
+            "or unset it for that default"
+        )
+    return raw
+
+
 def krx_data_url() -> str:
-    return os.environ.get("KRX_DATA_URL") or KRX_DATA_URL
+    return _base_url("KRX_DATA_URL", KRX_DATA_URL)
 
 
 def krx_openapi_url() -> str:
-    return os.environ.get("KRX_OPENAPI_URL") or KRX_OPENAPI_URL
+    return _base_url("KRX_OPENAPI_URL", KRX_OPENAPI_URL)
 
 
 def kis_base_url() -> str:
     """KIS_BASE_URL, else the real service of KIS_ENV (real or paper)."""
-    return os.environ.get("KIS_BASE_URL") or KIS_BASE_URLS.get(kis_env(), "")
+    return _base_url("KIS_BASE_URL", KIS_BASE_URLS[kis_env()])
 
 
 def seibro_url() -> str:
-    return os.environ.get("SEIBRO_URL") or SEIBRO_URL
+    return _base_url("SEIBRO_URL", SEIBRO_URL)
 
 
 def dagster_home() -> Path | None:
@@ -65,34 +105,55 @@ def cache_dir() -> Path:
 
 def duckdb_path() -> str:
     """The warehouse file: ETF_ASSETS_DUCKDB, else data/etf.duckdb (relative to the cwd)."""
-    return os.environ.get("ETF_ASSETS_DUCKDB") or DUCKDB_PATH
+    return os.environ.get(DUCKDB_ENV) or DUCKDB_PATH
 
 
 def kis_env() -> str:
-    return os.environ.get("KIS_ENV") or KIS_ENV
+    """KIS_ENV (real or paper), else real; another value fails at once, naming the variable."""
+    raw = os.environ.get("KIS_ENV") or KIS_ENV
+    if raw not in KIS_BASE_URLS:
+        raise ConfigurationError(
+            f"KIS_ENV={raw!r} is neither 'real' nor 'paper': set one of them, or unset it for "
+            f"{KIS_ENV!r}"
+        )
+    return raw
 
 
-def _positive_rate(name: str, default: float) -> float:
-    """The environment variable `name`, else the default; a value that is not a positive
-    number fails, naming the variable."""
+def _rate(name: str, default: float, maximum: float, why: str) -> float:
+    """The environment variable `name`, else the default; a value that is not a number above 0
+    and at most `maximum` (requests a second) fails at once, naming the variable."""
     raw = os.environ.get(name)
     if not raw:
         return default
     try:
         rate = float(raw)
     except ValueError:
-        rate = 0.0
-    if not rate > 0:
-        raise ValueError(f"{name} must be a positive number, not {raw!r}")
+        rate = float("nan")
+    if not 0 < rate <= maximum:  # NaN fails too
+        problem = "is above the limit" if rate > maximum else "is not a number above 0"
+        raise ConfigurationError(
+            f"{name}={raw!r} {problem}: set a rate above 0 and at most {maximum:g} requests a "
+            f"second ({why}), or unset it for the default {default:g}"
+        )
     return rate
 
 
 def krx_requests_per_second() -> float:
-    return _positive_rate("KRX_REQUESTS_PER_SECOND", KRX_REQUESTS_PER_SECOND)
+    return _rate(
+        "KRX_REQUESTS_PER_SECOND",
+        KRX_REQUESTS_PER_SECOND,
+        KRX_MAX_REQUESTS_PER_SECOND,
+        "faster clients get KRX's block page",
+    )
 
 
 def seibro_requests_per_second() -> float:
-    return _positive_rate("SEIBRO_REQUESTS_PER_SECOND", SEIBRO_REQUESTS_PER_SECOND)
+    return _rate(
+        "SEIBRO_REQUESTS_PER_SECOND",
+        SEIBRO_REQUESTS_PER_SECOND,
+        SEIBRO_MAX_REQUESTS_PER_SECOND,
+        "the fastest SEIBro collectors reported; its firewall resets faster clients",
+    )
 
 
 # Alerting (docs/operations.md § Alerts). The URLs carry the channels' secrets: read them via
@@ -116,6 +177,27 @@ def alert_min_severity() -> str:
     if raw not in ALERT_SEVERITIES:
         raise ValueError(f"ETF_ASSETS_ALERT_MIN_SEVERITY must be WARN or ERROR, not {raw!r}")
     return raw
+
+
+EXTRA_CLOSURES_ENV = "ETF_ASSETS_EXTRA_CLOSURES"
+
+
+def extra_closures() -> dict[date, str]:
+    """ETF_ASSETS_EXTRA_CLOSURES: days KRX closed that the calendar lacks, comma-separated ISO
+    dates, each optionally `date=reason` (2027-03-03=임시공휴일); a malformed item fails,
+    naming the variable and the item."""
+    closed: dict[date, str] = {}
+    for item in (os.environ.get(EXTRA_CLOSURES_ENV) or "").split(","):
+        day, _, reason = (part.strip() for part in item.partition("="))
+        if not item.strip():
+            continue
+        try:
+            closed[date.fromisoformat(day)] = reason or f"closed by {EXTRA_CLOSURES_ENV}"
+        except ValueError:
+            raise ValueError(
+                f"{EXTRA_CLOSURES_ENV}: {item.strip()!r} is not YYYY-MM-DD or YYYY-MM-DD=reason"
+            ) from None
+    return closed
 
 
 def ui_url() -> str:

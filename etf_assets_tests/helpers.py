@@ -144,3 +144,17 @@ def materialize_with_checks(
         instance=instance,
         raise_on_error=False,
     )
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """Every failure message of a run, causes included, as one string to search."""
+    parts: list[str] = []
+    for event in result.all_events:
+        if not event.is_failure:
+            continue
+        parts.append(event.message or "")
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None:
+            parts.append(error.message)
+            error = error.cause or error.context
+    return "\n".join(parts)

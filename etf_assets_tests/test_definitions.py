@@ -83,6 +83,6 @@ def test_rates_come_from_the_environment_and_bad_ones_are_named(monkeypatch) -> 
     for bad in ("0", "-1", "fast"):
         monkeypatch.setenv("SEIBRO_REQUESTS_PER_SECOND", bad)
         with pytest.raises(
-            ValueError, match=f"SEIBRO_REQUESTS_PER_SECOND must be a positive number, not '{bad}'"
+            ValueError, match=f"SEIBRO_REQUESTS_PER_SECOND='{bad}' is not a number above 0"
         ):
             build_resources()

@@ -47,6 +47,7 @@ from etf_assets.warehouse.write import replace_partition
 from etf_assets_tests.helpers import (
     AS_OF,
     copy_warehouse,
+    failure_text,
     krx_client,
     materialize,
     materialize_with_checks,
@@ -154,20 +155,6 @@ def rows_of(db: Path, sql: str, params: list[object] | None = None) -> list[tupl
 
 
 # ---- run results ------------------------------------------------------------------------------
-
-
-def failure_text(result: dg.ExecuteInProcessResult) -> str:
-    """Every failure message of a run, causes included, as one string to search."""
-    parts: list[str] = []
-    for event in result.all_events:
-        if not event.is_failure:
-            continue
-        parts.append(event.message or "")
-        error = getattr(event.event_specific_data, "error", None)
-        while error is not None:
-            parts.append(error.message)
-            error = error.cause or error.context
-    return "\n".join(parts)
 
 
 def executed_steps(result: dg.ExecuteInProcessResult) -> set[str]:

@@ -27,7 +27,12 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
 from etf_assets.assets import DISTRIBUTIONS
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
+from etf_assets.assets.utils import (
+    announce_warehouse,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
 from etf_assets.errors import SEIBroError
 from etf_assets.parsing.seibro import distributions_frame
 from etf_assets.resources.http import fan_out
@@ -77,6 +82,7 @@ def _newest_payouts(frame: pd.DataFrame, today: date) -> pd.DataFrame:
 def etf_distributions(
     context: dg.AssetExecutionContext, seibro: SEIBroClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     months = partition_dates(context)
     started = time.monotonic()
     result = fan_out(
@@ -106,6 +112,7 @@ def etf_distributions(
     kinds = frame["kind"].value_counts().to_dict()
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "months": f"{months[0]:%Y-%m}…{months[-1]:%Y-%m} ({len(months)})",
             "funds": int(frame["ticker"].nunique()),

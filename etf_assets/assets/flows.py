@@ -23,8 +23,14 @@ from dagster_duckdb import DuckDBResource
 from etf_assets import partitions
 from etf_assets.assets import FLOWS
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
-from etf_assets.errors import KRXError, KRXNotYetPublished
+from etf_assets.assets.utils import (
+    announce_warehouse,
+    final_sessions_only,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
+from etf_assets.errors import KRXError, SessionNotFinal
 from etf_assets.parsing.krx import (
     INVESTOR_FLOW_COLUMNS,
     INVESTORS,
@@ -61,14 +67,13 @@ class FundRequests:
 
 
 def require_final(dates: Sequence[date], now: datetime) -> None:
-    """Raise KRXNotYetPublished when a session's flows are not final yet (18:00 KST)."""
+    """Raise SessionNotFinal when a session's flows are not final yet (18:00 KST)."""
     newest = max(dates)
     final_from = at_kst(newest, FLOWS_FINAL_AT)
     if now < final_from:
-        raise KRXNotYetPublished(
-            "krx",
-            f"investor flows of {newest} are final from {final_from:%Y-%m-%d %H:%M} KST: run it "
-            "again later",
+        raise SessionNotFinal(
+            f"investor flows of {newest} are not final yet (final at {FLOWS_FINAL_AT:%H:%M} KST)",
+            final_from=final_from,
         )
 
 
@@ -152,12 +157,11 @@ def _fund_sessions(frame: pd.DataFrame) -> set[tuple[date, str]]:
 def etf_investor_flows(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     started = time.monotonic()
-    try:
+    with final_sessions_only():  # before any request
         require_final(dates, partitions.now_kst())
-    except KRXNotYetPublished as exc:
-        raise dg.Failure(description=str(exc), allow_retries=True) from exc
     with warehouse(duckdb) as conn:
         unpriced = unpriced_sessions(conn, dates)
         if unpriced:
@@ -205,6 +209,7 @@ def etf_investor_flows(
     wall_s = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "sessions": len(dates),
             "funds": len(funds),

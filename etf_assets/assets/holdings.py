@@ -18,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 from etf_assets import partitions
 from etf_assets.assets import HOLDINGS
 from etf_assets.assets.listing import etf_details
-from etf_assets.assets.utils import markdown_table, table_metadata
+from etf_assets.assets.utils import announce_warehouse, markdown_table, table_metadata
 from etf_assets.parsing.krx import holdings_frame_many, merge_repeated_constituents
 from etf_assets.partitions import kis_quote_session, weekly_partitions
 from etf_assets.resources.kis import KISClient
@@ -63,6 +63,7 @@ def _kis_fallback(
 def etf_holdings(
     context: dg.AssetExecutionContext, krx: KRXClient, kis: KISClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     as_of = date.fromisoformat(context.partition_key)
     with warehouse(duckdb) as conn:
         universe = conn.execute(
@@ -99,6 +100,7 @@ def etf_holdings(
     wall_s = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "etfs": len(universe),
             "etfs_with_holdings": int(frame["etf_ticker"].nunique()) if written else 0,

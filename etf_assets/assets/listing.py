@@ -11,7 +11,13 @@ from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
 from etf_assets.assets import LISTING
-from etf_assets.assets.utils import counts_table, markdown_table, partition_dates, table_metadata
+from etf_assets.assets.utils import (
+    announce_warehouse,
+    counts_table,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
 from etf_assets.parsing.krx import etf_details_frame, master_raw_frame, parse_krx_date
 from etf_assets.partitions import session_partitions
 from etf_assets.resources.krx import KRXClient
@@ -29,6 +35,7 @@ from etf_assets.warehouse.write import replace_partitions, warehouse
 def krx_etf_list(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     fetched_at = partitions.now_kst()
     rows = krx.fetch_etf_master()
@@ -51,6 +58,7 @@ def krx_etf_list(
     newest = frames[-1]
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "partitions": len(dates),
             "etfs_in_master": len(master),
@@ -72,6 +80,7 @@ def krx_etf_list(
     metadata=table_metadata("etf_details"),
 )
 def etf_details(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     with warehouse(duckdb) as conn:
         raw = conn.execute(
@@ -84,6 +93,7 @@ def etf_details(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
     newest = details[details["trade_date"] == details["trade_date"].max()]
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "etfs": len(newest),
             "issuers": int(newest["issuer"].nunique()),

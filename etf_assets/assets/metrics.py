@@ -17,8 +17,13 @@ from etf_assets import partitions
 from etf_assets.assets import METRICS
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details
-from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
+from etf_assets.assets.prices import etf_daily_prices, price_sessions
+from etf_assets.assets.utils import (
+    announce_warehouse,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
 from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.overview import (
     PREMIUM_OUTLIER_PCT,
@@ -34,7 +39,6 @@ from etf_assets.partitions import (
     max_sessions_in_calendar_days,
     session_partitions,
     sessions_back,
-    sessions_between,
     weekly_partitions,
 )
 from etf_assets.resources.kis import KISClient
@@ -89,6 +93,7 @@ def _kis_snapshot(
 def etf_aum(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, kis: KISClient
 ) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     newest_session = kis_quote_session(partitions.now_kst())
     kis_frame: pd.DataFrame | None = None
@@ -120,6 +125,7 @@ def etf_aum(
     top = newest.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]]
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "partitions": len(dates),
             "total_aum_krw": float(newest["aum_krw"].sum()),
@@ -143,15 +149,8 @@ def week52_for(
 
     Recorded closures (empty price partitions) are not expected sessions; missing ones are.
     """
-    window = sessions_between(trade_date - timedelta(days=WINDOW_DAYS - 1), trade_date)
-    closed = {
-        r[0]
-        for r in conn.execute(
-            "SELECT partition_date FROM etf_partition_log_latest WHERE table_name = "
-            "'etf_daily_prices' AND row_count = 0 AND partition_date BETWEEN ? AND ?",
-            [window[0], trade_date],
-        ).fetchall()
-    }
+    start = trade_date - timedelta(days=WINDOW_DAYS - 1)
+    window = [d for d in price_sessions(conn) if start <= d <= trade_date]
     present = {
         r[0]
         for r in conn.execute(
@@ -159,10 +158,8 @@ def week52_for(
             [window[0], trade_date],
         ).fetchall()
     }
-    frame = conn.execute(
-        WEEK52_SQL, {"trade_date": trade_date, "expected_sessions": len(window) - len(closed)}
-    ).df()
-    return frame, sorted(set(window) - present - closed)
+    frame = conn.execute(WEEK52_SQL, {"trade_date": trade_date, "expected_sessions": len(window)})
+    return frame.df(), sorted(set(window) - present)
 
 
 @dg.asset(
@@ -183,6 +180,7 @@ def week52_for(
     metadata=table_metadata("etf_52w"),
 )
 def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     started = time.perf_counter()
     missing: list[date] = []  # the newest session's window gaps, for the metadata
@@ -200,6 +198,7 @@ def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mat
     at_high = newest[pd.to_datetime(newest["high_52w_date"]).dt.date == dates[-1]]
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "partitions": len(dates),
             "missing_price_sessions": dg.MetadataValue.json([str(d) for d in missing[:50]]),
@@ -259,10 +258,10 @@ def _krx_published_tracking_error(
 def tracking_for(
     conn: duckdb.DuckDBPyConnection, as_of: date, sql: str = TRACKING_SQL
 ) -> pd.DataFrame:
-    """etf_tracking_error rows of one week, from the funds priced on its last session."""
-    return conn.execute(
-        sql, {"as_of_date": as_of, "history_start": sessions_back(as_of, HISTORY_SESSIONS)[0]}
-    ).df()
+    """etf_tracking_error rows of one week, from the funds priced on its last session (over
+    sessions with prices: a day KRX had no data for takes no place in a window)."""
+    history = sessions_back(as_of, HISTORY_SESSIONS, price_sessions(conn))
+    return conn.execute(sql, {"as_of_date": as_of, "history_start": history[0]}).df()
 
 
 def payout_adjustment_effect(adjusted: pd.DataFrame, unadjusted: pd.DataFrame) -> pd.DataFrame:
@@ -313,6 +312,7 @@ def _payout_metadata(effect: pd.DataFrame) -> dict[str, object]:
 def etf_tracking_error(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     weeks = partition_dates(context)
     as_of = weeks[-1]
     started = time.perf_counter()
@@ -353,6 +353,7 @@ def etf_tracking_error(
     )
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "partitions": len(weeks),
             "compute_s": round(compute_s, 3),

@@ -3,7 +3,9 @@
 The Open API (`etf_bydd_trd`) is used when `KRX_AUTH_KEY` is set and the date is published
 (T+1, from 08:00 KST the next day); otherwise the data service screen MDCSTAT04301, final after
 the 15:30 close. A past session that KRX answers with no data is an unscheduled closure: an
-empty partition with a note, not an error. Today before publication is a retryable failure.
+empty partition with a note, not an error. A session before its prices are final (15:45 KST)
+fails at once, before any request, saying when to run it; today's session answered with no data
+after that is KRX being late, a failure Dagster retries (`retry_policy`).
 
 A range (up to the whole history since 2002, ~5,900 sessions) is one run that fetches, parses
 and writes in batches: sessions are fetched concurrently under the KRX rate limiter while the
@@ -29,8 +31,14 @@ from pydantic import Field
 
 from etf_assets import partitions
 from etf_assets.assets import PRICES
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
-from etf_assets.errors import KRXNotYetPublished
+from etf_assets.assets.utils import (
+    announce_warehouse,
+    final_sessions_only,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
+from etf_assets.errors import KRXNotYetPublished, SessionNotFinal
 from etf_assets.parsing.krx import (
     daily_prices_from_data_service,
     daily_prices_from_openapi,
@@ -58,26 +66,39 @@ class PricesConfig(dg.Config):
     )
 
 
+def require_final_prices(dates: list[date], now: datetime) -> None:
+    """Raise SessionNotFinal when the newest of `dates` cannot be final at `now`: before
+    PRICES_FINAL_AT KST on its own day, when the data service's prices are final."""
+    newest = max(dates)
+    final_from = at_kst(newest, PRICES_FINAL_AT)
+    if now < final_from:
+        raise SessionNotFinal(
+            f"session {newest} is not final yet (closes 15:30 KST, prices final from "
+            f"{PRICES_FINAL_AT:%H:%M} KST; the Open API publishes T+1 at "
+            f"{OPENAPI_PUBLISHED_AT:%H:%M} KST)",
+            final_from=final_from,
+        )
+
+
 def price_source(trade_date: date, now: datetime, has_openapi: bool) -> str:
     """Which upstream can answer `trade_date` at `now`: "krx_openapi" or "krx_data".
 
-    Raises KRXNotYetPublished when neither has final figures yet (a retryable failure).
+    Raises SessionNotFinal when neither has final figures yet.
     """
     if has_openapi and now >= final_answer_after(trade_date):
         return "krx_openapi"
-    if now >= at_kst(trade_date, PRICES_FINAL_AT):
-        return "krx_data"
-    raise KRXNotYetPublished(
-        "krx",
-        f"session {trade_date} is not final yet (closes 15:30 KST; Open API publishes T+1 "
-        "at 08:00 KST): run it again later",
-    )
+    require_final_prices([trade_date], now)
+    return "krx_data"
 
 
 def fetch_session_prices(
     krx: KRXClient, trade_date: date, now: datetime
 ) -> tuple[pd.DataFrame, str | None]:
-    """One session's rows and, for a no-data answer, the note that explains the empty partition."""
+    """One session's rows and, for a no-data answer, the note that explains the empty partition.
+
+    A no-data answer for today's session, whose prices are final by now, is KRX being late
+    (KRXNotYetPublished, retried), never an empty partition over rows a later run would find.
+    """
     source = price_source(trade_date, now, krx.has_openapi)
     if source == "krx_openapi":
         rows = krx.fetch_openapi_daily(trade_date)
@@ -87,6 +108,12 @@ def fetch_session_prices(
         rows = krx.fetch_daily_prices(trade_date)
         if not is_no_data_answer(rows):
             return daily_prices_from_data_service(rows, trade_date), None
+    if trade_date >= now.date():
+        raise KRXNotYetPublished(
+            "krx",
+            f"KRX ({source}) answered no data for today's session {trade_date}, whose prices "
+            f"are final from {PRICES_FINAL_AT:%H:%M} KST: KRX is late; retried in 5 minutes",
+        )
     note = (
         f"KRX ({source}) answered no data for session {trade_date}: treated as an "
         "unscheduled closure (empty partition)"
@@ -112,6 +139,20 @@ def sessions_stored_final(conn: duckdb.DuckDBPyConnection, dates: list[date]) ->
         [min(dates), max(dates)],
     ).fetchall()
     return {d for d, written in rows if d in wanted and written >= final_answer_after(d)}
+
+
+def price_sessions(conn: duckdb.DuckDBPyConnection) -> tuple[date, ...]:
+    """The XKRX sessions but those KRX answered with no data (an empty etf_daily_prices
+    partition): the sessions a window that counts sessions walks, so one such day shortens no
+    window and turns no figure NULL. A session not fetched yet stays: its figures are unknown."""
+    empty = {
+        row[0]
+        for row in conn.execute(
+            "SELECT partition_date FROM etf_partition_log_latest "
+            "WHERE table_name = 'etf_daily_prices' AND row_count = 0"
+        ).fetchall()
+    }
+    return tuple(d for d in partitions.xkrx_sessions() if d not in empty)
 
 
 def _write_batch(
@@ -182,8 +223,11 @@ def etf_daily_prices(
     krx: KRXClient,
     duckdb: DuckDBResource,
 ) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     now = partitions.now_kst()
+    with final_sessions_only():  # before any request
+        require_final_prices(dates, now)
     started = time.monotonic()
     is_range = len(dates) > 1
     tally = _RangeTally()
@@ -224,6 +268,7 @@ def etf_daily_prices(
     sessions_per_s = len(todo) / wall_s if wall_s > 0 else 0.0
     yield dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": tally.rows,
             "sessions": len(dates),
             "sessions_fetched": len(todo),

@@ -23,7 +23,12 @@ from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
 from etf_assets.assets.returns import etf_returns
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
+from etf_assets.assets.utils import (
+    announce_warehouse,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
 from etf_assets.metrics.overview import (
     INVESTOR_LABELS,
     OVERVIEW_FLOW_INVESTORS,
@@ -245,6 +250,7 @@ def yield_pictures(
     metadata=table_metadata(SNAPSHOT),
 )
 def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     session = dates[-1]
     out = reports_dir(duckdb.database, session)
@@ -275,6 +281,7 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
     stale_aum = overview["aum_as_of"].notna() & (overview["aum_as_of"] < overview["prices_as_of"])
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "partitions": len(dates),
             "etfs": len(overview),

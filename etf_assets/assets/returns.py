@@ -18,8 +18,13 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etf_assets.assets import METRICS
-from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table, partition_dates, table_metadata
+from etf_assets.assets.prices import etf_daily_prices, price_sessions
+from etf_assets.assets.utils import (
+    announce_warehouse,
+    markdown_table,
+    partition_dates,
+    table_metadata,
+)
 from etf_assets.metrics.returns import (
     FREQUENCY_LOOKBACK_DAYS,
     HISTORY_DAYS,
@@ -103,7 +108,7 @@ def returns_for(
 ) -> pd.DataFrame:
     """etf_returns rows of `dates` with KRX's 1-month change beside ours."""
     prices, payouts = read_inputs(conn, dates)
-    frame = returns_frame(prices, payouts, dates, xkrx_sessions())
+    frame = returns_frame(prices, payouts, dates, price_sessions(conn))
     frame = frame.merge(krx_changes, on=["trade_date", "ticker"], how="left")
     frame["krx_return_1m_pct"] = frame["krx_return_1m_pct"].astype("float64")
     return frame
@@ -130,6 +135,7 @@ def returns_for(
 def etf_returns(
     context: dg.AssetExecutionContext, krx: KRXClient, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
+    where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     krx_changes, krx_failures = krx_month_changes(context, krx, dates)
     started = time.perf_counter()
@@ -147,6 +153,7 @@ def etf_returns(
     top_yield = payers.nlargest(10, "distribution_yield_ttm_pct")
     return dg.MaterializeResult(
         metadata={
+            **where,
             "dagster/row_count": written,
             "partitions": len(dates),
             "compute_s": round(compute_s, 3),

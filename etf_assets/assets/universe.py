@@ -22,7 +22,7 @@ from etf_assets.assets import LISTING
 from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
-from etf_assets.assets.utils import markdown_table, table_metadata
+from etf_assets.assets.utils import announce_warehouse, markdown_table, table_metadata
 from etf_assets.metrics.universe import DELISTED, ISSUER_FROM_BRAND, LISTED, universe_frames
 from etf_assets.warehouse.write import newest_partition, replace_tables, warehouse
 
@@ -99,16 +99,22 @@ def universe_metadata(universe: pd.DataFrame, names: pd.DataFrame) -> dict[str, 
         ),
     ],
 )
-def etf_universe(duckdb: DuckDBResource) -> Iterator[dg.MaterializeResult]:
+def etf_universe(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> Iterator[dg.MaterializeResult]:
+    where = announce_warehouse(context, duckdb)
     with warehouse(duckdb) as conn:
         universe, names = universe_frames(conn)
         # As of the newest session of prices it was built from (a closure's empty one counts).
         as_of = newest_partition(conn, etf_daily_prices.key.path[-1])
         replace_tables(conn, {UNIVERSE: universe, UNIVERSE_NAMES: names}, as_of)
-    yield dg.MaterializeResult(asset_key=UNIVERSE, metadata=universe_metadata(universe, names))
+    yield dg.MaterializeResult(
+        asset_key=UNIVERSE, metadata={**where, **universe_metadata(universe, names)}
+    )
     yield dg.MaterializeResult(
         asset_key=UNIVERSE_NAMES,
         metadata={
+            **where,
             "dagster/row_count": len(names),
             "etfs": int(names["ticker"].nunique()),
             "names": int(names["name"].nunique()),

@@ -35,6 +35,7 @@ from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
 from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.universe import UNIVERSE
+from etf_assets.assets.utils import partition_dates
 from etf_assets.checks import rules
 from etf_assets.warehouse.write import newest_partition, warehouse
 
@@ -179,9 +180,10 @@ def partition_checks(table: str) -> list[PartitionCheck]:
 def checked_dates(
     context: dg.AssetCheckExecutionContext, conn: duckdb.DuckDBPyConnection, table: str
 ) -> list[date]:
-    """The run's partitions of `table`, or the newest one written when the run has none."""
+    """The run's partitions of `table` (a reversed range fails the step, as it fails the
+    asset), or the newest one written when the run has none."""
     if context.has_partition_key or context.has_partition_key_range:
-        return [date.fromisoformat(key) for key in context.partition_keys]
+        return partition_dates(context)
     newest = newest_partition(conn, table)
     return [newest] if newest else []
 
@@ -229,10 +231,10 @@ def table_checks(table: str) -> dg.AssetChecksDefinition:
     def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
     ) -> Iterator[dg.AssetCheckResult]:
-        never_written = rules.RuleOutcome(False, f"{table} was never written")
         with warehouse(duckdb) as conn:
             dates = checked_dates(context, conn, table)
-            outcomes = [(c, c.rule(conn, table, dates) if dates else never_written) for c in checks]
+            unchecked = None if dates else rules.unwritten(conn, table)
+            outcomes = [(c, c.rule(conn, table, dates) if dates else unchecked) for c in checks]
             freshness = rules.freshness(conn, table, partitions.now_kst())
         for check, outcome in outcomes:
             yield _result(asset.key, check.name, check.severity, outcome, dates)
@@ -305,7 +307,7 @@ def distributions_checks(
     context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
 ) -> Iterator[dg.AssetCheckResult]:
     if context.has_partition_key or context.has_partition_key_range:
-        months = [date.fromisoformat(key) for key in context.partition_keys]
+        months = partition_dates(context)
     else:
         months = partitions.trailing_months(partitions.now_kst().date())
     dates = [d for month in months for d in partitions.month_days(month)]

@@ -129,7 +129,8 @@ COVERAGE: dict[str, dict[str, float]] = {
 RANGES: dict[str, dict[str, str]] = {
     "etf_details": {
         "expense_ratio_pct between 0 and 3": "expense_ratio_pct BETWEEN 0 AND 3",
-        "leverage_factor in ±1, ±2, ±3": "abs(leverage_factor) IN (1, 2, 3)",
+        "leverage_factor in ±1, ±1.5, ±2, ±2.5, ±3 (HANARO …레버리지1.5X)": "abs(leverage_factor) "
+        "BETWEEN 1 AND 3 AND leverage_factor * 2 = round(leverage_factor * 2)",
     },
     "etf_daily_prices": {
         "nav > 0": "nav > 0",
@@ -781,6 +782,21 @@ def expected_newest(table: str, now: datetime) -> date:
     return shifted if is_session(shifted) else sessions_back(shifted, 1)[0]
 
 
+def unwritten(
+    conn: duckdb.DuckDBPyConnection, table: str, metadata: dict[str, object] | None = None
+) -> RuleOutcome:
+    """The outcome for a table etf_partition_log records no partition of: "never written" only
+    when the table holds no row either; rows stored some other way are named, not denied."""
+    rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if rows:
+        return RuleOutcome(
+            False,
+            f"{table}: {rows:,} rows, but etf_partition_log records no partition of it",
+            metadata or {},
+        )
+    return RuleOutcome(False, f"{table}: {table} never written", metadata or {})
+
+
 def freshness(conn: duckdb.DuckDBPyConnection, table: str, now: datetime) -> RuleOutcome:
     """Fresh when the newest partition written (an empty closure counts) is the expected one;
     for a refreshed table, when its newest write came after the expected session's phase."""
@@ -801,9 +817,11 @@ def freshness(conn: duckdb.DuckDBPyConnection, table: str, now: datetime) -> Rul
             metadata["refreshed_at"] = written.astimezone(KST).isoformat(timespec="seconds")
     else:
         newest = newest_partition(conn, table)
+    if newest is None and refreshed_whole(table):
+        description = f"{table}: its {expected:%Y-%m} partition never written"
+        return RuleOutcome(False, description, metadata)
     if newest is None:
-        what = f"its {expected:%Y-%m} partition" if refreshed_whole(table) else table
-        return RuleOutcome(False, f"{table}: {what} never written", metadata)
+        return unwritten(conn, table, metadata)
     lag = len(sessions_between(newest + timedelta(days=1), expected))
     return RuleOutcome(
         lag == 0,

@@ -23,6 +23,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from etf_assets.settings import masked_url
+
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
@@ -30,11 +32,50 @@ DEFAULT_USER_AGENT = (
 
 # Reads of both KRX services are POSTs; retrying them is safe because they change nothing.
 RETRY_METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS"})
+DEFAULT_RETRIES = 3
+# Words of urllib3's connection errors → what they mean to someone reading the failure.
+_CONNECTION_FAILURES = (
+    ("refused", "connection refused, nothing listens there"),
+    ("Name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("getaddrinfo failed", "host name not found"),
+    ("Failed to resolve", "host name not found"),
+    ("name resolution", "host name not found"),
+    ("reset by peer", "connection reset by the server"),
+    ("Network is unreachable", "network unreachable"),
+)
+
+
+def transport_failure(
+    upstream: str, base_url: str, variable: str, when: str, exc: Exception, retries: int
+) -> str:
+    """The sentence for a request that got no answer (after urllib3's retries): which service,
+    at which URL, set by which variable, and why: `KRX data service at http://127.0.0.1:8765
+    (KRX_DATA_URL) did not answer member login after 3 retries: connection refused …`. The URL
+    is the configured base (a password in it masked), never a request's own URL or body."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        reason = "connecting timed out"
+    elif isinstance(exc, requests.exceptions.Timeout):
+        reason = "no answer within the timeout"
+    elif isinstance(exc, requests.exceptions.SSLError):
+        reason = "the TLS handshake failed"
+    elif isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        reason = next(
+            (meaning for words, meaning in _CONNECTION_FAILURES if words in text),
+            "could not connect",
+        )
+    else:
+        reason = "the request could not be sent"
+    return (
+        f"{upstream} at {masked_url(base_url)} ({variable}) did not answer {when} after "
+        f"{retries} retries: {reason} ({type(exc).__name__})"
+    )
 
 
 def build_session(
     *,
-    total_retries: int = 3,
+    total_retries: int = DEFAULT_RETRIES,
     backoff_factor: float = 0.5,
     status_forcelist: Iterable[int] = (502, 503, 504),
     user_agent: str = DEFAULT_USER_AGENT,

@@ -56,7 +56,14 @@ from etf_assets.parsing.kis import (
     parse_nav_daily_trend,
 )
 from etf_assets.partitions import KST
-from etf_assets.resources.http import RateLimiter, build_session, fan_out, get_rate_limiter
+from etf_assets.resources.http import (
+    DEFAULT_RETRIES,
+    RateLimiter,
+    build_session,
+    fan_out,
+    get_rate_limiter,
+    transport_failure,
+)
 
 RATE_HEADROOM = 0.95  # pace at 95 % of the limit: KIS counts arrivals, which jitter
 TOKEN_MARGIN = timedelta(minutes=10)  # refresh this long before access_token_token_expired
@@ -275,6 +282,9 @@ class KISClient(dg.ConfigurableResource):
                 self._session = build_session(pool_maxsize=max(self.max_workers, 10))
             return self._session
 
+    def _transport_failure(self, when: str, exc: requests.RequestException) -> str:
+        return transport_failure("KIS", self._base(), "KIS_BASE_URL", when, exc, DEFAULT_RETRIES)
+
     def _limiter(self) -> RateLimiter:
         """The process-wide limiter of this app key (shared by every client instance)."""
         limit = self.requests_per_second or settings.KIS_REQUESTS_PER_SECOND[self.env]
@@ -339,7 +349,7 @@ class KISClient(dg.ConfigurableResource):
             try:
                 resp = self._http().post(url, json=payload, timeout=self.timeout_s)
             except requests.RequestException as exc:
-                failure = f"token issue failed: {type(exc).__name__}"
+                failure = self._transport_failure("the token issue", exc)
                 raise KISError(failure, screen="tokenP") from exc
             body = _body(resp) or {}
             if resp.ok and body.get("access_token"):
@@ -413,9 +423,8 @@ class KISClient(dg.ConfigurableResource):
             try:
                 resp = self._http().get(url, params=params, headers=headers, timeout=self.timeout_s)
             except requests.RequestException as exc:
-                raise KISError(
-                    f"{ticker}: request failed after retries: {type(exc).__name__}", screen=tr_id
-                ) from exc
+                failure = self._transport_failure(f"{tr_id} for {ticker}", exc)
+                raise KISError(failure, screen=tr_id) from exc
             body = _body(resp)
             if body is None:
                 raise KISError(

@@ -51,6 +51,7 @@ from etf_assets.resources.http import (
     fan_out,
     fan_out_batches,
     get_rate_limiter,
+    transport_failure,
 )
 
 DATA_SERVICE = "krx_data"
@@ -479,10 +480,14 @@ class KRXClient(dg.ConfigurableResource):
         try:
             return session.request(method, url, timeout=self.timeout_s, **kwargs)
         except requests.RequestException as exc:
+            upstream, base_url, variable = (
+                ("KRX Open API", self.openapi_url, "KRX_OPENAPI_URL")
+                if service == OPENAPI_SERVICE
+                else ("KRX data service", self.data_url, "KRX_DATA_URL")
+            )
             raise KRXError(
                 service,
-                f"no usable answer for {when} after {self.max_retries} retries "
-                f"({type(exc).__name__})",
+                transport_failure(upstream, base_url, variable, when, exc, self.max_retries),
                 screen=screen,
             ) from exc
 

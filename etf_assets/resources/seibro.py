@@ -39,7 +39,12 @@ from etf_assets.parsing.seibro import (
     request_body,
 )
 from etf_assets.partitions import month_windows
-from etf_assets.resources.http import RequestCounter, build_session, get_rate_limiter
+from etf_assets.resources.http import (
+    RequestCounter,
+    build_session,
+    get_rate_limiter,
+    transport_failure,
+)
 
 SERVICE = "seibro"
 PATH = "/websquare/engine/proworks/callServletService.jsp"
@@ -123,7 +128,7 @@ class SEIBroClient(dg.ConfigurableResource):
             )
         except requests.RequestException as exc:
             raise SEIBroError(
-                f"no answer for {when} after {self.max_retries} retries ({type(exc).__name__})",
+                transport_failure("SEIBro", base, "SEIBRO_URL", when, exc, self.max_retries),
                 screen=SCREEN,
             ) from exc
         text = resp.content.decode("utf-8", errors="replace")

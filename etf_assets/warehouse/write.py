@@ -9,8 +9,9 @@ when), which freshness, closures and the backfill's resume read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from etf_assets import settings
+from etf_assets.errors import ConfigurationError
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets.warehouse.schema import TABLES, SchemaMismatch, Table
 
@@ -111,9 +114,10 @@ def replace_partitions_in_batches(
     """Compute `frame_for` each date and write them METRIC_WRITE_BATCH_SESSIONS at a time, one
     transaction each.
 
-    Returns the rows written and the last date's frame (what the asset's metadata shows).
+    Returns the rows written and the last date's frame (what the asset's metadata shows): with
+    no dates, the table's empty frame (its columns and their types), so the metadata can read it.
     """
-    written, last = 0, pd.DataFrame()
+    written, last = 0, conn.execute(f"SELECT * FROM {table_name} LIMIT 0").df()
     for start in range(0, len(dates), METRIC_WRITE_BATCH_SESSIONS):
         batch = dates[start : start + METRIC_WRITE_BATCH_SESSIONS]
         frames = [frame_for(d) for d in batch]
@@ -162,6 +166,39 @@ def replace_tables(
 
 
 _SCHEMA_ENSURED: set[str] = set()
+IN_MEMORY = ":memory:"
+
+
+def usable_warehouse(database: str) -> Path:
+    """The warehouse file's absolute path once DuckDB can create or write it there; otherwise a
+    ConfigurationError naming ETF_ASSETS_DUCKDB, the value and the absolute path.
+
+    Assets call it before their first request (`assets.utils.announce_warehouse`), so a typo
+    costs no fetch. Only the default folder (data/) is created: another folder that does not
+    exist is a typo more often than a wish, and creating it would start an empty warehouse
+    beside the real one.
+    """
+    path = Path(database).resolve()
+    if not path.parent.exists() and path == Path(settings.DUCKDB_PATH).resolve():
+        with suppress(OSError):  # a folder that cannot be made is named below, as any other
+            path.parent.mkdir(parents=True, exist_ok=True)
+    existing = next(folder for folder in path.parents if folder.exists())
+    if not existing.is_dir():
+        problem = f"{existing} is a file, not a folder: name a file in a folder"
+    elif existing != path.parent:
+        problem = (
+            f"folder {path.parent} does not exist: create it or correct the path (only the "
+            f"default folder, {Path(settings.DUCKDB_PATH).parent}/, is created)"
+        )
+    elif path.is_dir():
+        problem = f"{path} is a folder: name the warehouse file in it, e.g. {path / 'etf.duckdb'}"
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
+        problem = f"folder {path.parent} cannot be written (read-only): choose a writable one"
+    elif path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        problem = f"{path} cannot be read and written (read-only file)"
+    else:
+        return path
+    raise ConfigurationError(f"{settings.DUCKDB_ENV}={database!r} (the warehouse): {problem}")
 
 
 def _has_schema(conn: duckdb.DuckDBPyConnection) -> bool:
@@ -183,10 +220,8 @@ def warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     a locked file with backoff but does not close the connection on an exception, which would
     keep the file locked for the rest of the process.
     """
-    in_memory = resource.database == ":memory:"
-    if not in_memory:
-        Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
-    key = str(Path(resource.database).resolve()) if not in_memory else ""
+    in_memory = resource.database == IN_MEMORY
+    key = "" if in_memory else str(usable_warehouse(resource.database))
     with resource.get_connection() as conn:
         try:
             if in_memory or key not in _SCHEMA_ENSURED or not _has_schema(conn):

@@ -251,17 +251,17 @@ def test_an_answer_that_cannot_be_parsed_fails_the_run_without_retry(
 def test_not_final_before_18_00_and_nothing_asked(
     small_sandbox: Sandbox, priced: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A retryable failure before any request (invoked directly: a run would retry it in
-    5 minutes, as its retry policy says)."""
+    """A failure before any request that Dagster does not retry: before 18:00 KST no retry in
+    5 minutes can find final flows; the message says when to run again."""
     monkeypatch.setattr(partitions, "now_kst", lambda: datetime(2026, 11, 20, 17, 59, tzinfo=KST))
     small_sandbox.reset_stats()
     res = resources(small_sandbox, priced)
     with (
         dg.build_asset_context(partition_key=AS_OF.isoformat()) as context,
-        pytest.raises(dg.Failure, match="final from 2026-11-20 18:00 KST") as failure,
+        pytest.raises(dg.Failure, match="run it again after 2026-11-20 18:00 KST") as failure,
     ):
         etf_investor_flows(context, krx=res["krx"], duckdb=res["duckdb"])
-    assert failure.value.allow_retries
+    assert not failure.value.allow_retries
     assert small_sandbox.stats()["total"] == 0
 
 

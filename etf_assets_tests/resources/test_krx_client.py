@@ -176,7 +176,7 @@ def test_timeout_is_retried_then_reported() -> None:
     slow = (200, {}, b'{"output": []}', 2.0)
     with scripted_server(lambda n: slow) as (url, hits):
         krx = KRXClient(data_url=url, max_retries=1, timeout_s=0.3, requests_per_second=RATE)
-        with pytest.raises(KRXError, match="no usable answer for trdDd=20261120"):
+        with pytest.raises(KRXError, match="did not answer trdDd=20261120 after 1 retries"):
             krx.fetch_daily_prices(SESSION)
     assert len(hits) == 2
 
