@@ -8,7 +8,9 @@ A cache is used while it was built by the installed exchange_calendars version a
 `CALENDAR_MIN_HORIZON` ahead; otherwise the calendar is rebuilt once and the copy rewritten.
 exchange_calendars builds a year ahead, so the calendar extends itself every couple of months
 and picks up holidays a new exchange_calendars release learns, and partitions never run out.
-On top of it sit the ad-hoc closures exchange_calendars misses.
+On top of it sit the closures exchange_calendars misses (`closures`): the ad-hoc ones
+(`EXTRA_CLOSURES`), 제헌절 from 2026 with its substitute holiday (`constitution_day_closures`) and
+the user's own (ETF_ASSETS_EXTRA_CLOSURES); their sources: docs/operations.md § Calendar.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from importlib import metadata
 from pathlib import Path
@@ -36,11 +38,25 @@ CALENDAR_START = date(2002, 10, 14)
 CALENDAR_SEED = Path(__file__).with_name("xkrx_calendar.json")
 CALENDAR_MIN_HORIZON = timedelta(days=300)
 
-# Closures that exchange_calendars 4.13.2 lists as sessions. Source: KRX market notice of the
-# 2026-06-03 nationwide local elections (제9회 전국동시지방선거, 임시공휴일 → 휴장).
+# Closures that exchange_calendars 4.13.2 lists as sessions (or lacks, past its reach). Each is
+# a public holiday of 공휴일에 관한 법률 제2조, on which KRX is closed:
+# - 2026-06-03: the nationwide local elections (제9회 전국동시지방선거; KRX market notice).
+# - 2028-04-12: the 23rd National Assembly election (제23대 국회의원선거), an election "임기
+#   만료에 의한 선거" (공직선거법 제34조: the first Wednesday from the 50th day before the term
+#   ends on 2028-05-29), a public holiday by 공휴일에 관한 법률 제2조제9호.
 EXTRA_CLOSURES: dict[date, str] = {
     date(2026, 6, 3): "local elections (제9회 전국동시지방선거), KRX closed",
+    date(2028, 4, 12): "National Assembly election (제23대 국회의원선거), KRX closed",
 }
+# 제헌절 (17 July) is a public holiday again from 2026 (공휴일에 관한 법률 제2조, amended
+# 2026-02-10: every 국경일 is one), and a national holiday that falls on a Saturday or Sunday
+# gets a substitute holiday, the next weekday that is no holiday (제3조; docs/operations.md §
+# Calendar). exchange_calendars 4.13.2 lists it as a session.
+CONSTITUTION_DAY = (7, 17)
+CONSTITUTION_DAY_FROM_YEAR = 2026
+# How far past today a calendar built afresh reaches (exchange_calendars' own default is a
+# year past the real clock, which a frozen clock in the future would outrun).
+CALENDAR_BUILD_REACH = timedelta(days=400)
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +131,7 @@ def load_calendar(today: date, cache: Path, seed: Path = CALENDAR_SEED) -> dict[
         calendar = _read(path)
         if calendar is not None and calendar_is_current(calendar, today, version):
             return calendar
-    calendar = build_calendar()
+    calendar = build_calendar(today + CALENDAR_BUILD_REACH)
     try:
         _write_atomically(cache, calendar)
     except OSError as exc:
@@ -128,13 +144,44 @@ def _calendar() -> dict[str, Any]:
     return load_calendar(now_kst().date(), calendar_cache_path())
 
 
+def constitution_day_closures(years: range, holidays: set[date]) -> dict[date, str]:
+    """제헌절 of each of `years` from CONSTITUTION_DAY_FROM_YEAR on: the day itself on a
+    weekday, else its substitute, the first weekday after it that is not in `holidays`."""
+    closed: dict[date, str] = {}
+    for year in years:
+        if year < CONSTITUTION_DAY_FROM_YEAR:
+            continue
+        day = date(year, *CONSTITUTION_DAY)
+        if day.weekday() < 5:
+            closed[day] = "제헌절 (Constitution Day), KRX closed"
+            continue
+        substitute = day + timedelta(days=1)
+        while substitute.weekday() >= 5 or substitute in holidays:
+            substitute += timedelta(days=1)
+        closed[substitute] = f"대체공휴일 for 제헌절 on {day:%a} {day}, KRX closed"
+    return closed
+
+
+def closures(calendar: dict[str, Any], end: date) -> dict[date, str]:
+    """Every weekday closure up to `end` that sits on top of `calendar`'s holidays, with why:
+    EXTRA_CLOSURES, 제헌절 and ETF_ASSETS_EXTRA_CLOSURES (the user's, last: its reason wins)."""
+    holidays = {date.fromisoformat(d) for d in calendar["weekday_holidays"]} | set(EXTRA_CLOSURES)
+    years = range(CONSTITUTION_DAY_FROM_YEAR, end.year + 1)
+    return {
+        **EXTRA_CLOSURES,
+        **constitution_day_closures(years, holidays),
+        **settings.extra_closures(),
+    }
+
+
 def weekday_sessions(calendar: dict[str, Any], start: date, end: date) -> tuple[date, ...]:
-    """Weekdays from start to end that are neither holidays of `calendar` nor EXTRA_CLOSURES.
+    """Weekdays from start to end that are neither holidays of `calendar` nor `closures`.
 
     Days past the calendar's last session count as sessions: only a caller that wants a
     fixed set of days whatever the calendar's reach (the sandbox's market) asks for them.
     """
-    closed = {date.fromisoformat(d) for d in calendar["weekday_holidays"]} | set(EXTRA_CLOSURES)
+    closed = {date.fromisoformat(d) for d in calendar["weekday_holidays"]}
+    closed |= set(closures(calendar, end))
     days = (start + timedelta(days=i) for i in range((end - start).days + 1))
     return tuple(d for d in days if d.weekday() < 5 and d not in closed)
 
@@ -159,6 +206,14 @@ def xkrx_sessions() -> tuple[date, ...]:
 @functools.cache
 def _session_set() -> frozenset[date]:
     return frozenset(xkrx_sessions())
+
+
+def forget_calendar() -> None:
+    """Drop every cached view of the calendar, so the next read follows a changed clock or
+    ETF_ASSETS_EXTRA_CLOSURES (a process reads both once; tests change them)."""
+    for cached in (_calendar, xkrx_sessions, _session_set, max_sessions_in_calendar_days,
+                   session_partitions, weekly_partitions):  # fmt: skip
+        cached.cache_clear()
 
 
 def calendar_end() -> date:
@@ -189,9 +244,12 @@ def sessions_between(start: date, end: date) -> tuple[date, ...]:
     return sessions[bisect.bisect_left(sessions, start) : bisect.bisect_right(sessions, end)]
 
 
-def sessions_back(end: date, count: int) -> tuple[date, ...]:
-    """The `count` sessions ending on (and including) the last session <= end."""
-    sessions = xkrx_sessions()
+def sessions_back(
+    end: date, count: int, sessions: Sequence[date] | None = None
+) -> tuple[date, ...]:
+    """The `count` sessions ending on (and including) the last session <= end: of the XKRX
+    calendar, or of `sessions` (sorted; e.g. the sessions with prices, assets.prices)."""
+    sessions = tuple(sessions) if sessions is not None else xkrx_sessions()
     i = bisect.bisect_right(sessions, end)
     return sessions[max(0, i - count) : i]
 

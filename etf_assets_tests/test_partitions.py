@@ -11,14 +11,14 @@ from etf_assets.phases import PRICES_FINAL_AT
 FIXED_END = date(2027, 6, 30)  # inside any calendar built since 2026-12: no test reads the clock
 
 
-def test_calendar_equals_exchange_calendars_less_the_extra_closures() -> None:
-    """Over a fixed range, our sessions are exactly exchange_calendars' minus known closures."""
+def test_calendar_equals_exchange_calendars_less_the_closures() -> None:
+    """Over a fixed range, our sessions are exactly exchange_calendars' minus the closures."""
     calendar = xc.get_calendar(
         "XKRX", start=p.CALENDAR_START.isoformat(), end=FIXED_END.isoformat()
     )
     theirs = set(calendar.sessions.date)
     ours = p.sessions_between(p.CALENDAR_START, FIXED_END)
-    assert set(ours) == theirs - set(p.EXTRA_CLOSURES)
+    assert set(ours) == theirs - set(p.closures(p.seed_calendar(), FIXED_END))
 
 
 def test_seed_reaches_past_the_minimum_horizon_of_its_build() -> None:

@@ -19,7 +19,9 @@ the exchange's sessions.
   days ending on d (d − 364 … d); distribution_yield_ttm_pct = that sum / close_d × 100.
 - distribution_frequency is read from the gaps between consecutive income ex-dates within the
   last `FREQUENCY_LOOKBACK_DAYS` (`frequency_of_gaps`): `none` without an income payout in
-  the trailing year. Special payouts (kind other) are extras, not a rhythm.
+  the trailing year. A rhythm tolerates what real payers do: a record day moved within its
+  month (month end → the 15th) and one skipped payout a year (a quarterly payer that skips
+  January pays three times a year). Special payouts (kind other) are extras, not a rhythm.
 
 Nothing here yields NaN or infinity: a ratio is taken only of positive, finite closes.
 """
@@ -27,6 +29,7 @@ Nothing here yields NaN or infinity: a ratio is taken only of positive, finite c
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -53,13 +56,15 @@ HISTORY_DAYS = 366 + 14
 INCOME = "income"
 LIQUIDATION = "liquidation"
 FREQUENCIES = ("monthly", "quarterly", "semiannual", "annual", "irregular", "none")
-# Median gap between consecutive income ex-dates (days) → frequency; upper bounds, inclusive.
-# Each bound lies halfway (geometrically) between two rhythms, so a payout moved by a holiday
-# or a month-end never changes the class.
-FREQUENCY_MAX_GAP_DAYS = (("monthly", 55), ("quarterly", 130), ("semiannual", 260),
-                          ("annual", 520))  # fmt: skip
-# A gap more than this many times another is no rhythm (a skipped or an extra payout).
-IRREGULAR_GAP_RATIO = 1.8
+YEAR_DAYS = 365.25
+# Each rhythm's period in days: a gap between ex-dates is a whole number of periods.
+RHYTHM_DAYS = {"monthly": YEAR_DAYS / 12, "quarterly": YEAR_DAYS / 4,
+               "semiannual": YEAR_DAYS / 2, "annual": YEAR_DAYS}  # fmt: skip
+# How far a gap may miss its whole number of periods: half a month (a record day moved from
+# the month end to the 15th, or back) and a few days of holidays.
+MOVED_RECORD_DAY_TOLERANCE_DAYS = 18
+# Payouts a rhythm may skip per year of gaps (a gap of two periods skips one).
+SKIPPED_PAYOUTS_PER_YEAR = 1
 
 RETURN_COLUMNS: tuple[str, ...] = tuple(f"return_{w}_pct" for w in WINDOW_NAMES)
 TOTAL_RETURN_COLUMNS: tuple[str, ...] = tuple(f"total_return_{w}_pct" for w in WINDOW_NAMES)
@@ -120,25 +125,39 @@ def reinvestment_index(prices: pd.DataFrame, payouts: pd.DataFrame) -> pd.DataFr
     return frame
 
 
+def skipped_payouts(gaps_days: Sequence[float], period_days: float) -> int | None:
+    """The payouts a rhythm of `period_days` skipped over `gaps_days`: each gap is the fewest
+    whole periods (at least one) it lies within MOVED_RECORD_DAY_TOLERANCE_DAYS of, and every
+    period past the first is a skipped payout; None when a gap fits no whole number."""
+    skipped = 0
+    for gap in gaps_days:
+        fits = [k for k in (max(1, math.floor(gap / period_days)), math.ceil(gap / period_days))
+                if abs(gap - k * period_days) <= MOVED_RECORD_DAY_TOLERANCE_DAYS]  # fmt: skip
+        if not fits:
+            return None
+        skipped += min(fits) - 1
+    return skipped
+
+
 def frequency_of_gaps(gaps_days: Sequence[float], paid_in_ttm: bool, listed_a_year: bool) -> str:
     """How often a fund pays income, from the gaps (days) between its consecutive income
     ex-dates within `FREQUENCY_LOOKBACK_DAYS`.
 
     `none` without an income payout in the trailing year. One payout and no gap: `annual` when
     the fund was listed a year ago (it had the time to pay again and did not), else `irregular`
-    (too young to tell). Gaps of one rhythm (the longest at most `IRREGULAR_GAP_RATIO` × the
-    shortest): the rhythm of their median; any other pattern (a skipped or an extra payout):
-    `irregular`.
+    (too young to tell). Otherwise the rhythm (RHYTHM_DAYS) whose periods every gap is a whole
+    number of, within MOVED_RECORD_DAY_TOLERANCE_DAYS, skipping the fewest payouts and at most
+    SKIPPED_PAYOUTS_PER_YEAR per year the gaps span (at least one); `irregular` when none is.
     """
     if not paid_in_ttm:
         return "none"
     if len(gaps_days) == 0:
         return "annual" if listed_a_year else "irregular"
-    gaps = np.asarray(gaps_days, dtype=float)
-    if gaps.max() > IRREGULAR_GAP_RATIO * gaps.min():
-        return "irregular"
-    median = float(np.median(gaps))
-    return next((name for name, bound in FREQUENCY_MAX_GAP_DAYS if median <= bound), "irregular")
+    allowed = SKIPPED_PAYOUTS_PER_YEAR * max(1, round(sum(gaps_days) / YEAR_DAYS))
+    fitting = [(skipped, name) for name, period in RHYTHM_DAYS.items()
+               if (skipped := skipped_payouts(gaps_days, period)) is not None
+               and skipped <= allowed]  # fmt: skip
+    return min(fitting)[1] if fitting else "irregular"
 
 
 def distribution_figures(payouts: pd.DataFrame, funds: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@
   (`UNADJUSTED_TRACKING_SQL` keeps that figure, for comparison only).
 - the leverage factor is the fund's in the ETF master of the week (etf_details); a fund no
   longer in the master (delisted) takes it from the newest etf_details row that has it, else
-  from the name KRX gave it (`NAME_LEVERAGE_RULES`); `leverage_source` says which.
+  from the name KRX gave it (`factor_from_name_sql`); `leverage_source` says which.
 
 Windows count sessions, not calendar days. A figure is NULL (never 0) when fewer than N
 sessions qualify, or when the ETF has no index level or no leverage factor. A ratio is only
@@ -20,6 +20,7 @@ index level gives a NULL day, never NaN or infinity.
 `constituent_count` counts the lines of the week's basket of the kinds in CONSTITUENT_KINDS:
 securities held (stocks, ETFs, bonds, and `other`, which is mostly foreign stocks under
 KRX-internal codes); cash and derivatives (futures, options) are positions, not constituents.
+So a stored basket of futures and cash only counts 0; NULL means no basket is stored.
 """
 
 from __future__ import annotations
@@ -29,18 +30,26 @@ from etf_assets.metrics.sql import usable
 WINDOWS = (20, 60, 120, 250)
 ANNUALISATION_SESSIONS = 250
 CONSTITUENT_KINDS = ("stock", "etf", "bond", "other")
-# Name fragments (spaces removed) → leverage factor, first match wins: KRX names leveraged and
-# inverse funds this way (KODEX 레버리지, KODEX 200선물인버스2X, TIGER 인버스); else 1.
-NAME_LEVERAGE_RULES = (("인버스2X", -2.0), ("레버리지", 2.0), ("인버스", -1.0))
+# KRX names leveraged and inverse funds with 레버리지 or 인버스 and, unless it is the usual one
+# (2 for 레버리지, 1 for 인버스), the multiple: KODEX 200선물인버스2X, HANARO 200선물레버리지1.5X.
+NAME_MULTIPLE_PATTERN = r"([0-9]+(\.[0-9]+)?)\s*(X|배)"
+NAME_LEVERAGE_DEFAULTS = (("레버리지", 2.0), ("인버스", 1.0))
+INVERSE = "인버스"
 LEVERAGE_SOURCES = ("etf_details", "etf_details_newest", "name")
 LIQUIDATION = "liquidation"
 
 
-def _factor_from_name(name: str) -> str:
-    """SQL: the leverage factor NAME_LEVERAGE_RULES read from a fund's name."""
+def factor_from_name_sql(name: str) -> str:
+    """SQL: the leverage factor a fund's name says. A name with 레버리지 or 인버스 takes the
+    multiple it writes (1.5X, 2X, 3 X, 2배), else the usual one of its word
+    (NAME_LEVERAGE_DEFAULTS), negative for 인버스; any other name 1."""
     compact = f"upper(replace({name}, ' ', ''))"
-    cases = " ".join(f"WHEN {compact} LIKE '%{part.upper()}%' THEN {factor}"
-                     for part, factor in NAME_LEVERAGE_RULES)  # fmt: skip
+    written = f"TRY_CAST(nullif(regexp_extract(upper({name}), '{NAME_MULTIPLE_PATTERN}', 1), '') "
+    sign = f"CASE WHEN {compact} LIKE '%{INVERSE}%' THEN -1.0 ELSE 1.0 END"
+    cases = " ".join(
+        f"WHEN {compact} LIKE '%{word}%' THEN ({sign}) * coalesce({written}AS DOUBLE), {usual})"
+        for word, usual in NAME_LEVERAGE_DEFAULTS
+    )
     return f"CASE {cases} ELSE 1.0 END"
 
 
@@ -87,7 +96,7 @@ leverage AS (
         p.ticker,
         CASE WHEN w.ticker IS NOT NULL THEN w.leverage_factor
             WHEN n.ticker IS NOT NULL THEN n.leverage_factor
-            ELSE {_factor_from_name("p.name")} END AS leverage_factor_used,
+            ELSE {factor_from_name_sql("p.name")} END AS leverage_factor_used,
         CASE WHEN w.ticker IS NOT NULL THEN '{LEVERAGE_SOURCES[0]}'
             WHEN n.ticker IS NOT NULL THEN '{LEVERAGE_SOURCES[1]}'
             ELSE '{LEVERAGE_SOURCES[2]}' END AS leverage_source
@@ -154,10 +163,11 @@ figures AS (
     FROM ranked
     GROUP BY ticker
 ),
-constituents AS (
-    SELECT etf_ticker AS ticker, count(*)::INTEGER AS constituent_count
+constituents AS (  -- every stored basket, so one of futures and cash only counts 0
+    SELECT etf_ticker AS ticker,
+        count(*) FILTER (WHERE kind IN {CONSTITUENT_KINDS})::INTEGER AS constituent_count
     FROM etf_holdings
-    WHERE as_of_date = $as_of_date AND kind IN {CONSTITUENT_KINDS}
+    WHERE as_of_date = $as_of_date
     GROUP BY etf_ticker
 )
 SELECT

@@ -8,11 +8,15 @@ so a fund's price rows say when it existed:
 - **Listed**: in the newest master, or priced on the newest stored session. A fund priced on the
   newest session but missing from the master is a master lag (a fund KRX lists a day late or
   drops early), not a delisting: it stays listed.
-- **Delisted**: every other fund the prices name. Its `delisted_date` is the record date of its
-  liquidation payout (청산분배, `etf_distributions.kind = 'liquidation'`) after its last
-  session, confirmed (`delisted_date_inferred` false); else the first stored
-  session after its last one, the first session on which KRX priced the market without it
-  (inferred, true). With contiguous prices that is the session after the last it traded.
+- **Delisted**: every other fund the prices name. Its `delisted_date` is the first stored
+  session after its last one, the first session on which KRX priced the market without it:
+  always a session (with contiguous prices, the session after the last it traded). A
+  liquidation payout (청산분배, `etf_distributions.kind = 'liquidation'`) recorded after its
+  last session confirms it (`delisted_date_inferred` false, else true), and its record date,
+  KRW per share and pay date fill `liquidation_record_date`, `liquidation_per_share_krw` and
+  `liquidation_pay_date`. The record date is not the delisting day: the trust is wound up
+  after the fund has left the exchange, and 17 of 46 real liquidations of a year were recorded
+  on a Sunday.
 
 Absence is only ever read from prices: a master partition for a past date is today's snapshot
 filtered by listing date, so it lacks funds that were listed then and closed since.
@@ -88,11 +92,11 @@ brands AS (  -- first word of a name → issuer, where every fund of that brand 
     )
     GROUP BY brand HAVING count(*) = 1
 ),
-liquidations AS (  -- a payout recorded after the fund's last session ends it
-    SELECT l.ticker, min(l.record_date) AS record_date
+liquidations AS (  -- the first payout recorded after the fund's last session ends it
+    SELECT l.ticker, l.record_date, l.amount_per_share_krw, l.pay_date
     FROM etf_distributions AS l JOIN priced AS p USING (ticker)
     WHERE l.kind = '{LIQUIDATION_KIND}' AND l.record_date > p.last_session
-    GROUP BY l.ticker
+    QUALIFY row_number() OVER (PARTITION BY l.ticker ORDER BY l.record_date) = 1
 ),
 funds AS (
     SELECT f.ticker, m.isin,
@@ -101,7 +105,9 @@ funds AS (
         m.issuer AS master_issuer, m.listing_date, p.first_session, p.last_session,
         f.ticker IN (SELECT ticker FROM newest_master)
             OR p.last_session = (SELECT max(trade_date) FROM sessions) AS is_listed,
-        l.record_date AS liquidation_record_date, s.next_session
+        l.record_date AS liquidation_record_date,
+        l.amount_per_share_krw AS liquidation_per_share_krw, l.pay_date AS liquidation_pay_date,
+        s.next_session
     FROM (SELECT ticker FROM priced UNION SELECT ticker FROM newest_master) AS f
     LEFT JOIN priced AS p USING (ticker)
     LEFT JOIN mastered AS m USING (ticker)
@@ -113,11 +119,11 @@ SELECT f.ticker, f.isin, f.name,
     CASE WHEN f.master_issuer IS NOT NULL THEN '{ISSUER_FROM_MASTER}'
         WHEN b.issuer IS NOT NULL THEN '{ISSUER_FROM_BRAND}' END AS issuer_source,
     f.listing_date, f.first_session, f.last_session,
-    CASE WHEN NOT f.is_listed THEN coalesce(f.liquidation_record_date, f.next_session) END
-        AS delisted_date,
+    CASE WHEN NOT f.is_listed THEN f.next_session END AS delisted_date,
     CASE WHEN NOT f.is_listed THEN f.liquidation_record_date IS NULL END
         AS delisted_date_inferred,
-    CASE WHEN f.is_listed THEN '{LISTED}' ELSE '{DELISTED}' END AS status
+    CASE WHEN f.is_listed THEN '{LISTED}' ELSE '{DELISTED}' END AS status,
+    f.liquidation_record_date, f.liquidation_per_share_krw, f.liquidation_pay_date
 FROM funds AS f
 LEFT JOIN brands AS b ON b.brand = split_part(f.name, ' ', 1)
 ORDER BY f.ticker

@@ -21,7 +21,7 @@ import pandas as pd
 from etf_assets.metrics.overview import COLUMN_TYPES as OVERVIEW_COLUMN_TYPES
 from etf_assets.metrics.overview import OVERVIEW_FLOW_INVESTORS, OVERVIEW_FLOW_WINDOWS
 from etf_assets.metrics.returns import FREQUENCIES, TTM_DAYS, WINDOW_NAMES
-from etf_assets.metrics.tracking import LEVERAGE_SOURCES, NAME_LEVERAGE_RULES, WINDOWS
+from etf_assets.metrics.tracking import LEVERAGE_SOURCES, WINDOWS
 from etf_assets.parsing.krx import MASTER_FIELDS
 
 _ZERO_MEANS_NO_TRADE = "NULL when KRX sends 0 (no trade that session)"
@@ -150,12 +150,12 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
         for n in WINDOWS
     },
     "leverage_factor_used": "signed multiple of the index the tracking error is taken against, "
-    "unitless (1, 2, −1, −2); see leverage_source",
+    "unitless (1, 1.5, 2, −1, −2 …); see leverage_source",
     "leverage_source": f"where leverage_factor_used comes from: {LEVERAGE_SOURCES[0]} (the "
     f"master of the week), {LEVERAGE_SOURCES[1]} (a fund no longer listed: its newest master "
-    f"row), {LEVERAGE_SOURCES[2]} (never in a master held: read from the name KRX gave it, "
-    + ", ".join(f"{part} = {factor:g}" for part, factor in NAME_LEVERAGE_RULES)
-    + ", else 1)",
+    f"row), {LEVERAGE_SOURCES[2]} (never in a master held: read from the name KRX gave it: "
+    "the multiple it writes after 레버리지 or 인버스, such as 1.5X or 2X, else 2 for 레버리지 "
+    "and 1 for 인버스, negative for 인버스; else 1)",
     "constituent_count": "securities in the ETF's basket of the same week (etf_holdings lines "
     "of kind stock, etf, bond or other), a count; cash, futures and options excluded; NULL "
     "without holdings",
@@ -246,13 +246,18 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "first session of a run of one name (etf_universe_names)",
     "last_session": "last session the fund was priced in etf_daily_prices (etf_universe), or "
     "last session of a run of one name (etf_universe_names)",
-    "delisted_date": "first day the fund was no longer listed: its liquidation payout's record "
-    "date (etf_distributions kind liquidation), else the first stored session after "
-    "last_session (see delisted_date_inferred); NULL while listed",
+    "delisted_date": "first session the fund was no longer listed: the first stored session "
+    "after last_session, always a session (see delisted_date_inferred); NULL while listed",
     "delisted_date_inferred": "true when delisted_date is inferred from the prices alone, "
     "false when a liquidation payout confirms it; NULL while listed",
     "status": "listed (in the newest master, or priced on the newest stored session) or "
     "delisted (every other fund the prices name)",
+    "liquidation_record_date": "record date of the fund's liquidation payout (청산분배, "
+    "etf_distributions kind liquidation) recorded after last_session: when the trust was "
+    "wound up, not when it left the exchange (often a Sunday); NULL without one",
+    "liquidation_per_share_krw": "that liquidation payout, KRW per share (with decimals); "
+    "NULL without one",
+    "liquidation_pay_date": "pay date of that liquidation payout; NULL without one",
 }
 
 
@@ -500,6 +505,9 @@ TABLES: dict[str, Table] = {
                 ("delisted_date", "DATE"),
                 ("delisted_date_inferred", "BOOLEAN"),
                 ("status", "VARCHAR"),
+                ("liquidation_record_date", "DATE"),
+                ("liquidation_per_share_krw", "DOUBLE"),
+                ("liquidation_pay_date", "DATE"),
             ),
         ),
         Table(

@@ -213,7 +213,9 @@ def test_inverse_basket_is_krx_layout(sb: Sandbox, market: Market) -> None:
     monday = next(s for s in market.sessions if s >= ANCHOR - timedelta(days=ANCHOR.weekday()))
     total = market.nav[market.session_row(monday), market.position("114800")] * 100_000
     assert number(deposit["COMPST_AMT"]) + number(etf["COMPST_AMT"]) == pytest.approx(total, 1e-6)
-    assert -number(fut["VALU_AMT"]) == pytest.approx(total, rel=0.01)
+    # ... to a hundredth of a contract (KRX's quantities have 2 decimals): within half of one
+    contract_krw = number(fut["VALU_AMT"]) / number(fut["COMPST_ISU_CU1_SHRS"])
+    assert abs(-number(fut["VALU_AMT"]) - total) <= 0.005 * contract_krw + 1
 
 
 def test_stock_basket_has_both_amounts_and_one_weighted_cash_line(

@@ -40,9 +40,9 @@ from etf_sandbox.market.reference import (
     ANCHOR,
     ANNUAL,
     CLASS_VOL,
-    END,
     FAMOUS,
     START,
+    market_end,
     tick_round,
 )
 from etf_sandbox.market.universe import _build_universe
@@ -254,13 +254,15 @@ def _ground_truth(
 
 @functools.cache
 def generated_sessions() -> tuple[date, ...]:
-    """The market's sessions, START to END, by the calendar shipped in the package.
+    """The market's sessions, START to `market_end()`, by the holidays of the calendar shipped
+    in the package and the closures on top of it (partitions.closures).
 
-    Not the self-extending calendar: the market must be the same whatever day it is built on,
-    or the answers tests expect would change as the calendar's reach moves. Past the seed's
-    end every weekday is a session; the product asks only for its own sessions there.
+    Not the self-extending calendar's holidays: a new exchange_calendars release must not
+    change the market. Its end follows the calendar a year at a time (`market_end`). Past the
+    seed's end every weekday but a closure is a session; the product asks only for its own
+    sessions there.
     """
-    return weekday_sessions(seed_calendar(), START, END)
+    return weekday_sessions(seed_calendar(), START, market_end())
 
 
 @functools.cache

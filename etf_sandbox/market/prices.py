@@ -191,7 +191,9 @@ def _choose_specials(
         "inverse_2x": "252670",
         "new_listing": new_fund,
         "no_trade_day": others.iloc[1]["ticker"],
-        "delisted": etfs[etfs["delisting_date"].notna()].iloc[0]["ticker"],
+        "delisted": etfs[etfs["delisting_date"].notna() & ~etfs["ticker"].isin(famous)].iloc[0][
+            "ticker"
+        ],
         "no_index": etfs.at[no_index, "ticker"],
         "kodex200": "069500",
         "alnum": "0000D0",

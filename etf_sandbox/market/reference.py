@@ -12,8 +12,12 @@ from datetime import date
 
 import numpy as np
 
+from etf_assets import partitions
+
 START = date(2002, 10, 14)
-END = date(2027, 12, 30)
+# The market runs at least to here, and on to the end of the year the XKRX calendar reaches
+# (`market_end`), so `make demo` on any day has sessions to show.
+MIN_END = date(2027, 12, 30)
 ANCHOR = date(2026, 11, 20)
 ALNUM_FROM = date(2024, 12, 17)
 ALNUM_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"  # KRX: no I, O, U
@@ -207,10 +211,17 @@ FAMOUS = [
 0013R0|RISE 테슬라미국채타겟커버드콜혼합(합성)|케이비자산운용|2025-02-18|KEDI 테슬라미국30년국채15%타겟프리미엄 혼합지수(TR)|한국경제신문|일반|합성(패시브)|해외|혼합자산|50000|0.25|배당소득세(보유기간과세)|KB RISE TSLA-UST타겟커버드콜증권상장지수투자신탁(채권혼합-파생재간접형)(합성)|KB RISE Tesla UST30Y 15% Target Cvd Call Balanced ETF(SYNTH)
 0043Y0|TIMEFOLIO 차이나AI테크액티브|타임폴리오자산운용|2025-05-13|Hang Seng TECH Index|Hang Seng|일반|실물(액티브)|해외|주식|50000|0.8|배당소득세(보유기간과세)|타임폴리오 TIMEFOLIO 차이나AI테크액티브증권상장지수투자신탁(주식)|TIMEFOLIO China AI Tech Active ETF
 0069M0|1Q 미국나스닥100|하나자산운용|2025-06-24|NASDAQ 100|NASDAQ|일반|실물(패시브)|해외|주식|100000|0.005|배당소득세(보유기간과세)|하나 1Q 미국나스닥100증권상장지수투자신탁(주식)|Hana 1Q NASDAQ100 ETF
-0112X0|마이티 200TR|디비자산운용|2025-10-28|코스피 200 TR|KRX|일반|실물(패시브)|국내|주식|50000|0.05|배당소득세(보유기간과세)|DB 마이티 200 Total Return증권상장지수투자신탁[주식]|DB Mighty 200 Total Return ETF""".splitlines()  # noqa: E501 (verbatim master rows)
+0112X0|마이티 200TR|디비자산운용|2025-10-28|코스피 200 TR|KRX|일반|실물(패시브)|국내|주식|50000|0.05|배당소득세(보유기간과세)|DB 마이티 200 Total Return증권상장지수투자신탁[주식]|DB Mighty 200 Total Return ETF
+486780|HANARO 200선물레버리지1.5X|엔에이치아문디자산운용|2024-07-30|코스피 200 선물지수|KRX|1.5X 레버리지|실물(패시브)|국내|주식|100000|0.45|배당소득세(보유기간과세)|NH-Amundi HANARO 200선물레버리지1.5X증권상장지수투자신탁(주식-파생형)|NH-Amundi HANARO 200 Futures Leverage 1.5X ETF
+486790|HANARO 코스닥150선물레버리지1.5X|엔에이치아문디자산운용|2024-07-30|코스닥 150 선물지수|KRX|1.5X 레버리지|실물(패시브)|국내|주식|100000|0.45|배당소득세(보유기간과세)|NH-Amundi HANARO 코스닥150선물레버리지1.5X증권상장지수투자신탁(주식-파생형)|NH-Amundi HANARO KOSDAQ150 Futures Leverage 1.5X ETF""".splitlines()  # noqa: E501 (verbatim master rows)
 ]
+# Famous funds that are gone: ticker → delisting day (the first session without them). The two
+# real 1.5× funds were liquidated on 2025-09-17; their names and codes are real, their listing
+# day, CU and fee the sandbox's choice.
+FAMOUS_DELISTED = {"486780": date(2025, 9, 17), "486790": date(2025, 9, 17)}
 
-LEVERAGE_LABELS = {1.0: "일반", 2.0: "2X 레버리지", -1.0: "1X 인버스", -2.0: "2X 인버스"}
+LEVERAGE_LABELS = {1.0: "일반", 2.0: "2X 레버리지", 1.5: "1.5X 레버리지", -1.0: "1X 인버스",
+                   -2.0: "2X 인버스"}  # fmt: skip
 # annual index volatility and drift by asset class, and the factor group of each class
 CLASS_VOL = {"주식": 0.19, "채권": 0.04, "기타": 0.003, "원자재": 0.22, "통화": 0.08,
              "부동산": 0.16, "혼합자산": 0.08}  # fmt: skip
@@ -218,6 +229,13 @@ CLASS_DRIFT = {"주식": 0.07, "채권": 0.03, "기타": 0.03, "원자재": 0.04
                "부동산": 0.04, "혼합자산": 0.05}  # fmt: skip
 CLASS_SHARE = {"주식": 0.725, "채권": 0.148, "혼합자산": 0.058, "기타": 0.024, "원자재": 0.021,
                "부동산": 0.012, "통화": 0.012}  # fmt: skip
+
+
+def market_end() -> date:
+    """The market's last day: MIN_END, or 30 December of the year the XKRX calendar reaches if
+    later. It moves a year at a time, so the market changes only when the calendar reaches a
+    new year (every draw depends on the number of sessions)."""
+    return max(MIN_END, date(partitions.calendar_end().year, 12, 30))
 
 
 def tick_round(x: np.ndarray, how: str = "round") -> np.ndarray:

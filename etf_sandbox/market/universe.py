@@ -16,16 +16,15 @@ import numpy as np
 import pandas as pd
 
 from etf_assets.parsing.rules import etf_isin
-from etf_assets.partitions import seed_calendar, weekday_sessions
 from etf_sandbox.market.reference import (
     ALNUM_FROM,
     ALNUM_LETTERS,
     ANCHOR,
     BRAND_RENAMES,
     CLASS_SHARE,
-    END,
     ENG_MODIFIERS,
     FAMOUS,
+    FAMOUS_DELISTED,
     ISSUERS,
     LEVERAGE_LABELS,
     LEVERAGE_THEMES,
@@ -168,7 +167,9 @@ def _issuer_sequence(rng: np.random.Generator, listings: list[_Listing]) -> list
     """The ISSUERS row of each listing: the funds listed at ANCHOR get the real shares exactly,
     every issuer at least one (so the master names all of them); the others are drawn."""
     weights = np.array([float(r[4]) for r in ISSUERS])
-    survivor = np.array([x.listing <= ANCHOR and (x.delisting or END) > ANCHOR for x in listings])
+    survivor = np.array(
+        [x.listing <= ANCHOR and (x.delisting is None or x.delisting > ANCHOR) for x in listings]
+    )
     counts = np.maximum(_largest_remainder(weights.tolist(), int(survivor.sum())), 1)
     counts[np.argmax(counts)] -= counts.sum() - survivor.sum()
     kept = rng.permutation(np.repeat(np.arange(len(ISSUERS)), counts))
@@ -287,9 +288,8 @@ def _listing_plan(
 ) -> list[_Listing]:
     """Every generated fund's life: survivors, funds delisted before and after 2023,
     target-maturity funds and future listings."""
-    seed = seed_calendar()
-    cal_start = date.fromisoformat(seed["first_session"])
-    sset = frozenset(weekday_sessions(seed, cal_start, END))
+    cal_start = sessions[0]
+    sset = frozenset(sessions)
     counts = _largest_remainder([p[2] for p in _PERIODS], n_etfs)
     maturities = [TARGET_MATURITY_YEARS[i % len(TARGET_MATURITY_YEARS)]
                   for i in range(TARGET_MATURITY_COUNT)]  # fmt: skip
@@ -335,7 +335,7 @@ def _build_universe(
 ) -> pd.DataFrame:
     """The static table `Market.etfs` (famous funds verbatim, then generated ones)."""
     brands = {r[0]: r[1] for r in ISSUERS}
-    fam_dates = [date.fromisoformat(r[3]) for r in FAMOUS]
+    fam_dates = [date.fromisoformat(r[3]) for r in FAMOUS if r[0] not in FAMOUS_DELISTED]
     plan = _listing_plan(rng, n_etfs, sessions, fam_dates)
     taken = {r[1] for r in FAMOUS}
     drafts = _draft_funds(rng, plan, taken)
@@ -348,7 +348,8 @@ def _build_universe(
                          issuer=issuer, brand=brands[issuer], tracking_index=index,
                          index_provider=provider, leverage_label=lev, leverage_factor=factor,
                          replication=repl, market_region=region, asset_class=aclass,
-                         listing_date=date.fromisoformat(listing), delisting_date=None,
+                         listing_date=date.fromisoformat(listing),
+                         delisting_date=FAMOUS_DELISTED.get(ticker),
                          cu_shares=int(r[10]), expense_ratio_pct=float(r[11]),
                          tax_type=r[12]))  # fmt: skip
     cu_choices = np.array([1_000, 2_000, 10_000, 20_000, 25_000, 50_000, 100_000])
