@@ -10,22 +10,29 @@ What an incident is, and what closes it:
   `monitor_all_code_locations`; the instance serves this project alone). It alerts unless the
   previous finished run of the same target (job, or the assets of an ad-hoc run, and
   partition(s)) failed with the same error: retries of a known failure stay quiet. The next
-  success of that target sends "recovered". Run-status sensors keep Dagster's cursor, not ours,
-  so both sensors read the incident from the instance's run history, the same way.
+  success of that target sends "recovered". A credential every job fails on (KRX's password
+  change, CD010: `alerts.Remedy.account_wide`) is one incident across jobs and partitions,
+  alerted once, until a run doing work one of its failed runs did succeeds (it logged in). The
+  sensor keeps its own cursor over the instance's failure events; its first tick looks back
+  over the last day, so a run that failed before alerting was turned on is not lost, and each
+  failed run it handled carries a tag saying what it did (ALERT_TAG), never handled twice.
 * **A failed asset check** at or above the minimum severity: once, until the check passes
   again (the open checks are this sensor's cursor). A run that failed only through blocking
   checks is left to this sensor, so it makes one message, with the check's offenders.
 * **A stale table**: `rules.freshness` in sessions against its phase's time plus grace, read
   from the warehouse, so a daemon that was down or a schedule left off is caught too (the
   fresh_in_sessions check only runs when monitoring_job does, and is left to this sensor).
+* **A session KRX answered with no data** (an empty price partition with a note): once per
+  session, with how to add it to ETF_ASSETS_EXTRA_CLOSURES if KRX was closed that day.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -34,8 +41,15 @@ from apprise import NotifyType
 from dagster_duckdb import DuckDBResource
 from dagster_shared.error import SerializableErrorInfo
 
-from etf_assets import partitions, settings
-from etf_assets.alerts import ALERTING_OFF, Alert, AlertChannels, Channels, instruction_for
+from etf_assets import errors, partitions, settings
+from etf_assets.alerts import (
+    ALERTING_OFF,
+    Alert,
+    AlertChannels,
+    Channels,
+    instruction_for,
+    remedy_for,
+)
 from etf_assets.checks import ALL_CHECKS, FRESHNESS, WATCHED_TABLES, rules
 from etf_assets.phases import phase_of
 
@@ -47,6 +61,12 @@ IMPLICIT_JOB_PREFIX = "__"
 CHECK_FAILURE = "DagsterAssetCheckFailedError"
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 PREVIOUS_RUNS_SCANNED = 50
+# What alert_on_run_failure did about a failed run, and the account-wide cause it failed of.
+ALERT_TAG = "etf_assets/alert"
+INCIDENT_TAG = "etf_assets/incident"
+# The first tick (no cursor yet: alerting just turned on, or the sensor reset) looks back a day.
+FIRST_TICK_LOOKBACK_S = 24 * 3600
+FAILURES_PER_TICK = 100
 OFFENDER_KEYS = (
     "missing_sample", "offenders", "violations", "non_finite", "outliers", "below_threshold",
     "empty_partitions",
@@ -109,8 +129,9 @@ class RunFailure:
 
 
 def _cause(error: SerializableErrorInfo) -> SerializableErrorInfo:
-    """The first error in the chain that is not Dagster's wrapper around the step's own."""
-    while error.cls_name.startswith("Dagster") and error.cause is not None:
+    """The first error in the chain that is not Dagster's wrapper around the step's own, nor a
+    `dg.Failure` raised from ours (a credential error stops Dagster's retries that way)."""
+    while (error.cls_name.startswith("Dagster") or error.cls_name == "Failure") and error.cause:
         error = error.cause
     return error
 
@@ -177,6 +198,96 @@ def open_failure(
         return None
     failure = run_failure(instance, previous, "")
     return None if failure.checks_only else (previous, failure)
+
+
+def incident_failures(
+    instance: dg.DagsterInstance, cause: str, before: dg.DagsterRun
+) -> list[dg.DagsterRun]:
+    """The failed runs tagged with the account-wide `cause` created before `before`, newest
+    first, unless a run doing their work has succeeded since the newest (the incident closed)."""
+    created = _created(instance, before)
+    failures = [
+        record.dagster_run
+        for record in instance.get_run_records(
+            filters=dg.RunsFilter(
+                tags={INCIDENT_TAG: cause},
+                statuses=[dg.DagsterRunStatus.FAILURE],
+                created_before=created,
+            ),
+            limit=PREVIOUS_RUNS_SCANNED,
+        )
+    ]
+    if not failures:
+        return []
+    successes = instance.get_run_records(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+            created_after=_created(instance, failures[0]),
+            created_before=created,
+        ),
+        limit=PREVIOUS_RUNS_SCANNED,
+    )
+    closed = any(does_work_of(record.dagster_run, failures) for record in successes)
+    return [] if closed else failures
+
+
+def _created(instance: dg.DagsterInstance, run: dg.DagsterRun) -> datetime | None:
+    record = instance.get_run_record_by_id(run.run_id)
+    return record.create_timestamp if record else None
+
+
+def does_work_of(run: dg.DagsterRun, failures: Sequence[dg.DagsterRun]) -> bool:
+    """`run` is a job one of `failures` was, or an ad-hoc run of one of their assets: its
+    success means what failed them (a login) works again."""
+    jobs = {f.job_name for f in failures if not is_adhoc(f)}
+    assets = {key for f in failures if is_adhoc(f) for key in f.asset_selection or ()}
+    if is_adhoc(run):
+        return bool(assets & set(run.asset_selection or ()))
+    return run.job_name in jobs
+
+
+def failed_run_alerts(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, message: str, alerts: AlertChannels
+) -> tuple[dict[str, str], list[Alert]]:
+    """The alert for a failed run, if any, and the tags saying what was decided."""
+    failure = run_failure(instance, run, message)
+    if failure.checks_only:
+        return {ALERT_TAG: "left to alert_on_failed_checks"}, []
+    remedy = remedy_for(failure.error_class, failure.first_line)
+    if remedy and remedy.account_wide:
+        tags = {INCIDENT_TAG: remedy.cause}
+        incident = incident_failures(instance, remedy.cause, run)
+        if incident:
+            return {**tags, ALERT_TAG: f"same incident as run {incident[-1].run_id[:8]}"}, []
+    else:
+        tags = {}
+        known = open_failure(instance, run)
+        if known and known[1].error_class == failure.error_class:
+            return {ALERT_TAG: f"same failure as run {known[0].run_id[:8]}"}, []
+    return {**tags, ALERT_TAG: "alerted"}, [run_failure_alert(run, failure, alerts)]
+
+
+def recovers_quietly(instance: dg.DagsterInstance, run: dg.DagsterRun, failure: RunFailure) -> bool:
+    """A success after an account-wide failure that another success already closed: the
+    incident recovered once, with its first success, not once per job and partition."""
+    remedy = remedy_for(failure.error_class, failure.first_line)
+    if remedy is None or not remedy.account_wide:
+        return False
+    return not incident_failures(instance, remedy.cause, run)
+
+
+def failures_after(instance: dg.DagsterInstance, cursor: str | None) -> list[dg.EventLogRecord]:
+    """The run failure events after the cursor (an event's storage id); without one, those of
+    the last day (the runs already handled carry ALERT_TAG and are skipped)."""
+    failed = dg.DagsterEventType.RUN_FAILURE
+    since = (
+        dg.RunStatusChangeRecordsFilter(failed, after_storage_id=int(cursor))
+        if cursor
+        else dg.RunStatusChangeRecordsFilter(
+            failed, after_timestamp=time.time() - FIRST_TICK_LOOKBACK_S
+        )
+    )
+    return instance.fetch_run_status_changes(since, limit=FAILURES_PER_TICK, ascending=True).records
 
 
 def run_failure_alert(run: dg.DagsterRun, failure: RunFailure, alerts: AlertChannels) -> Alert:
@@ -370,15 +481,117 @@ def staleness_alerts(
     return {t: stale_before.get(t, stale[t]) for t in stale}, sent
 
 
+# ---- sessions KRX answered with no data (a closure the calendar may lack) -------------------
+
+# Empty price partitions written this many days back alert (older ones are history a backfill
+# rewrote, not news).
+EMPTY_SESSION_LOOKBACK_DAYS = 31
+
+
+def empty_session_alerts(
+    conn: duckdb.DuckDBPyConnection, alerted_before: Sequence[str], today: date
+) -> tuple[list[str], list[Alert]]:
+    """One alert per session of the last EMPTY_SESSION_LOOKBACK_DAYS whose etf_daily_prices
+    partition is empty with a note (KRX answered no data) and that is still a session of the
+    calendar, unless alerted before; and the sessions alerted, as the next cursor."""
+    rows = conn.execute(
+        "SELECT partition_date, note FROM etf_partition_log_latest "
+        "WHERE table_name = 'etf_daily_prices' AND row_count = 0 AND partition_date >= ? "
+        "ORDER BY partition_date",
+        [today - timedelta(days=EMPTY_SESSION_LOOKBACK_DAYS)],
+    ).fetchall()
+    empty = {str(d): note for d, note in rows if d <= today and partitions.is_session(d)}
+    sent = [
+        Alert(
+            f"{APP}: KRX had no data for session {day}",
+            [
+                note or "etf_daily_prices was written empty",
+                f"Every window that counts sessions skips {day}, so no figure turns NULL.",
+                f"If KRX was closed on {day} (a holiday the calendar lacks), add it to the "
+                f"closures and restart: {settings.EXTRA_CLOSURES_ENV}={day}=reason (comma-"
+                "separated, e.g. 2027-03-03=임시공휴일); it is then no partition and no "
+                f"schedule runs on it. If KRX was open, re-run etf_daily_prices for {day}.",
+            ],
+            kind=NotifyType.WARNING,
+        )
+        for day, note in empty.items()
+        if day not in alerted_before
+    ]
+    return sorted(empty), sent
+
+
+def read_empty_session_alerts(
+    database: str, alerted_before: Sequence[str], today: date
+) -> tuple[list[str], list[Alert]]:
+    """`empty_session_alerts` on a read-only connection held only for its query."""
+    with duckdb.connect(database, read_only=True) as conn:
+        return empty_session_alerts(conn, alerted_before, today)
+
+
+def empty_session_sensor(
+    status: dg.DefaultSensorStatus, channels: str, metadata: dict[str, str]
+) -> dg.SensorDefinition:
+    """alert_on_empty_sessions: `empty_session_alerts` on the warehouse every few minutes."""
+
+    @dg.sensor(
+        name="alert_on_empty_sessions",
+        minimum_interval_seconds=STALENESS_INTERVAL_S,
+        default_status=status,
+        description="A message per session KRX answered with no data (an empty price "
+        f"partition): how to add it to the closures if KRX was closed. {channels}",
+        metadata=metadata,
+    )
+    def alert_on_empty_sessions(
+        context: dg.SensorEvaluationContext, alerts: AlertChannels, duckdb: DuckDBResource
+    ) -> dg.SkipReason:
+        if not alerting(context, alerts):
+            return dg.SkipReason(ALERTING_OFF)
+        if not Path(duckdb.database).exists():
+            return dg.SkipReason(f"no warehouse at {duckdb.database} yet: nothing to watch")
+        alerted_before = json.loads(context.cursor) if context.cursor else []
+        try:
+            alerted, sent = read_empty_session_alerts(
+                duckdb.database, alerted_before, partitions.now_kst().date()
+            )
+        except WAREHOUSE_UNREADABLE as exc:
+            return dg.SkipReason(f"warehouse not readable now ({str(exc).splitlines()[0]})")
+        _send_all(context, alerts, sent)
+        context.update_cursor(json.dumps(alerted))
+        return dg.SkipReason(f"{len(sent)} message(s); empty sessions: {alerted or 'none'}")
+
+    return alert_on_empty_sessions
+
+
 # ---- the sensors -----------------------------------------------------------------------------
 
 
+def alerting(
+    context: dg.SensorEvaluationContext | dg.RunStatusSensorContext, alerts: AlertChannels
+) -> bool:
+    """False when no alert URL is set. URLs set but none usable fail the tick with the error
+    (visible on the sensor's ticks; a cursor kept by a failed tick loses no alert) rather than
+    skip as if alerting were off; some unusable: each tick logs which."""
+    channels = alerts.channels()
+    if not channels.configured:
+        return False
+    if not channels.plugins:
+        raise errors.ConfigurationError(channels.unusable_error())
+    if channels.unusable:
+        context.log.warning(channels.unusable_error())
+    return True
+
+
 def _send_all(
-    context: dg.SensorEvaluationContext, alerts: AlertChannels, sent: list[Alert]
+    context: dg.SensorEvaluationContext | dg.RunStatusSensorContext,
+    alerts: AlertChannels,
+    sent: list[Alert],
 ) -> None:
     for alert in sent:
-        if not alerts.send(alert):
-            context.log.warning(f"not every channel took '{alert.title}' (apprise logs which)")
+        delivery = alerts.send(alert)
+        if delivery.failed:
+            context.log.warning(
+                f"'{alert.title}' not delivered to: {'; '.join(delivery.failures())}"
+            )
 
 
 def alert_sensors() -> list[dg.SensorDefinition]:
@@ -391,26 +604,30 @@ def alert_sensors() -> list[dg.SensorDefinition]:
     )
     metadata = {"channels": channels}
 
-    @dg.run_failure_sensor(
+    @dg.sensor(
         name="alert_on_run_failure",
-        monitor_all_code_locations=True,
         default_status=status,
-        description=f"A message per failed run: job, partition, error, what to do. {channels}",
+        description="A message per failed run (any job of the instance): job, partition, error, "
+        f"what to do; a credential's failures once per incident. {channels}",
         metadata=metadata,
     )
-    def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: AlertChannels) -> None:
-        if not alerts.enabled:
-            context.log.info(ALERTING_OFF)
-            return
-        run = context.dagster_run
-        failure = run_failure(context.instance, run, context.failure_event.message or "")
-        known = open_failure(context.instance, run)
-        if failure.checks_only:
-            context.log.info(f"run {run.run_id}: blocking checks failed: alert_on_failed_checks")
-        elif known and known[1].error_class == failure.error_class:
-            context.log.info(f"run {run.run_id}: still failing with {failure.error_class}")
-        else:
-            _send_all(context, alerts, [run_failure_alert(run, failure, alerts)])
+    def alert_on_run_failure(
+        context: dg.SensorEvaluationContext, alerts: AlertChannels
+    ) -> dg.SkipReason:
+        if not alerting(context, alerts):
+            return dg.SkipReason(ALERTING_OFF)
+        decided = []
+        for record in failures_after(context.instance, context.cursor):
+            entry = record.event_log_entry
+            run = context.instance.get_run_by_id(entry.run_id)
+            if run is not None and ALERT_TAG not in run.tags:
+                message = entry.dagster_event.message if entry.dagster_event else ""
+                tags, sent = failed_run_alerts(context.instance, run, message or "", alerts)
+                _send_all(context, alerts, sent)
+                context.instance.add_run_tags(run.run_id, tags)
+                decided.append(f"{run.run_id[:8]}: {tags[ALERT_TAG]}")
+            context.update_cursor(str(record.storage_id))
+        return dg.SkipReason("; ".join(decided) or "no new failed run")
 
     @dg.run_status_sensor(
         name="alert_on_recovery",
@@ -421,10 +638,12 @@ def alert_sensors() -> list[dg.SensorDefinition]:
         metadata=metadata,
     )
     def alert_on_recovery(context: dg.RunStatusSensorContext, alerts: AlertChannels) -> None:
-        known = open_failure(context.instance, context.dagster_run)
-        if alerts.enabled and known:
+        run = context.dagster_run
+        known = open_failure(context.instance, run)
+        quiet = known and recovers_quietly(context.instance, run, known[1])
+        if known and not quiet and alerting(context, alerts):
             failed_run, failure = known
-            alert = recovery_alert(context.dagster_run, failure, failed_run.run_id, alerts)
+            alert = recovery_alert(run, failure, failed_run.run_id, alerts)
             _send_all(context, alerts, [alert])
 
     @dg.sensor(
@@ -437,7 +656,7 @@ def alert_sensors() -> list[dg.SensorDefinition]:
     def alert_on_failed_checks(
         context: dg.SensorEvaluationContext, alerts: AlertChannels
     ) -> dg.SkipReason:
-        if not alerts.enabled:
+        if not alerting(context, alerts):
             return dg.SkipReason(ALERTING_OFF)
         open_checks = json.loads(context.cursor) if context.cursor else {}
         still_open, sent = evaluate_checks(context.instance, open_checks, alerts)
@@ -456,7 +675,7 @@ def alert_sensors() -> list[dg.SensorDefinition]:
     def alert_on_stale_data(
         context: dg.SensorEvaluationContext, alerts: AlertChannels, duckdb: DuckDBResource
     ) -> dg.SkipReason:
-        if not alerts.enabled:
+        if not alerting(context, alerts):
             return dg.SkipReason(ALERTING_OFF)
         if not Path(duckdb.database).exists():
             return dg.SkipReason(f"no warehouse at {duckdb.database} yet: nothing to watch")
@@ -470,4 +689,10 @@ def alert_sensors() -> list[dg.SensorDefinition]:
         context.update_cursor(json.dumps(stale, sort_keys=True))
         return dg.SkipReason(f"{len(sent)} message(s); stale: {sorted(stale) or 'none'}")
 
-    return [alert_on_run_failure, alert_on_recovery, alert_on_failed_checks, alert_on_stale_data]
+    return [
+        alert_on_run_failure,
+        alert_on_recovery,
+        alert_on_failed_checks,
+        alert_on_stale_data,
+        empty_session_sensor(status, channels, metadata),
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from etf_assets import health, partitions, settings
+from etf_assets import alerts, health, partitions, settings
 from etf_assets.alerts import ALERTING_OFF, REDACTED, Alert, AlertChannels, instruction_for
 from etf_assets.errors import KISError, KISTokenIssueThrottled, KRXLoginFailed, KRXLoginRequired
 from etf_assets.partitions import KST
@@ -57,7 +58,11 @@ class _Webhook(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         expected = base64.b64encode(f"alerts:{AlertInbox.HOOK_PASSWORD}".encode()).decode()
         payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.headers.get("Authorization") == f"Basic {expected}":
+        self.inbox.posts += 1
+        if self.inbox.refuse_next:
+            self.inbox.refuse_next -= 1
+            self.send_response(503)
+        elif self.headers.get("Authorization") == f"Basic {expected}":
             self.inbox.received.append(Received("json", payload["title"], payload["message"]))
             self.send_response(200)
         else:
@@ -105,6 +110,8 @@ class AlertInbox:
 
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.posts = 0  # requests the webhook answered, refused ones included
+        self.refuse_next = 0  # the webhook answers 503 to this many requests first
         handler = type("Webhook", (_Webhook,), {"inbox": self})
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._smtp = Controller(
@@ -193,7 +200,8 @@ def test_channels_are_shown_without_their_secrets_or_as_off() -> None:
     description = channels.channels().describe()
     assert "json://alerts:****@127.0.0.1:9/hook" in description
     assert "pw-123" not in description
-    assert "2 URL(s) not understood by apprise" in description
+    assert "3 channels configured, 2 unusable" in description
+    assert "nonsense://*** (Unparseable URL nonsense://***)" in description
     assert AlertChannels(urls=None).channels().describe() == ALERTING_OFF
     assert not AlertChannels(urls=" , ").enabled
 
@@ -277,7 +285,74 @@ def test_health_notify_sends_the_verdict_through_the_channels(
     assert message.title == f"etf_assets health: {verdict.removeprefix('verdict: ')}"
     assert "etf_daily_prices" in message.body and verdict in message.body
     assert code == (0 if verdict == "verdict: HEALTHY" else 1)
-    assert "Alerting to 2 channel(s)" in out and AlertInbox.HOOK_PASSWORD not in out
+    assert "2 channels configured, 0 unusable" in out and AlertInbox.HOOK_PASSWORD not in out
+    assert "verdict sent to json://alerts:****@127.0.0.1:" in out
+
+
+UNREACHABLE_HOOK_PASSWORD = "unreachable-Secret-3e1"
+
+
+@pytest.fixture
+def no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(alerts, "DELIVERY_RETRY_PAUSE_S", 0.0)
+
+
+def test_health_names_unusable_urls_masked(
+    db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A URL apprise cannot load is no "alerting is off": each is named, its secrets masked."""
+    monkeypatch.setattr(partitions, "now_kst", lambda: SATURDAY_AFTER)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    urls = "notaurl, json://alerts:pw-123@127.0.0.1:9/hook slack://T1/secret-B2"
+    monkeypatch.setenv(settings.ALERT_URLS_ENV, urls)
+    assert health.main(["--db", str(db)]) == health.EXIT_HEALTHY
+    out = capsys.readouterr().out
+    assert "Alert channels: 3 channels configured, 2 unusable" in out
+    assert "2 URLs apprise cannot use: nota*** (Unsupported URL: nota***); slack://*** (" in out
+    assert "Correct or remove each" in out
+    assert ALERTING_OFF not in out
+    for secret in ("notaurl", "pw-123", "secret-B2"):
+        assert secret not in out
+
+
+def test_health_notify_fails_with_the_channels_own_error(
+    db: Path,
+    inbox: AlertInbox,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_retry_pause: None,
+) -> None:
+    """One channel unreachable (a closed port): the others get the verdict, the command says
+    what apprise said about that channel, masked, and exits 4."""
+    monkeypatch.setattr(partitions, "now_kst", lambda: SATURDAY_AFTER)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    closed_port = _free_port()  # bound, then released: nothing listens
+    unreachable = f"json://alerts:{UNREACHABLE_HOOK_PASSWORD}@127.0.0.1:{closed_port}/hook"
+    monkeypatch.setenv(settings.ALERT_URLS_ENV, f"{inbox.urls}, {unreachable}")
+    assert health.main(["--db", str(db), "--notify"]) == health.EXIT_NOT_DELIVERED
+    out = capsys.readouterr().out
+    assert "verdict NOT delivered to 1 channel(s):" in out
+    assert re.search(
+        r"! json://alerts:\*\*\*\*@127\.0\.0\.1:\d+/hook: A Connection error occurred sending "
+        r"JSON notification to 127\.0\.0\.1\. \(tried twice\)",
+        out,
+    ), out
+    assert UNREACHABLE_HOOK_PASSWORD not in out
+    assert len(inbox.take()) == 1  # the reachable channels got it, once each
+
+
+def test_a_failed_delivery_is_retried_once(inbox: AlertInbox, no_retry_pause: None) -> None:
+    inbox.refuse_next = 1
+    delivery = AlertChannels(urls=inbox.urls).send(Alert("etf_assets: a title", ["a line"]))
+    assert delivery.complete and delivery.failed == {}
+    assert inbox.posts == 2
+    assert [m.title for m in inbox.take()] == ["etf_assets: a title"]
+
+    inbox.refuse_next = 2  # refused twice: given up, and said so
+    delivery = AlertChannels(urls=inbox.urls).send(Alert("etf_assets: again", ["a line"]))
+    (failure,) = delivery.failures()
+    assert "Failed to send JSON POST notification: Servers are overloaded., error=503." in failure
+    assert inbox.posts == 4
 
 
 def test_health_says_alerting_is_off(

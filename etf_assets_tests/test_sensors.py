@@ -24,10 +24,11 @@ from etf_assets import partitions
 from etf_assets.alerts import REDACTED, AlertChannels
 from etf_assets.assets import listing
 from etf_assets.checks import ALL_CHECKS
+from etf_assets.errors import ConfigurationError
 from etf_assets.partitions import KST
 from etf_assets.phases import phase_of
 from etf_assets.schedules import PHASE_SCHEDULES
-from etf_assets.sensors import alert_sensors, why_stale
+from etf_assets.sensors import ALERT_TAG, alert_sensors, why_stale
 from etf_assets_tests.helpers import ALL_ASSETS, AS_OF, krx_client, resources
 from etf_assets_tests.test_alerts import SECRETS, AlertInbox
 from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
@@ -102,6 +103,75 @@ def make_ticks(
     ticks = Ticks(instance, {**resources(sandbox, db), "alerts": AlertChannels(urls=inbox.urls)})
     ticks.tick("alert_on_run_failure", "alert_on_recovery")  # their first tick places the cursor
     return ticks
+
+
+def test_a_run_failed_before_the_first_tick_is_alerted_once(
+    login_wall: Sandbox, instance: dg.DagsterInstance, inbox: AlertInbox, tmp_path: Path
+) -> None:
+    """Alerting turned on after a run failed: the first tick (no cursor) looks back a day and
+    alerts it; a sensor starting over (its cursor reset) does not alert it again."""
+    ticks = Ticks(
+        instance,
+        {
+            **resources(login_wall, tmp_path / "etf.duckdb"),
+            "alerts": AlertChannels(urls=inbox.urls),
+        },
+    )
+    result = ticks.run("listing_job", AS_OF.isoformat())
+    assert not result.success
+    ticks.tick("alert_on_run_failure")
+    (failed,) = inbox.take()
+    assert failed.title == f"etf_assets: listing_job failed for {AS_OF}"
+    assert instance.get_run_by_id(result.run_id).tags[ALERT_TAG] == "alerted"
+
+    ticks.cursors.clear()
+    ticks.tick("alert_on_run_failure")
+    assert inbox.take() == []
+
+
+def test_an_expired_password_alerts_once_per_incident(
+    login_wall: Sandbox, instance: dg.DagsterInstance, inbox: AlertInbox, tmp_path: Path
+) -> None:
+    """KRX's password change (CD010) fails every job and partition: one alert, and one
+    recovery with the first run that logs in; the same cause later is a new incident."""
+    ticks = make_ticks(instance, login_wall, tmp_path / "etf.duckdb", inbox)
+    krx = krx_client(login_wall, **LOGIN)
+    login_wall.set_faults("krx_data", krx_password_change=True)
+    for job, partition in [("listing_job", AS_OF), ("listing_job", MONDAY), ("prices_job", AS_OF)]:
+        assert not ticks.run(job, partition.isoformat(), krx=krx).success
+        ticks.tick()
+    (changed,) = inbox.take()
+    assert "three-monthly password change (CD010)" in changed.body
+
+    login_wall.set_faults("krx_data", krx_password_change=False)
+    assert ticks.run("listing_job", AS_OF.isoformat(), krx=krx).success
+    ticks.tick()
+    (recovered,) = inbox.take()
+    assert recovered.title == f"etf_assets: recovered: listing_job for {AS_OF} succeeded"
+    assert ticks.run("listing_job", MONDAY.isoformat(), krx=krx).success
+    ticks.tick()
+    assert inbox.take() == []  # the incident recovered once
+
+    # Three months on: KRX ends the logged-in session and refuses the next login.
+    login_wall.set_faults("krx_data", krx_password_change=True, logout_next_n=1)
+    assert not ticks.run("listing_job", MONDAY.isoformat(), krx=krx).success
+    ticks.tick()
+    (again,) = inbox.take()
+    assert "CD010" in again.body
+
+
+def test_no_usable_alert_url_fails_the_tick_with_the_error(
+    instance: dg.DagsterInstance,
+) -> None:
+    """URLs set but none usable is an error on every tick, not "alerting is off"."""
+    sensors = {sensor.name: sensor for sensor in alert_sensors()}
+    res = {"alerts": AlertChannels(urls="notaurl slack://T1/secret-B2")}
+    context = dg.build_sensor_context(instance=instance, resources=res)
+    with pytest.raises(ConfigurationError) as raised:
+        sensors["alert_on_run_failure"].evaluate_tick(context)
+    message = str(raised.value)
+    assert "2 URLs apprise cannot use: nota*** (Unsupported URL: nota***); slack://***" in message
+    assert "notaurl" not in message and "secret-B2" not in message
 
 
 def test_failed_run_alerts_once_per_channel_then_recovers_once(
