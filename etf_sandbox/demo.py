@@ -29,6 +29,7 @@ from etf_assets.partitions import (
 )
 from etf_assets.phases import FLOWS_FINAL_AT, PRICES_FINAL_AT
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
+from etf_sandbox.market import END as MARKET_END
 
 PRICE_HISTORY_SESSIONS = 260  # a year for etf_52w plus 250 returns for tracking error
 FLOW_SESSIONS = 21  # a month: the overview's 20-session net buying
@@ -117,6 +118,11 @@ def main() -> None:
     db_path = REPO / settings.duckdb_path()
     todo = plan(datetime.now(KST))
     latest = todo.latest
+    if todo.listing_end > MARKET_END:
+        raise SystemExit(
+            f"demo: today's session {todo.listing_end} is past the sandbox's generated market, "
+            f"which ends {MARKET_END} (etf_sandbox/market/reference.py END): extend END there"
+        )
     started = time.monotonic()
     with sandbox_process() as url:
         print(f"sandbox at {url}; latest session {latest}; listing to {todo.listing_end}; "

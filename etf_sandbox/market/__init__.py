@@ -31,7 +31,7 @@ The real answers' awkward shapes, at the real rates, each with its ground truth 
 
 The package, by concern (each module imports only those above it; baskets and flows name
 `Market` for type checking only):
-- `reference`: dates (START, MIN_END and `market_end`, ANCHOR, ALNUM_FROM), column lists,
+- `reference`: dates (START, END, ANCHOR, ALNUM_FROM), column lists,
   issuers, themes, famous funds, per-class volatility and drift, `tick_round`;
 - `universe`: listings and delistings, issuers, names, codes, former names (`Market.etfs`);
 - `prices`: index paths and publication, the specials, units and premium spikes;
@@ -84,6 +84,7 @@ from etf_sandbox.market.reference import (
     CLASS_SHARE,
     CLASS_VOL,
     DAILY_COLUMNS,
+    END,
     ENG_MODIFIERS,
     FAMOUS,
     FAMOUS_DELISTED,
@@ -91,12 +92,10 @@ from etf_sandbox.market.reference import (
     ISSUERS,
     LEVERAGE_LABELS,
     LEVERAGE_THEMES,
-    MIN_END,
     MODIFIERS,
     START,
     THEMES,
     TITLE_CASE_SHARE,
-    market_end,
     tick_round,
 )
 from etf_sandbox.market.universe import (
@@ -126,6 +125,7 @@ __all__ = [
     "DELISTED_SHARE",
     "DEPOSIT",
     "DERIVATIVE_BASKETS",
+    "END",
     "ENG_MODIFIERS",
     "FAMOUS",
     "FAMOUS_DELISTED",
@@ -144,7 +144,6 @@ __all__ = [
     "LEVERAGE_THEMES",
     "LUMP_CREATION_P",
     "MID_MONTH_SHARE",
-    "MIN_END",
     "MODIFIERS",
     "MONTHLY_PAYER_TE_PCT",
     "MONTHLY_PAYER_YIELD_PCT",
@@ -171,6 +170,5 @@ __all__ = [
     "generated_sessions",
     "get_market",
     "isin_check_digit",
-    "market_end",
     "tick_round",
 ]

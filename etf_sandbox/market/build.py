@@ -40,9 +40,9 @@ from etf_sandbox.market.reference import (
     ANCHOR,
     ANNUAL,
     CLASS_VOL,
+    END,
     FAMOUS,
     START,
-    market_end,
     tick_round,
 )
 from etf_sandbox.market.universe import _build_universe
@@ -254,15 +254,14 @@ def _ground_truth(
 
 @functools.cache
 def generated_sessions() -> tuple[date, ...]:
-    """The market's sessions, START to `market_end()`, by the holidays of the calendar shipped
-    in the package and the closures on top of it (partitions.closures).
+    """The market's sessions, START to END, by the holidays of the calendar shipped in the
+    package and the closures on top of it (partitions.closures).
 
     Not the self-extending calendar's holidays: a new exchange_calendars release must not
-    change the market. Its end follows the calendar a year at a time (`market_end`). Past the
-    seed's end every weekday but a closure is a session; the product asks only for its own
-    sessions there.
+    change the market. Past the seed's end every weekday but a closure is a session; the
+    product asks only for its own sessions there.
     """
-    return weekday_sessions(seed_calendar(), START, market_end())
+    return weekday_sessions(seed_calendar(), START, END)
 
 
 @functools.cache

@@ -25,7 +25,7 @@ class Market:
     """The generated market; path arrays are indexed [row, etf], row = session position + 1.
 
     Row 0 is the hidden session before START, so START has a previous close and index level.
-    Public methods only expose the sessions of `sessions` (START to `market_end()`).
+    Public methods only expose the sessions of `sessions` (START to END).
     """
 
     seed: int

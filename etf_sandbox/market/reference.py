@@ -12,12 +12,12 @@ from datetime import date
 
 import numpy as np
 
-from etf_assets import partitions
-
 START = date(2002, 10, 14)
-# The market runs at least to here, and on to the end of the year the XKRX calendar reaches
-# (`market_end`), so `make demo` on any day has sessions to show.
-MIN_END = date(2027, 12, 30)
+# The market's last day, fixed: every random draw depends on the number of sessions, so an end
+# that moved with the calendar would change every answer the tests expect once the calendar
+# reached a new year. Extending it means new draws and new anchors (docs/operations.md § The
+# demo and the sandbox).
+END = date(2027, 12, 30)
 ANCHOR = date(2026, 11, 20)
 ALNUM_FROM = date(2024, 12, 17)
 ALNUM_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"  # KRX: no I, O, U
@@ -229,13 +229,6 @@ CLASS_DRIFT = {"주식": 0.07, "채권": 0.03, "기타": 0.03, "원자재": 0.04
                "부동산": 0.04, "혼합자산": 0.05}  # fmt: skip
 CLASS_SHARE = {"주식": 0.725, "채권": 0.148, "혼합자산": 0.058, "기타": 0.024, "원자재": 0.021,
                "부동산": 0.012, "통화": 0.012}  # fmt: skip
-
-
-def market_end() -> date:
-    """The market's last day: MIN_END, or 30 December of the year the XKRX calendar reaches if
-    later. It moves a year at a time, so the market changes only when the calendar reaches a
-    new year (every draw depends on the number of sessions)."""
-    return max(MIN_END, date(partitions.calendar_end().year, 12, 30))
 
 
 def tick_round(x: np.ndarray, how: str = "round") -> np.ndarray:
