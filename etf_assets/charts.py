@@ -1,6 +1,7 @@
 """Small PNG charts for the Dagster UI: matplotlib's Agg canvas only (headless, no network).
 
-Labels are the Korean names KRX publishes, so they need a font with Hangul glyphs (matplotlib's
+Labels are the Korean names KRX publishes, and titles and axes are in Korean with money in
+억원 or 조원 (`etf_assets.metrics.units`), so they need a font with Hangul glyphs (matplotlib's
 own DejaVu Sans draws empty boxes). NanumGothic ships inside the `koreanize-matplotlib`
 dependency; its file is registered with matplotlib's font manager from the package's directory,
 without importing the package, whose import switches every later figure of the process to its
@@ -58,7 +59,7 @@ def bar_chart(
     axes.set_yticks(positions, labels, fontproperties=korean, fontsize=9)
     axes.invert_yaxis()
     axes.bar_label(bars, fmt="{:,.1f}", fontsize=8, padding=2)
-    axes.set_xlabel(value_label)
+    axes.set_xlabel(value_label, fontproperties=korean)
     axes.set_title(title, fontproperties=korean, fontsize=11)
     axes.margins(x=0.12)
     axes.spines[["top", "right"]].set_visible(False)
@@ -78,7 +79,7 @@ def column_chart(
     axes.bar(positions, values, color="#3b6ea8")
     step = max(1, len(labels) // 24)
     axes.set_xticks(list(positions)[::step], list(labels)[::step], rotation=60, fontsize=7)
-    axes.set_ylabel(value_label)
+    axes.set_ylabel(value_label, fontproperties=korean)
     axes.set_title(title, fontproperties=korean, fontsize=11)
     axes.spines[["top", "right"]].set_visible(False)
     return figure

@@ -22,6 +22,7 @@ import duckdb
 
 from etf_assets import settings
 from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, overview_sql, premium_outliers
+from etf_assets.metrics.units import number_text
 from etf_assets.warehouse.export import FORMATS, connect_read_only, export_warehouse
 
 OUTLIERS_NAMED = 5
@@ -51,7 +52,7 @@ def _missing(value: object) -> bool:
 
 
 def _number(value: object, fmt: str) -> str:
-    return "" if _missing(value) else format(value, fmt)
+    return "" if _missing(value) else number_text(value, fmt)
 
 
 def _text(value: object) -> str:

@@ -31,7 +31,10 @@ from etf_assets.assets.utils import (
     announce_warehouse,
     markdown_table,
     partition_dates,
+    partition_metadata,
+    stored_row_counts,
     table_metadata,
+    with_names,
 )
 from etf_assets.errors import SEIBroError
 from etf_assets.parsing.seibro import distributions_frame
@@ -96,8 +99,11 @@ def etf_distributions(
     frames = [result.results[month] for month in fetched]
     typed = pd.concat(frames, ignore_index=True) if frames else distributions_frame([])
     frame = stored_frame(typed)
+    today = partitions.now_kst().date()
     with warehouse(duckdb) as conn:
-        written = replace_partitions(conn, TABLE, fetched, frame)
+        replace_partitions(conn, TABLE, fetched, frame)
+        row_counts = stored_row_counts(conn, TABLE, fetched)
+        newest_payouts = with_names(conn, _newest_payouts(frame, today), on=today)
     if result.failures:
         failed = sorted(result.failures)
         first = result.failures[failed[0]]
@@ -108,17 +114,16 @@ def etf_distributions(
             # SEIBro's resets and refusals may pass; a row we cannot parse will not
             allow_retries=all(isinstance(e, SEIBroError) for e in result.failures.values()),
         )
-    today = partitions.now_kst().date()
     kinds = frame["kind"].value_counts().to_dict()
     return dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": written,
+            **partition_metadata(context, row_counts, {}),
             "months": f"{months[0]:%Y-%m}…{months[-1]:%Y-%m} ({len(months)})",
             "funds": int(frame["ticker"].nunique()),
             "by_kind": dg.MetadataValue.json({k: int(kinds.get(k, 0)) for k in sorted(kinds)}),
             "seibro_requests": seibro.request_count,
             "wall_s": round(time.monotonic() - started, 2),
-            "newest_payouts": markdown_table(_newest_payouts(frame, today)),
+            "newest_payouts": markdown_table(newest_payouts),
         }
     )

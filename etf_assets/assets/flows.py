@@ -28,7 +28,10 @@ from etf_assets.assets.utils import (
     final_sessions_only,
     markdown_table,
     partition_dates,
+    partition_metadata,
+    stored_row_counts,
     table_metadata,
+    with_names,
 )
 from etf_assets.errors import KRXError, SessionNotFinal
 from etf_assets.parsing.krx import (
@@ -48,6 +51,7 @@ TABLE = "etf_investor_flows"
 # and net as KRX sends it is what the zero-sum check reads.
 RANGE_ANSWERS = (("value", "net"), ("value", "buy"), ("volume", "net"), ("volume", "buy"))
 FLOW_NUMBERS = [c for c in INVESTOR_FLOW_COLUMNS if c not in ("trade_date", "ticker", "investor")]
+FLOW_MONEY_COLUMNS = ("buy_value_krw", "sell_value_krw", "net_value_krw")
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,17 @@ def etf_investor_flows(
         if (d, f.ticker) not in answered
     )
     frame = pd.concat([fetched, zero_flows(idle)], ignore_index=True)
+    newest = frame[frame["trade_date"] == max(dates)]
     with warehouse(duckdb) as conn:
-        written = replace_partitions(conn, TABLE, dates, frame)
+        replace_partitions(conn, TABLE, dates, frame)
+        row_counts = stored_row_counts(conn, TABLE, dates)
+        preview = with_names(
+            conn,
+            newest.assign(size=newest["net_value_krw"].abs())
+            .sort_values("size", ascending=False)
+            .drop(columns="size"),
+            on=max(dates),
+        )
     if result.failures:
         failed = sorted(f.ticker for f in result.failures)
         first = next(iter(result.failures.values()))
@@ -205,12 +218,15 @@ def etf_investor_flows(
             allow_retries=all(isinstance(e, KRXError) for e in result.failures.values()),
         )
     asked = [f for f in funds if f.traded]
-    newest = frame[frame["trade_date"] == max(dates)]
     wall_s = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": written,
+            **partition_metadata(
+                context,
+                row_counts,
+                {max(dates): {"preview": markdown_table(preview, money=FLOW_MONEY_COLUMNS)}},
+            ),
             "sessions": len(dates),
             "funds": len(funds),
             "funds_by_screen": dg.MetadataValue.json(
@@ -231,10 +247,5 @@ def etf_investor_flows(
                 [f"{d} {ticker}" for d, ticker in unanswered[:20]]
             ),
             "rows_outside_the_run": int((~in_run).sum()),
-            "preview": markdown_table(
-                newest.assign(size=newest["net_value_krw"].abs())
-                .sort_values("size", ascending=False)
-                .drop(columns="size")
-            ),
         }
     )

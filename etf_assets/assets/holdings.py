@@ -18,7 +18,7 @@ from dagster_duckdb import DuckDBResource
 from etf_assets import partitions
 from etf_assets.assets import HOLDINGS
 from etf_assets.assets.listing import etf_details
-from etf_assets.assets.utils import announce_warehouse, markdown_table, table_metadata
+from etf_assets.assets.utils import announce_warehouse, markdown_table, table_metadata, with_names
 from etf_assets.parsing.krx import holdings_frame_many, merge_repeated_constituents
 from etf_assets.partitions import kis_quote_session, weekly_partitions
 from etf_assets.resources.kis import KISClient
@@ -97,6 +97,22 @@ def etf_holdings(
     frame = merge_repeated_constituents(frame)
     with warehouse(duckdb) as conn:
         written = replace_partition(conn, "etf_holdings", as_of, frame)
+        preview = with_names(
+            conn,
+            frame[
+                [
+                    "etf_ticker",
+                    "constituent_code",
+                    "constituent_name",
+                    "kind",
+                    "value_krw",
+                    "amount_krw",
+                    "weight_pct",
+                ]
+            ],
+            on=as_of,
+            ticker="etf_ticker",
+        )
     wall_s = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
@@ -112,18 +128,6 @@ def etf_holdings(
             "krx_requests": krx.request_count,
             "wall_s": round(wall_s, 2),
             "effective_req_per_s": round(len(universe) / wall_s, 1) if wall_s else None,
-            "preview": markdown_table(
-                frame[
-                    [
-                        "etf_ticker",
-                        "constituent_code",
-                        "constituent_name",
-                        "kind",
-                        "value_krw",
-                        "amount_krw",
-                        "weight_pct",
-                    ]
-                ]
-            ),
+            "preview": markdown_table(preview),
         }
     )

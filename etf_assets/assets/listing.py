@@ -16,6 +16,8 @@ from etf_assets.assets.utils import (
     counts_table,
     markdown_table,
     partition_dates,
+    partition_metadata,
+    stored_row_counts,
     table_metadata,
 )
 from etf_assets.parsing.krx import etf_details_frame, master_raw_frame, parse_krx_date
@@ -54,18 +56,20 @@ def krx_etf_list(
         frames.append(raw[listed])
     frame = pd.concat(frames, ignore_index=True)
     with warehouse(duckdb) as conn:
-        written = replace_partitions(conn, "krx_etf_list", dates, frame, notes=notes)
+        replace_partitions(conn, "krx_etf_list", dates, frame, notes=notes)
+        row_counts = stored_row_counts(conn, "krx_etf_list", dates)
     newest = frames[-1]
+    newest_figures = {
+        "snapshot_note": notes.get(dates[-1], "today's snapshot"),
+        "preview": markdown_table(newest[["ticker", "ISU_ABBRV", "COM_ABBRV", "LIST_DD"]]),
+    }
     return dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": written,
-            "partitions": len(dates),
+            **partition_metadata(context, row_counts, {dates[-1]: newest_figures}),
             "etfs_in_master": len(master),
             "snapshot_date": str(fetched_at.date()),
-            "snapshot_note": notes.get(dates[-1], "today's snapshot"),
             "krx_requests": krx.request_count,
-            "preview": markdown_table(newest[["ticker", "ISU_ABBRV", "COM_ABBRV", "LIST_DD"]]),
         }
     )
 
@@ -89,19 +93,19 @@ def etf_details(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg
         if raw.empty:
             raise dg.Failure(f"krx_etf_list has no rows for {dates[0]}…{dates[-1]}: run it first")
         details = etf_details_frame(raw)
-        written = replace_partitions(conn, "etf_details", dates, details)
+        replace_partitions(conn, "etf_details", dates, details)
+        row_counts = stored_row_counts(conn, "etf_details", dates)
     newest = details[details["trade_date"] == details["trade_date"].max()]
+    newest_figures = {
+        "etfs": len(newest),
+        "issuers": int(newest["issuer"].nunique()),
+        "by_issuer": counts_table(newest, "issuer", "issuer"),
+        "by_asset_class": counts_table(newest, "asset_class", "asset class"),
+        "leveraged_or_inverse": int((newest["leverage_factor"] != 1).sum()),
+        "preview": markdown_table(
+            newest[["ticker", "name", "issuer", "asset_class", "expense_ratio_pct"]]
+        ),
+    }
     return dg.MaterializeResult(
-        metadata={
-            **where,
-            "dagster/row_count": written,
-            "etfs": len(newest),
-            "issuers": int(newest["issuer"].nunique()),
-            "by_issuer": counts_table(newest, "issuer", "issuer"),
-            "by_asset_class": counts_table(newest, "asset_class", "asset class"),
-            "leveraged_or_inverse": int((newest["leverage_factor"] != 1).sum()),
-            "preview": markdown_table(
-                newest[["ticker", "name", "issuer", "asset_class", "expense_ratio_pct"]]
-            ),
-        }
+        metadata={**where, **partition_metadata(context, row_counts, {dates[-1]: newest_figures})}
     )

@@ -22,7 +22,10 @@ from etf_assets.assets.utils import (
     announce_warehouse,
     markdown_table,
     partition_dates,
+    partition_metadata,
+    stored_row_counts,
     table_metadata,
+    with_names,
 )
 from etf_assets.metrics.aum import aum_frame
 from etf_assets.metrics.overview import (
@@ -31,6 +34,7 @@ from etf_assets.metrics.overview import (
     window_outliers_sql,
 )
 from etf_assets.metrics.tracking import TRACKING_SQL, UNADJUSTED_TRACKING_SQL, WINDOWS
+from etf_assets.metrics.units import krw_korean
 from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
 from etf_assets.parsing.kis import inquire_price_frame
 from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
@@ -116,27 +120,35 @@ def etf_aum(
         if tickers:
             kis_frame, kis_info = _kis_snapshot(context, kis, tickers)
     with warehouse(duckdb) as conn:
-        written, newest = replace_partitions_in_batches(
+        _, newest = replace_partitions_in_batches(
             conn,
             "etf_aum",
             dates,
             lambda d: aum_frame(conn, d, kis_frame if d == newest_session else None),
         )
-    top = newest.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]]
+        row_counts = stored_row_counts(conn, "etf_aum", dates)
+        top = with_names(
+            conn,
+            newest.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]],
+            on=dates[-1],
+        )
+    total_aum_krw = float(newest["aum_krw"].sum())
+    newest_figures = {
+        "total_aum_krw": total_aum_krw,
+        "total_aum": krw_korean(total_aum_krw),
+        "total_aum_trillion_krw": round(total_aum_krw / 1e12, 3),
+        "aum_coverage_pct": round(float(100 * newest["aum_krw"].notna().mean()), 2)
+        if len(newest)
+        else 0.0,
+        "aum_source_counts": dg.MetadataValue.json(
+            newest["aum_source"].fillna("missing").value_counts().to_dict()
+        ),
+        "top_10": markdown_table(top, money=("aum_krw", "market_cap_krw")),
+    }
     return dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": written,
-            "partitions": len(dates),
-            "total_aum_krw": float(newest["aum_krw"].sum()),
-            "total_aum_trillion_krw": round(float(newest["aum_krw"].sum()) / 1e12, 3),
-            "aum_coverage_pct": round(float(100 * newest["aum_krw"].notna().mean()), 2)
-            if len(newest)
-            else 0.0,
-            "aum_source_counts": dg.MetadataValue.json(
-                newest["aum_source"].fillna("missing").value_counts().to_dict()
-            ),
-            "top_10": markdown_table(top),
+            **partition_metadata(context, row_counts, {dates[-1]: newest_figures}),
             **kis_info,
         }
     )
@@ -192,28 +204,31 @@ def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mat
         return frame
 
     with warehouse(duckdb) as conn:
-        written, newest = replace_partitions_in_batches(conn, "etf_52w", dates, frame_for)
-    compute_s = time.perf_counter() - started
-    partial = newest[~newest["has_full_year"].astype(bool)]
+        _, newest = replace_partitions_in_batches(conn, "etf_52w", dates, frame_for)
+        compute_s = time.perf_counter() - started
+        row_counts = stored_row_counts(conn, "etf_52w", dates)
+        partial = with_names(conn, newest[~newest["has_full_year"].astype(bool)], on=dates[-1])
+        preview = with_names(
+            conn,
+            newest[["ticker", "close", "high_52w", "high_52w_date", "low_52w", "pct_below_high"]],
+            on=dates[-1],
+        )
     at_high = newest[pd.to_datetime(newest["high_52w_date"]).dt.date == dates[-1]]
+    newest_figures = {
+        "missing_price_sessions": dg.MetadataValue.json([str(d) for d in missing[:50]]),
+        "missing_price_sessions_count": len(missing),
+        "etfs_without_full_year": len(partial),
+        "without_full_year_sample": markdown_table(
+            partial[["ticker", "name", "sessions_in_window"]], max_rows=20
+        ),
+        "etfs_at_new_52w_high": len(at_high),
+        "preview": markdown_table(preview),
+    }
     return dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": written,
-            "partitions": len(dates),
-            "missing_price_sessions": dg.MetadataValue.json([str(d) for d in missing[:50]]),
-            "missing_price_sessions_count": len(missing),
-            "etfs_without_full_year": len(partial),
-            "without_full_year_sample": markdown_table(
-                partial[["ticker", "sessions_in_window"]], max_rows=20
-            ),
-            "etfs_at_new_52w_high": len(at_high),
+            **partition_metadata(context, row_counts, {dates[-1]: newest_figures}),
             "compute_s": round(compute_s, 3),
-            "preview": markdown_table(
-                newest[
-                    ["ticker", "close", "high_52w", "high_52w_date", "low_52w", "pct_below_high"]
-                ]
-            ),
         }
     )
 
@@ -287,7 +302,8 @@ def _payout_metadata(effect: pd.DataFrame) -> dict[str, object]:
             round(float(effect["change_pctpt"].min()), 4) if len(effect) else None
         ),
         "payout_adjustment_largest": markdown_table(
-            effect[["ticker", f"{column}_unadjusted", column, "change_pctpt"]], max_rows=20
+            effect[["ticker", "name", f"{column}_unadjusted", column, "change_pctpt"]],
+            max_rows=20,
         ),
     }
 
@@ -330,9 +346,12 @@ def etf_tracking_error(
     published = _krx_published_tracking_error(context, krx, etfs, as_of)
     frame = frames[as_of] = frames[as_of].merge(published, on="ticker", how="left")
     with warehouse(duckdb) as conn:
-        written = replace_partitions(
+        replace_partitions(
             conn, "etf_tracking_error", weeks, pd.concat(frames.values(), ignore_index=True)
         )
+        row_counts = stored_row_counts(conn, "etf_tracking_error", weeks)
+        frame = with_names(conn, frame, on=as_of)
+        effect = with_names(conn, payout_adjustment_effect(frame, unadjusted), on=as_of)
         windows = (
             f"SELECT ticker, as_of_date FROM etf_tracking_error WHERE as_of_date = DATE '{as_of}'"
         )
@@ -351,38 +370,39 @@ def etf_tracking_error(
     widest = ranked.reindex(
         ranked["premium_discount_20d_pct"].abs().sort_values(ascending=False).index
     )
+    newest_figures = {
+        **nulls,
+        "leverage_sources": dg.MetadataValue.json(
+            frame["leverage_source"].value_counts().to_dict()
+        ),
+        **_payout_metadata(effect),
+        "krx_published_compared": len(compared),
+        "krx_vs_ours_median_abs_diff_pctpt": (
+            round(
+                float(
+                    (compared["krx_tracking_error_pct"] - compared["tracking_error_250d_pct"])
+                    .abs()
+                    .median()
+                ),
+                4,
+            )
+            if len(compared)
+            else None
+        ),
+        "widest_premium_discount_20d": markdown_table(
+            widest[["ticker", "name", "premium_discount_20d_pct", "tracking_error_250d_pct"]],
+            max_rows=20,
+        ),
+        "premium_outliers_20d": dg.MetadataValue.json(sorted(outliers)),
+        "premium_outliers_note": (
+            f"{len(outliers)} ETFs with a session beyond {PREMIUM_OUTLIER_PCT} % of NAV among "
+            f"their last {RANKED_PREMIUM_SESSIONS} are left out of the widest table"
+        ),
+    }
     return dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": written,
-            "partitions": len(weeks),
+            **partition_metadata(context, row_counts, {as_of: newest_figures}),
             "compute_s": round(compute_s, 3),
-            **nulls,
-            "leverage_sources": dg.MetadataValue.json(
-                frame["leverage_source"].value_counts().to_dict()
-            ),
-            **_payout_metadata(payout_adjustment_effect(frame, unadjusted)),
-            "krx_published_compared": len(compared),
-            "krx_vs_ours_median_abs_diff_pctpt": (
-                round(
-                    float(
-                        (compared["krx_tracking_error_pct"] - compared["tracking_error_250d_pct"])
-                        .abs()
-                        .median()
-                    ),
-                    4,
-                )
-                if len(compared)
-                else None
-            ),
-            "widest_premium_discount_20d": markdown_table(
-                widest[["ticker", "premium_discount_20d_pct", "tracking_error_250d_pct"]],
-                max_rows=20,
-            ),
-            "premium_outliers_20d": dg.MetadataValue.json(sorted(outliers)),
-            "premium_outliers_note": (
-                f"{len(outliers)} ETFs with a session beyond {PREMIUM_OUTLIER_PCT} % of NAV among "
-                f"their last {RANKED_PREMIUM_SESSIONS} are left out of the widest table"
-            ),
         }
     )

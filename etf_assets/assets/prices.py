@@ -36,6 +36,8 @@ from etf_assets.assets.utils import (
     final_sessions_only,
     markdown_table,
     partition_dates,
+    partition_metadata,
+    stored_row_counts,
     table_metadata,
 )
 from etf_assets.errors import KRXNotYetPublished, SessionNotFinal
@@ -252,6 +254,7 @@ def etf_daily_prices(
             context.log.info(f"{progress}; {tally.rows:,} rows written")
             if is_range:  # the run's result covers a single partition by itself
                 yield from tally.partition_events(context.asset_key, written, progress)
+        row_counts = stored_row_counts(conn, "etf_daily_prices", dates)
     wall_s = time.monotonic() - started
     if tally.failures:
         failed = sorted(tally.failures)
@@ -264,12 +267,25 @@ def etf_daily_prices(
             metadata={"failed_sessions": dg.MetadataValue.json([str(d) for d in failed[:50]])},
             allow_retries=all(isinstance(e, KRXNotYetPublished) for e in tally.failures.values()),
         )
-    newest = tally.newest[1] if tally.newest else pd.DataFrame()
+    newest_figures = (
+        {
+            tally.newest[0]: {
+                "etfs_newest_session": len(tally.newest[1]),
+                "preview": markdown_table(
+                    tally.newest[1][["ticker", "name", "close", "nav", "net_assets_krw"]],
+                    money=("net_assets_krw",),
+                ),
+            }
+        }
+        if tally.newest
+        else {}
+    )
     sessions_per_s = len(todo) / wall_s if wall_s > 0 else 0.0
     yield dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": tally.rows,
+            **partition_metadata(context, row_counts, newest_figures),
+            "rows_written": tally.rows,
             "sessions": len(dates),
             "sessions_fetched": len(todo),
             "sessions_skipped_final": len(kept),
@@ -282,11 +298,5 @@ def etf_daily_prices(
             "wall_s": round(wall_s, 2),
             "sessions_per_s": round(sessions_per_s, 2),
             "pace_pct": round(100 * sessions_per_s / krx.requests_per_second, 1),
-            "etfs_newest_session": len(newest),
-            "preview": markdown_table(
-                newest[["ticker", "name", "close", "nav", "net_assets_krw"]]
-                if not newest.empty
-                else newest
-            ),
         }
     )

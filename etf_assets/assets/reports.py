@@ -27,6 +27,8 @@ from etf_assets.assets.utils import (
     announce_warehouse,
     markdown_table,
     partition_dates,
+    partition_metadata,
+    stored_row_counts,
     table_metadata,
 )
 from etf_assets.metrics.overview import (
@@ -40,6 +42,7 @@ from etf_assets.metrics.overview import (
     premium_outliers,
     widest_premiums,
 )
+from etf_assets.metrics.units import krw_korean, krw_unit
 from etf_assets.partitions import session_partitions
 from etf_assets.warehouse.export import FORMATS, write_query
 from etf_assets.warehouse.write import replace_partitions, warehouse
@@ -48,7 +51,7 @@ CHART_MAX_BARS = 15
 NET_FLOW_BARS = 10  # net buys, and as many net sells
 PAYOUT_HISTORY_YEARS = 3
 WIDEST_COLUMNS = [
-    "ticker", "name", "premium_discount_20d_pct", "premium_discount_60d_pct", "aum_eok",
+    "ticker", "name", "premium_discount_20d_pct", "premium_discount_60d_pct", "aum_krw",
     "tracking_as_of",
 ]  # fmt: skip
 OUTLIER_COLUMNS = [
@@ -91,27 +94,28 @@ def aum_pictures(overview: pd.DataFrame, session: date, out: Path) -> dict[str, 
     counts.
     """
     metadata: dict[str, object] = {}
-    for key, name in (("issuer", "AUM by issuer"), ("asset_class", "AUM by asset class")):
+    for key, name in (("issuer", "운용사별 순자산총액"), ("asset_class", "자산군별 순자산총액")):
         table = aum_by(overview, key)
         bars = min(CHART_MAX_BARS, len(table))
-        title = f"{name}{f', top {bars}' if bars < len(table) else ''} ({session})"
+        title = f"{name}{f' 상위 {bars}' if bars < len(table) else ''} ({session})"
         shown = pd.DataFrame(
             {
                 key: table[key],
                 "ETFs": table["etfs"],
-                "AUM (trillion KRW)": table["aum_krw"] / 1e12,
+                "AUM": table["aum_krw"],
                 "share %": table["share_pct"],
             }
         )
+        unit = krw_unit(table["aum_krw"].head(bars))
         png = charts.bar_chart_png(
             list(table[key].head(bars)),
-            list(table["aum_krw"].head(bars) / 1e12),
+            list(table["aum_krw"].head(bars) / unit.krw),
             title=title,
-            value_label="trillion KRW",
+            value_label=f"순자산총액 ({unit.name})",
         )
         path = out / f"aum_by_{key}.png"
         path.write_bytes(png)
-        metadata[f"aum_by_{key}"] = markdown_table(shown, max_rows=30)
+        metadata[f"aum_by_{key}"] = markdown_table(shown, max_rows=30, money=("AUM",))
         metadata[f"aum_by_{key}_chart"] = dg.MetadataValue.md(charts.markdown_image(png, title))
         metadata[f"chart_aum_by_{key}"] = dg.MetadataValue.path(str(path))
     metadata["chart_font"] = f"{charts.korean_font()}, shipped in {charts.KOREAN_FONT_PACKAGE}"
@@ -146,21 +150,23 @@ def net_flow_pictures(
     ranked = ranked.assign(
         name=ranked["ticker"].map(names).fillna(ranked["ticker"]),
         group=ranked["investor"].map(INVESTOR_LABELS),
-        net_value_eok=ranked["net_value_krw"] / 1e8,
     )
-    title = f"Largest net buys and sells by investor group ({flows_session})"
+    title = f"투자자별 순매수·순매도 상위 ({flows_session})"
+    unit = krw_unit(ranked["net_value_krw"])
     png = charts.bar_chart_png(
         [f"{name} · {group}" for name, group in zip(ranked["name"], ranked["group"], strict=True)],
-        list(ranked["net_value_eok"]),
+        list(ranked["net_value_krw"] / unit.krw),
         title=title,
-        value_label="net buying (100 million KRW)",
+        value_label=f"순매수 ({unit.name})",
     )
     path = out / "largest_net_flows.png"
     path.write_bytes(png)
     return {
         "net_flows_session": str(flows_session),
         "largest_net_flows": markdown_table(
-            ranked[["ticker", "name", "investor", "net_value_eok"]], max_rows=2 * NET_FLOW_BARS
+            ranked[["ticker", "name", "investor", "net_value_krw"]],
+            max_rows=2 * NET_FLOW_BARS,
+            money=("net_value_krw",),
         ),
         "largest_net_flows_chart": dg.MetadataValue.md(charts.markdown_image(png, title)),
         "chart_largest_net_flows": dg.MetadataValue.path(str(path)),
@@ -196,19 +202,19 @@ def yield_pictures(
     top = highest_yields(overview)
     if top.empty or history is None:
         return {"highest_distribution_yields": "no fund paid income in the trailing year"}
-    title = f"Highest distribution yields, trailing 12 months ({session})"
+    title = f"분배수익률 상위, 최근 12개월 ({session})"
     png = charts.bar_chart_png(
         list(top["name"]), list(top["distribution_yield_ttm_pct"]), title=title,
-        value_label="distribution yield (%)",
+        value_label="분배수익률 (%)",
     )  # fmt: skip
     (out / "highest_distribution_yields.png").write_bytes(png)
     payer = top.iloc[0]
-    payer_title = f"Payouts per share of {payer['name']} ({payer['ticker']}), ex-dates"
+    payer_title = f"{payer['name']} ({payer['ticker']}) 주당 분배금, 분배락일별"
     payer_png = charts.column_chart_png(
         list(pd.to_datetime(history["ex_date"]).dt.strftime("%Y-%m-%d")),
         list(history["amount_per_share_krw"]),
         title=payer_title,
-        value_label="KRW per share",
+        value_label="주당 분배금 (원)",
     )
     (out / "top_payer_history.png").write_bytes(payer_png)
     shown = top[["ticker", "name", "close", "distribution_ttm_krw", "distribution_yield_ttm_pct",
@@ -260,7 +266,8 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
             raise dg.Failure(
                 f"no ETF in etf_details or etf_daily_prices up to {session}: materialize them first"
             )
-        written = replace_partitions(conn, SNAPSHOT, dates, pd.concat(frames, ignore_index=True))
+        replace_partitions(conn, SNAPSHOT, dates, pd.concat(frames, ignore_index=True))
+        row_counts = stored_row_counts(conn, SNAPSHOT, dates)
         snapshot_sql = f"SELECT * FROM {SNAPSHOT} WHERE trade_date = DATE '{session.isoformat()}'"
         exports = {fmt: out / f"etf_overview.{fmt}" for fmt in FORMATS}
         for fmt, path in exports.items():
@@ -273,41 +280,42 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
 
     outlier_closes = outliers.loc[outliers["premium_pct"].abs() > PREMIUM_OUTLIER_PCT, "ticker"]
     premiums = widest_premiums(overview, outliers["ticker"]).assign(
-        aum_eok=lambda f: f["aum_krw"] / 1e8, tracking_as_of=lambda f: f["tracking_as_of"].dt.date
+        tracking_as_of=lambda f: f["tracking_as_of"].dt.date
     )
-    highs = new_52w_highs(overview, session, outlier_closes).assign(
-        aum_eok=lambda f: f["aum_krw"] / 1e8
-    )
+    highs = new_52w_highs(overview, session, outlier_closes)
     stale_aum = overview["aum_as_of"].notna() & (overview["aum_as_of"] < overview["prices_as_of"])
+    total_aum_krw = float(overview["aum_krw"].sum())
+    session_figures = {
+        "etfs": len(overview),
+        "etfs_in_newest_master": int(overview["is_active"].sum()),
+        "total_aum": krw_korean(total_aum_krw),
+        "total_aum_trillion_krw": round(total_aum_krw / 1e12, 3),
+        "etfs_with_aum_older_than_price": int(stale_aum.sum()),
+        **aum_pictures(overview, session, out),
+        **net_flow_pictures(flows, flows_session, overview, out),
+        **yield_pictures(overview, history, session, out),
+        "premium_outlier_note": OUTLIER_NOTE,
+        "premium_outliers_count": len(outliers),
+        "premium_outliers": markdown_table(
+            outliers.assign(worst_session=outliers["worst_session"].dt.date)[OUTLIER_COLUMNS],
+            max_rows=30,
+        ),
+        "widest_premium_discount_20d": markdown_table(
+            premiums[WIDEST_COLUMNS], max_rows=20, money=("aum_krw",)
+        ),
+        "etfs_at_new_52w_high": len(highs),
+        "new_52w_highs": markdown_table(
+            highs[["ticker", "name", "close", "high_52w", "aum_krw"]],
+            max_rows=30,
+            money=("aum_krw",),
+        ),
+        "reports_dir": dg.MetadataValue.path(str(out)),
+        **{f"export_{fmt}": dg.MetadataValue.path(str(p)) for fmt, p in exports.items()},
+        "preview": markdown_table(
+            overview[["ticker", "name", "issuer", "aum_krw", "close", "pct_below_high"]],
+            money=("aum_krw",),
+        ),
+    }
     return dg.MaterializeResult(
-        metadata={
-            **where,
-            "dagster/row_count": written,
-            "partitions": len(dates),
-            "etfs": len(overview),
-            "etfs_in_newest_master": int(overview["is_active"].sum()),
-            "total_aum_trillion_krw": round(float(overview["aum_krw"].sum()) / 1e12, 3),
-            "etfs_with_aum_older_than_price": int(stale_aum.sum()),
-            **aum_pictures(overview, session, out),
-            **net_flow_pictures(flows, flows_session, overview, out),
-            **yield_pictures(overview, history, session, out),
-            "premium_outlier_note": OUTLIER_NOTE,
-            "premium_outliers_count": len(outliers),
-            "premium_outliers": markdown_table(
-                outliers.assign(worst_session=outliers["worst_session"].dt.date)[OUTLIER_COLUMNS],
-                max_rows=30,
-            ),
-            "widest_premium_discount_20d": markdown_table(premiums[WIDEST_COLUMNS], max_rows=20),
-            "etfs_at_new_52w_high": len(highs),
-            "new_52w_highs": markdown_table(
-                highs[["ticker", "name", "close", "high_52w", "aum_eok"]], max_rows=30
-            ),
-            "reports_dir": dg.MetadataValue.path(str(out)),
-            **{f"export_{fmt}": dg.MetadataValue.path(str(p)) for fmt, p in exports.items()},
-            "preview": markdown_table(
-                overview.assign(aum_eok=overview["aum_krw"] / 1e8)[
-                    ["ticker", "name", "issuer", "aum_eok", "close", "pct_below_high"]
-                ]
-            ),
-        }
+        metadata={**where, **partition_metadata(context, row_counts, {session: session_figures})}
     )

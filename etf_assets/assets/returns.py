@@ -23,7 +23,10 @@ from etf_assets.assets.utils import (
     announce_warehouse,
     markdown_table,
     partition_dates,
+    partition_metadata,
+    stored_row_counts,
     table_metadata,
+    with_names,
 )
 from etf_assets.metrics.returns import (
     FREQUENCY_LOOKBACK_DAYS,
@@ -139,46 +142,45 @@ def etf_returns(
     dates = partition_dates(context)
     krx_changes, krx_failures = krx_month_changes(context, krx, dates)
     started = time.perf_counter()
-    written = 0
     with warehouse(duckdb) as conn:
         for i in range(0, len(dates), CHUNK_SESSIONS):
             chunk = dates[i : i + CHUNK_SESSIONS]
             frame = returns_for(conn, chunk, krx_changes)
-            written += replace_partitions(conn, TABLE, chunk, frame)
-    compute_s = time.perf_counter() - started
-    newest = frame[frame["trade_date"] == dates[-1]]
+            replace_partitions(conn, TABLE, chunk, frame)
+        compute_s = time.perf_counter() - started
+        row_counts = stored_row_counts(conn, TABLE, dates)
+        newest = frame[frame["trade_date"] == dates[-1]]
+        payers = newest[newest["distributions_ttm"] > 0]
+        top_yield = with_names(
+            conn, payers.nlargest(10, "distribution_yield_ttm_pct")[TOP_YIELD_COLUMNS], on=dates[-1]
+        )
     compared = newest.dropna(subset=["return_1m_pct", "krx_return_1m_pct"])
     gaps = (compared["return_1m_pct"] - compared["krx_return_1m_pct"]).abs()
-    payers = newest[newest["distributions_ttm"] > 0]
-    top_yield = payers.nlargest(10, "distribution_yield_ttm_pct")
+    newest_figures = {
+        "etfs": len(newest),
+        "null_return_1m": int(newest["return_1m_pct"].isna().sum()),
+        "null_return_1y": int(newest["return_1y_pct"].isna().sum()),
+        "etfs_paying_ttm": len(payers),
+        "median_distribution_yield_ttm_pct": (
+            round(float(payers["distribution_yield_ttm_pct"].median()), 3) if len(payers) else None
+        ),
+        "distribution_frequency_counts": dg.MetadataValue.json(
+            newest["distribution_frequency"].value_counts().to_dict()
+        ),
+        "krx_compared": len(compared),
+        "krx_vs_ours_max_abs_diff_pctpt": (round(float(gaps.max()), 4) if len(compared) else None),
+        "krx_vs_ours_median_abs_diff_pctpt": (
+            round(float(gaps.median()), 4) if len(compared) else None
+        ),
+        "top_yield": markdown_table(top_yield),
+    }
     return dg.MaterializeResult(
         metadata={
             **where,
-            "dagster/row_count": written,
-            "partitions": len(dates),
+            **partition_metadata(context, row_counts, {dates[-1]: newest_figures}),
             "compute_s": round(compute_s, 3),
-            "etfs": len(newest),
-            "null_return_1m": int(newest["return_1m_pct"].isna().sum()),
-            "null_return_1y": int(newest["return_1y_pct"].isna().sum()),
-            "etfs_paying_ttm": len(payers),
-            "median_distribution_yield_ttm_pct": (
-                round(float(payers["distribution_yield_ttm_pct"].median()), 3)
-                if len(payers)
-                else None
-            ),
-            "distribution_frequency_counts": dg.MetadataValue.json(
-                newest["distribution_frequency"].value_counts().to_dict()
-            ),
-            "krx_compared": len(compared),
-            "krx_vs_ours_max_abs_diff_pctpt": (
-                round(float(gaps.max()), 4) if len(compared) else None
-            ),
-            "krx_vs_ours_median_abs_diff_pctpt": (
-                round(float(gaps.median()), 4) if len(compared) else None
-            ),
             "krx_unanswered_sessions": dg.MetadataValue.json(
                 {str(d): why for d, why in sorted(krx_failures.items())[:20]}
             ),
-            "top_yield": markdown_table(top_yield[TOP_YIELD_COLUMNS]),
         }
     )

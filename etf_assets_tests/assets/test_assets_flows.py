@@ -145,7 +145,7 @@ def test_a_month_is_one_run_of_four_requests_per_fund(
     assert meta["funds_by_screen"]["MDCSTAT04902 (four per range)"] == asked
     assert meta["traded_without_flows"] == 0 and meta["isins_derived"] == []
     assert meta["zero_flow_fund_sessions"] == int((prices["volume"] == 0).sum()) > 0
-    assert meta["dagster/row_count"] == 4 * len(prices)
+    assert meta["range_row_count"] == 4 * len(prices)
     assert_equals_ground_truth(db, small_sandbox.market, list(MONTH))
 
 
@@ -409,8 +409,8 @@ def test_overview_charts_the_largest_net_buys_and_sells(
     meta = metadata(overview[1], "etf_overview")
     assert meta["net_flows_session"] == str(AS_OF)
     assert Path(meta["chart_largest_net_flows"]).read_bytes().startswith(b"\x89PNG")
-    assert meta["largest_net_flows_chart"].startswith("![Largest net buys and sells")
+    assert meta["largest_net_flows_chart"].startswith("![투자자별 순매수·순매도 상위")
     table = meta["largest_net_flows"]
-    assert "| ticker | name | investor | net_value_eok |" in table
+    assert "| ticker | name | investor | net_value_krw |" in table
     shown = {word for word in table.split() if word in INVESTORS}
     assert shown and shown <= {"foreign", "institution", "individual"}

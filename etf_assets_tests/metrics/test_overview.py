@@ -247,7 +247,7 @@ def test_asset_metadata_lists_premium_outliers_apart_from_the_widest(
     """The market's outlier closes of AS_OF (the suspended fund at +21,597 %, one-session
     spikes) are listed with their close and NAV, and not among the 20 widest premiums."""
     result, _ = materialized
-    metadata = result.asset_materializations_for_node("etf_overview")[0].metadata
+    metadata = result.asset_materializations_for_node("etf_overview")[-1].metadata
     truth = market.outliers(AS_OF)
     outliers = metadata["premium_outliers"].value
     assert metadata["premium_outliers_count"].value >= len(truth)
@@ -263,7 +263,7 @@ def test_asset_metadata_has_pictures_tables_and_files(
     materialized: tuple[dg.ExecuteInProcessResult, Path],
 ) -> None:
     result, db = materialized
-    metadata = result.asset_materializations_for_node("etf_overview")[0].metadata
+    metadata = result.asset_materializations_for_node("etf_overview")[-1].metadata
     for chart in ("aum_by_issuer_chart", "aum_by_asset_class_chart"):
         assert metadata[chart].value.startswith("![")
         assert "(data:image/png;base64,iVBORw0KGgo" in metadata[chart].value  # PNG signature
