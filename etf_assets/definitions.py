@@ -5,9 +5,6 @@ Configuration comes from the environment (README.md lists the names). Secrets pa
 secret means "this source is not configured", which assets report in their metadata.
 """
 
-import sys
-from types import TracebackType
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -25,7 +22,6 @@ from etf_assets.assets import (
     universe,
 )
 from etf_assets.checks import ALL_CHECKS
-from etf_assets.errors import ConfigurationError
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
@@ -67,34 +63,6 @@ def build_resources() -> dict[str, object]:
     }
 
 
-def print_configuration_errors_alone() -> None:
-    """Make an uncaught ConfigurationError print as its one line, without a traceback.
-
-    `dagster asset materialize -m etf_assets.definitions` imports this module in its own
-    process and lets an error raised here reach the interpreter, whose traceback through
-    Dagster's loader (about 75 lines) would bury the sentence that says what to fix. Code
-    servers (`make dev`) catch the error and show its message in the UI; other errors keep
-    their traceback.
-    """
-    previous = sys.excepthook
-
-    def excepthook(
-        kind: type[BaseException], error: BaseException, traceback: TracebackType | None
-    ) -> None:
-        if isinstance(error, ConfigurationError):
-            print(f"etf_assets configuration error: {error}", file=sys.stderr)
-        else:
-            previous(kind, error, traceback)
-
-    sys.excepthook = excepthook
-
-
-try:
-    resources = build_resources()
-except ConfigurationError:
-    print_configuration_errors_alone()
-    raise
-
 all_assets = dg.load_assets_from_modules(
     [listing, prices, holdings, metrics, returns, flows, reports, universe, distributions]
 )
@@ -104,6 +72,6 @@ defs = dg.Definitions(
     asset_checks=ALL_CHECKS,
     schedules=[*PHASE_SCHEDULES, monitoring_schedule],
     sensors=alert_sensors(),
-    resources=resources,
+    resources=build_resources(),
     executor=dg.in_process_executor,
 )

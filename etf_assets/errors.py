@@ -6,7 +6,9 @@ passwords, app secrets, auth keys or tokens, only the screen, date and a short b
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
+from types import TracebackType
 
 
 class EtfAssetsError(Exception):
@@ -149,6 +151,35 @@ class SEIBroIncomplete(SEIBroError):
 class ConfigurationError(EtfAssetsError, ValueError):
     """A setting (an environment variable) holds a value we cannot use. The message is one line:
     the variable, its value (secrets masked), what is allowed; it is what the CLI prints."""
+
+
+def _configuration_errors_alone(previous: object) -> object:
+    """An excepthook that prints an uncaught ConfigurationError as its one line, and hands every
+    other error to `previous`.
+
+    `dagster asset materialize -m etf_assets.definitions` imports the Definitions in its own
+    process and lets an error raised while loading them (a setting read by a resource, or by
+    the calendar the partitions are built from) reach the interpreter, whose traceback through
+    Dagster's loader (about 75 lines) would bury the sentence that says what to fix. Code
+    servers (`make dev`) catch the error and show its message in the UI.
+    """
+
+    def excepthook(
+        kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+    ) -> None:
+        if isinstance(error, ConfigurationError):
+            print(f"etf_assets configuration error: {error}", file=sys.stderr)
+        else:
+            previous(kind, error, traceback)  # type: ignore[operator]
+
+    excepthook.etf_assets = True  # type: ignore[attr-defined]
+    return excepthook
+
+
+# Installed once per process, on the first import of this module (settings imports it before
+# any setting is read); an uncaught error of any other type prints as before.
+if not getattr(sys.excepthook, "etf_assets", False):
+    sys.excepthook = _configuration_errors_alone(sys.excepthook)  # type: ignore[assignment]
 
 
 class ParseError(EtfAssetsError):

@@ -175,7 +175,10 @@ def alert_min_severity() -> str:
     """ETF_ASSETS_ALERT_MIN_SEVERITY (WARN or ERROR), else ERROR; another value fails."""
     raw = (os.environ.get("ETF_ASSETS_ALERT_MIN_SEVERITY") or ALERT_MIN_SEVERITY).upper()
     if raw not in ALERT_SEVERITIES:
-        raise ValueError(f"ETF_ASSETS_ALERT_MIN_SEVERITY must be WARN or ERROR, not {raw!r}")
+        raise ConfigurationError(
+            f"ETF_ASSETS_ALERT_MIN_SEVERITY={raw!r} is neither WARN nor ERROR: set one of them, or "
+            f"unset it for {ALERT_MIN_SEVERITY}"
+        )
     return raw
 
 
@@ -194,7 +197,7 @@ def extra_closures() -> dict[date, str]:
         try:
             closed[date.fromisoformat(day)] = reason or f"closed by {EXTRA_CLOSURES_ENV}"
         except ValueError:
-            raise ValueError(
+            raise ConfigurationError(
                 f"{EXTRA_CLOSURES_ENV}: {item.strip()!r} is not YYYY-MM-DD or YYYY-MM-DD=reason"
             ) from None
     return closed

@@ -62,12 +62,34 @@ def test_kis_env_other_than_real_or_paper_is_refused(monkeypatch: pytest.MonkeyP
         settings.kis_base_url()
 
 
-def test_the_cli_prints_a_configuration_error_as_its_one_line(tmp_path: Path) -> None:
-    """`dagster asset materialize` loads the Definitions; a bad rate is the one line it prints
-    (Dagster's own deprecation warning aside), not the last line of a 75-line traceback."""
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        (
+            "KRX_REQUESTS_PER_SECOND",
+            "1e9",
+            "etf_assets configuration error: KRX_REQUESTS_PER_SECOND='1e9' is above the limit: "
+            "set a rate above 0 and at most 50 requests a second (faster clients get KRX's "
+            "block page), or unset it for the default 10",
+        ),
+        # read by the calendar while the assets' partitions are built, before any resource
+        (
+            "ETF_ASSETS_EXTRA_CLOSURES",
+            "2027-03-03=임시공휴일, 2027-13-01",
+            "etf_assets configuration error: ETF_ASSETS_EXTRA_CLOSURES: '2027-13-01' is not "
+            "YYYY-MM-DD or YYYY-MM-DD=reason",
+        ),
+    ],
+)
+def test_the_cli_prints_a_configuration_error_as_its_one_line(
+    tmp_path: Path, name: str, value: str, line: str
+) -> None:
+    """`dagster asset materialize` loads the Definitions; a bad setting is the one line it
+    prints (Dagster's own deprecation warning aside), not the last line of a 75-line traceback."""
     env = {
         **os.environ,
-        "KRX_REQUESTS_PER_SECOND": "1e9",
+        name: value,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the calendar is read afresh
         "DAGSTER_HOME": str(tmp_path),
         "ETF_ASSETS_DUCKDB": str(tmp_path / "w.duckdb"),
     }
@@ -78,10 +100,5 @@ def test_the_cli_prints_a_configuration_error_as_its_one_line(tmp_path: Path) ->
     )  # fmt: skip
     assert completed.returncode != 0
     assert "Traceback" not in completed.stderr + completed.stdout
-    ours = [line for line in completed.stderr.splitlines() if "KRX_REQUESTS_PER_SECOND" in line]
-    assert ours == [
-        "etf_assets configuration error: KRX_REQUESTS_PER_SECOND='1e9' is above the limit: set a "
-        "rate above 0 and at most 50 requests a second (faster clients get KRX's block page), "
-        "or unset it for the default 10"
-    ]
+    assert [ours for ours in completed.stderr.splitlines() if name in ours] == [line]
     assert not (tmp_path / "w.duckdb").exists()
