@@ -22,7 +22,7 @@ import duckdb
 
 from etf_assets import settings
 from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, overview_sql, premium_outliers
-from etf_assets.metrics.units import number_text
+from etf_assets.metrics.units import krw_korean, number_text
 from etf_assets.warehouse.export import FORMATS, connect_read_only, export_warehouse
 
 OUTLIERS_NAMED = 5
@@ -72,7 +72,7 @@ def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: 
         return "etf_overview: no ETFs yet (materialize etf_details and etf_daily_prices first)"
     lines = [
         f"etf_overview: {len(frame):,} ETFs ({int(frame['is_active'].sum()):,} in the newest "
-        f"master), total AUM {frame['aum_krw'].sum() / 1e12:,.1f} trillion KRW",
+        f"master), total AUM (순자산총액) {krw_korean(frame['aum_krw'].sum())}",
     ]
     as_of = []
     for label, column in (
