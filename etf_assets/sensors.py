@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import duckdb
@@ -83,6 +84,7 @@ STALE_INSTRUCTION = (
     "--partition <date>."
 )
 APP = "etf_assets"
+T = TypeVar("T")
 
 
 # ---- runs: what failed, and the run before ---------------------------------------------------
@@ -544,17 +546,16 @@ def empty_session_sensor(
     def alert_on_empty_sessions(
         context: dg.SensorEvaluationContext, alerts: AlertChannels, duckdb: DuckDBResource
     ) -> dg.SkipReason:
-        if not alerting(context, alerts):
-            return dg.SkipReason(ALERTING_OFF)
-        if not Path(duckdb.database).exists():
-            return dg.SkipReason(f"no warehouse at {duckdb.database} yet: nothing to watch")
         alerted_before = json.loads(context.cursor) if context.cursor else []
-        try:
-            alerted, sent = read_empty_session_alerts(
-                duckdb.database, alerted_before, partitions.now_kst().date()
-            )
-        except WAREHOUSE_UNREADABLE as exc:
-            return dg.SkipReason(f"warehouse not readable now ({str(exc).splitlines()[0]})")
+        read = watch_warehouse(
+            context,
+            alerts,
+            duckdb,
+            lambda db: read_empty_session_alerts(db, alerted_before, partitions.now_kst().date()),
+        )
+        if isinstance(read, dg.SkipReason):
+            return read
+        alerted, sent = read
         _send_all(context, alerts, sent)
         context.update_cursor(json.dumps(alerted))
         return dg.SkipReason(f"{len(sent)} message(s); empty sessions: {alerted or 'none'}")
@@ -579,6 +580,24 @@ def alerting(
     if channels.unusable:
         context.log.warning(channels.unusable_error())
     return True
+
+
+def watch_warehouse(
+    context: dg.SensorEvaluationContext,
+    alerts: AlertChannels,
+    duckdb: DuckDBResource,
+    read: Callable[[str], T],
+) -> T | dg.SkipReason:
+    """What a sensor that watches the warehouse reads (`read` of its path), or why this tick
+    skips: alerting off, no warehouse yet, or the file locked by a run for now."""
+    if not alerting(context, alerts):
+        return dg.SkipReason(ALERTING_OFF)
+    if not Path(duckdb.database).exists():
+        return dg.SkipReason(f"no warehouse at {duckdb.database} yet: nothing to watch")
+    try:
+        return read(duckdb.database)
+    except WAREHOUSE_UNREADABLE as exc:
+        return dg.SkipReason(f"warehouse not readable now ({str(exc).splitlines()[0]})")
 
 
 def _send_all(
@@ -675,14 +694,11 @@ def alert_sensors() -> list[dg.SensorDefinition]:
     def alert_on_stale_data(
         context: dg.SensorEvaluationContext, alerts: AlertChannels, duckdb: DuckDBResource
     ) -> dg.SkipReason:
-        if not alerting(context, alerts):
-            return dg.SkipReason(ALERTING_OFF)
-        if not Path(duckdb.database).exists():
-            return dg.SkipReason(f"no warehouse at {duckdb.database} yet: nothing to watch")
-        try:
-            freshness = read_freshness(duckdb.database, partitions.now_kst())
-        except WAREHOUSE_UNREADABLE as exc:
-            return dg.SkipReason(f"warehouse not readable now ({str(exc).splitlines()[0]})")
+        freshness = watch_warehouse(
+            context, alerts, duckdb, lambda db: read_freshness(db, partitions.now_kst())
+        )
+        if isinstance(freshness, dg.SkipReason):
+            return freshness
         stale_before = json.loads(context.cursor) if context.cursor else {}
         stale, sent = staleness_alerts(context.instance, freshness, stale_before, alerts)
         _send_all(context, alerts, sent)
