@@ -6,6 +6,8 @@ Each asset reads its inputs from the warehouse, runs one statement from `etf_ass
 
 import hashlib
 import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import dagster as dg
@@ -155,14 +157,16 @@ def etf_aum(
 
 
 def week52_for(
-    conn: duckdb.DuckDBPyConnection, trade_date: date
+    conn: duckdb.DuckDBPyConnection, trade_date: date, sessions: Sequence[date] | None = None
 ) -> tuple[pd.DataFrame, list[date]]:
     """etf_52w rows for one session, and the sessions of its window with no price partition.
 
     Recorded closures (empty price partitions) are not expected sessions; missing ones are.
+    `sessions` (sorted; default `price_sessions(conn)`) lets a range read them once.
     """
+    sessions = price_sessions(conn) if sessions is None else sessions
     start = trade_date - timedelta(days=WINDOW_DAYS - 1)
-    window = [d for d in price_sessions(conn) if start <= d <= trade_date]
+    window = sessions[bisect_left(sessions, start) : bisect_right(sessions, trade_date)]
     present = {
         r[0]
         for r in conn.execute(
@@ -198,12 +202,13 @@ def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mat
     missing: list[date] = []  # the newest session's window gaps, for the metadata
 
     def frame_for(d: date) -> pd.DataFrame:
-        frame, gaps = week52_for(conn, d)
+        frame, gaps = week52_for(conn, d, sessions)
         if d == dates[-1]:
             missing.extend(gaps)
         return frame
 
     with warehouse(duckdb) as conn:
+        sessions = price_sessions(conn)
         _, newest = replace_partitions_in_batches(conn, "etf_52w", dates, frame_for)
         compute_s = time.perf_counter() - started
         row_counts = stored_row_counts(conn, "etf_52w", dates)
@@ -271,11 +276,16 @@ def _krx_published_tracking_error(
 
 
 def tracking_for(
-    conn: duckdb.DuckDBPyConnection, as_of: date, sql: str = TRACKING_SQL
+    conn: duckdb.DuckDBPyConnection,
+    as_of: date,
+    sql: str = TRACKING_SQL,
+    sessions: Sequence[date] | None = None,
 ) -> pd.DataFrame:
     """etf_tracking_error rows of one week, from the funds priced on its last session (over
-    sessions with prices: a day KRX had no data for takes no place in a window)."""
-    history = sessions_back(as_of, HISTORY_SESSIONS, price_sessions(conn))
+    sessions with prices: a day KRX had no data for takes no place in a window). `sessions`
+    (default `price_sessions(conn)`) lets a range of weeks read them once."""
+    sessions = price_sessions(conn) if sessions is None else sessions
+    history = sessions_back(as_of, HISTORY_SESSIONS, sessions)
     return conn.execute(sql, {"as_of_date": as_of, "history_start": history[0]}).df()
 
 
@@ -333,8 +343,9 @@ def etf_tracking_error(
     as_of = weeks[-1]
     started = time.perf_counter()
     with warehouse(duckdb) as conn:
-        frames = {week: tracking_for(conn, week) for week in weeks}
-        unadjusted = tracking_for(conn, as_of, UNADJUSTED_TRACKING_SQL)
+        sessions = price_sessions(conn)
+        frames = {week: tracking_for(conn, week, sessions=sessions) for week in weeks}
+        unadjusted = tracking_for(conn, as_of, UNADJUSTED_TRACKING_SQL, sessions)
         etfs = conn.execute(
             "SELECT ticker, isin FROM etf_details WHERE trade_date = "
             "(SELECT max(trade_date) FROM etf_details WHERE trade_date <= ?)",
