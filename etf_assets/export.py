@@ -22,7 +22,7 @@ import duckdb
 
 from etf_assets import settings
 from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, overview_sql, premium_outliers
-from etf_assets.metrics.units import krw_korean, number_text
+from etf_assets.metrics.units import is_missing, krw_korean, number_text
 from etf_assets.warehouse.export import FORMATS, connect_read_only, export_warehouse
 
 OUTLIERS_NAMED = 5
@@ -47,16 +47,12 @@ def _fit(text: str, width: int, *, right: bool = False) -> str:
     return pad + text if right else text + pad
 
 
-def _missing(value: object) -> bool:
-    return value is None or value != value  # NaN and NaT are not equal to themselves
-
-
 def _number(value: object, fmt: str) -> str:
-    return "" if _missing(value) else number_text(value, fmt)
+    return "" if is_missing(value) else number_text(value, fmt)
 
 
 def _text(value: object) -> str:
-    return "" if _missing(value) else str(value)
+    return "" if is_missing(value) else str(value)
 
 
 def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: int = 15) -> str:
@@ -80,7 +76,7 @@ def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: 
         ("tracking", "tracking_as_of"), ("52w", "week52_as_of"), ("flows", "flows_as_of"),
     ):  # fmt: skip
         newest = frame[column].max()
-        if _missing(newest):  # never computed
+        if is_missing(newest):  # never computed
             as_of.append(f"{label} -")
             continue
         older = int((frame[column] < newest).sum() + frame[column].isna().sum())
