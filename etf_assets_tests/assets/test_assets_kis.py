@@ -33,9 +33,20 @@ TODAY = kis_routes.last_session(datetime.now(KST))
 EVENING = datetime(TODAY.year, TODAY.month, TODAY.day, 20, tzinfo=KST)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def evening_of_today() -> Iterator[None]:
+    """Also for the module's fixtures: from 15:30 to 15:45 KST, TODAY's prices are not final."""
+    with pytest.MonkeyPatch.context() as clock:
+        clock.setattr(partitions, "now_kst", lambda: EVENING)
+        yield
+
+
 @pytest.fixture(scope="module")
 def fast_kis_sandbox() -> Iterator[Sandbox]:
-    config = SandboxConfig(n_etfs=150, kis_rate_per_s={"real": 200, "paper": 1})
+    # The sandbox keeps the same evening: KRX's net assets of the day arrive at 18:00 KST.
+    config = SandboxConfig(
+        n_etfs=150, kis_rate_per_s={"real": 200, "paper": 1}, now=lambda: EVENING
+    )
     with start_sandbox(config) as server:
         yield server
 
@@ -74,9 +85,8 @@ def priced(fast_kis_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_aum_with_kis_beside_krx(
-    fast_kis_sandbox: Sandbox, priced: Path, token_cache: Path, monkeypatch: pytest.MonkeyPatch
+    fast_kis_sandbox: Sandbox, priced: Path, token_cache: Path
 ) -> None:
-    monkeypatch.setattr(partitions, "now_kst", lambda: EVENING)
     res = {
         "krx": krx_client(fast_kis_sandbox),
         "kis": kis_client(fast_kis_sandbox, token_cache),
