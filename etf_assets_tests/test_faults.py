@@ -181,7 +181,9 @@ def evening_of_the_newest_session() -> Iterator[None]:
 def sb() -> Iterator[Sandbox]:
     """This module's own sandbox: a small market and a fast KIS gateway (200/s instead of 18)
     so a KIS run over every ETF takes about a second."""
-    config = SandboxConfig(n_etfs=MARKET_ETFS, kis_rate_per_s={"real": 200.0, "paper": 1.0})
+    config = SandboxConfig(  # on our evening too: KRX's net assets of the day arrive at 18:00
+        n_etfs=MARKET_ETFS, kis_rate_per_s={"real": 200.0, "paper": 1.0}, now=lambda: EVENING
+    )
     with start_sandbox(config) as server:
         yield server
 
