@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from etf_assets import partitions
-from etf_assets.assets.flows import etf_investor_flows
+from etf_assets.assets.flows import RANGE_ANSWERS, etf_investor_flows
 from etf_assets.assets.listing import etf_details, krx_etf_list
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
@@ -139,10 +139,13 @@ def test_a_month_is_one_run_of_four_requests_per_fund(
     db, result = month
     meta = metadata(result)
     prices = traded(db, list(MONTH))
-    asked = prices[prices["volume"] != 0]["ticker"].nunique()
+    # sessions each fund traded: four or fewer (a fund listed in the month's last week) cost
+    # one 04901 request each, more the range's four 04902 requests
+    sessions = prices[prices["volume"] != 0].groupby("ticker").size()
+    by_range = sessions > len(RANGE_ANSWERS)
     assert meta["sessions"] == len(MONTH) and meta["funds"] == prices["ticker"].nunique()
-    assert meta["krx_requests"] == 4 * asked
-    assert meta["funds_by_screen"]["MDCSTAT04902 (four per range)"] == asked
+    assert meta["krx_requests"] == len(RANGE_ANSWERS) * by_range.sum() + sessions[~by_range].sum()
+    assert meta["funds_by_screen"]["MDCSTAT04902 (four per range)"] == by_range.sum()
     assert meta["traded_without_flows"] == 0 and meta["isins_derived"] == []
     assert meta["zero_flow_fund_sessions"] == int((prices["volume"] == 0).sum()) > 0
     assert meta["range_row_count"] == 4 * len(prices)

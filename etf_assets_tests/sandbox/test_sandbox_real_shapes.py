@@ -18,7 +18,8 @@ from etf_assets.assets.metrics import etf_tracking_error
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.metrics.universe import universe_frames
 from etf_assets_tests.helpers import materialize, resources, table_frame
-from etf_sandbox.market import END, FAMOUS_DELISTED, START, generated_sessions
+from etf_sandbox.demo import plan
+from etf_sandbox.market import FAMOUS_DELISTED, START, build_market, generated_sessions, market_end
 from etf_sandbox.server import Sandbox
 
 ONE_AND_A_HALF = {
@@ -111,10 +112,16 @@ def clock_in_2028(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[d
     generated_sessions.cache_clear()
 
 
-def test_the_market_is_the_same_whatever_the_calendar_reaches(clock_in_2028: datetime) -> None:
-    """The calendar extends itself (here to 2029), the market does not: its draws depend on the
-    number of sessions, so a moving end would change every answer the tests expect."""
-    assert partitions.is_session(clock_in_2028.date()) and partitions.calendar_end() > END
+def test_the_market_extends_with_the_calendar(clock_in_2028: datetime) -> None:
+    """The calendar extends itself (here into 2029) and the market with it, so `make demo` on
+    2028-06-01 has every session its plan loads, with prices."""
+    today = clock_in_2028.date()
+    assert partitions.is_session(today) and market_end() >= partitions.calendar_end()
     sessions = generated_sessions()
-    assert sessions[0] == START and sessions[-1] <= END
+    assert sessions[0] == START and sessions[-1] >= partitions.calendar_end() - timedelta(days=7)
     assert date(2026, 7, 17) not in sessions  # the closures on top still apply
+    todo = plan(clock_in_2028)
+    assert {todo.first, todo.latest, todo.listing_end, todo.flows_latest} <= set(sessions)
+    market = build_market(20260101, 150, sessions)
+    listed = market.daily(todo.listing_end)
+    assert listed is not None and len(listed) > 100 and (listed["close"] > 0).all()

@@ -2,13 +2,15 @@
 
 Why generated: tests, the demo and the benchmarks need ≥ 1,000 ETFs with years of daily data and
 known ground truth (e.g. a fund built with exactly 0.5 % tracking error), offline and
-reproducible. Everything derives from `numpy.random.default_rng(seed)`; paths are built with
-whole-array operations (arrays are sessions × ETFs) so the build stays well under 3 s.
+reproducible. Everything derives from the seed (`draws.Draws`); paths are built with
+whole-array operations (arrays are sessions × ETFs).
 
 Conventions (documented because the wire depends on them):
-- `ANCHOR` (2026-11-20) is the reference session: `n_etfs` ETFs are listed on it, ~3 % more
-  were delisted before it (they only exist in past daily data), and ~9 % per year are listed
-  after it (visible once the sandbox clock passes their listing date).
+- `ANCHOR` (2026-11-20) is the reference session: `n_etfs` ETFs are listed on it, about a
+  third as many were delisted before it (they only exist in past daily data), ~9 % a year are
+  listed and ~4 % delisted after it (visible once the sandbox clock passes the day); the
+  market reaches the end of the calendar's last year (`market_end`) and its figures are
+  calibrated to the real market's (docs/sandbox_calibration.md).
 - close = NAV × (1 + premium) rounded to KRX's ETF tick (1 KRW below 2,000, else 5 KRW); the
   `te_0_5` fund is quoted on a 1-KRW grid so its premium is +0.3 % to within 0.5 / NAV.
 - `published_tracking_error` is KRX's figure as the sandbox defines it (see its docstring).
@@ -31,7 +33,7 @@ The real answers' awkward shapes, at the real rates, each with its ground truth 
 
 The package, by concern (each module imports only those above it; baskets and flows name
 `Market` for type checking only):
-- `reference`: dates (START, END, ANCHOR, ALNUM_FROM), column lists,
+- `reference`: dates (START, MIN_END, ANCHOR, ALNUM_FROM), column lists,
   issuers, themes, famous funds, per-class volatility and drift, `tick_round`;
 - `universe`: listings and delistings, issuers, names, codes, former names (`Market.etfs`);
 - `prices`: index paths and publication, the specials, units and premium spikes;
@@ -39,13 +41,15 @@ The package, by concern (each module imports only those above it; baskets and fl
 - `flows`: investor types, groups and flows;
 - `baskets`: instrument pools and PDFs (`basket_type`, `DERIVATIVE_BASKETS`);
 - `core`: the `Market` class;
-- `build`: `build_market`, `generated_sessions`, `get_market` and the ground truth.
+- `draws`: the random draws, per kind, calendar year and fund (`Draws`), so a market that
+  reaches further (its end follows the calendar, `market_end`) keeps every earlier number;
+- `build`: `build_market`, `market_end`, `generated_sessions`, `get_market`, the ground truth.
 This module re-exports their public names, so `from etf_sandbox.market import X` works.
 """
 
 from etf_assets.parsing.rules import etf_isin, isin_check_digit
 from etf_sandbox.market.baskets import CREATION_CASH, DEPOSIT, DERIVATIVE_BASKETS, basket_type
-from etf_sandbox.market.build import build_market, generated_sessions, get_market
+from etf_sandbox.market.build import build_market, generated_sessions, get_market, market_end
 from etf_sandbox.market.core import Market
 from etf_sandbox.market.flows import (
     DAY_MIX_CONCENTRATION,
@@ -84,7 +88,6 @@ from etf_sandbox.market.reference import (
     CLASS_SHARE,
     CLASS_VOL,
     DAILY_COLUMNS,
-    END,
     ENG_MODIFIERS,
     FAMOUS,
     FAMOUS_DELISTED,
@@ -92,6 +95,7 @@ from etf_sandbox.market.reference import (
     ISSUERS,
     LEVERAGE_LABELS,
     LEVERAGE_THEMES,
+    MIN_END,
     MODIFIERS,
     START,
     THEMES,
@@ -125,7 +129,6 @@ __all__ = [
     "DELISTED_SHARE",
     "DEPOSIT",
     "DERIVATIVE_BASKETS",
-    "END",
     "ENG_MODIFIERS",
     "FAMOUS",
     "FAMOUS_DELISTED",
@@ -144,6 +147,7 @@ __all__ = [
     "LEVERAGE_THEMES",
     "LUMP_CREATION_P",
     "MID_MONTH_SHARE",
+    "MIN_END",
     "MODIFIERS",
     "MONTHLY_PAYER_TE_PCT",
     "MONTHLY_PAYER_YIELD_PCT",
@@ -170,5 +174,6 @@ __all__ = [
     "generated_sessions",
     "get_market",
     "isin_check_digit",
+    "market_end",
     "tick_round",
 ]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from etf_assets.parsing.rules import isin_check_digit
 from etf_sandbox.market.reference import ALNUM_LETTERS, HOLDING_COLUMNS, _stable_seed
+from etf_sandbox.market.universe import _largest_remainder
 
 if TYPE_CHECKING:
     from etf_sandbox.market.core import Market
@@ -241,7 +242,8 @@ def _build_pools(
             base[:8] = [70_000, 150_000, 380_000, 800_000, 230_000, 95_000, 180_000, 200_000]
         if key == "bond":
             base = base / 10_000  # KRW per 1 KRW of face value
-        walk = np.exp(np.cumsum(rng.normal(0, vol, (n_weeks, len(df))), axis=0))
+        walk_rng = np.random.default_rng(rng.integers(2**63))  # weeks added leave these
+        walk = np.exp(np.cumsum(walk_rng.normal(0, vol, (n_weeks, len(df))), axis=0))
         prices = base * walk
         df["cap"] = np.exp(rng.normal(np.log(0.25), 1.0, len(df)))
         df["pool"] = key
@@ -343,7 +345,8 @@ def _level_of(m: Market, index: str, row: int) -> float | None:
 
 
 def _etf_line(m: Market, e: int, d: date, row: int, amount: float) -> dict | None:
-    """The spot ETF an inverse fund holds short (114800 holds −324 of 069500), if one exists."""
+    """The spot ETF an inverse fund holds short (114800 holds −324 of 069500), if one exists:
+    its issuer's own, else any, the largest by net assets that day (KODEX 200 for KODEX's)."""
     spot = _SPOT_OF.get(m.etfs.at[e, "tracking_index"])
     etfs = m.etfs
     live = m.listed_on(d)
@@ -351,7 +354,9 @@ def _etf_line(m: Market, e: int, d: date, row: int, amount: float) -> dict | Non
            and etfs.at[i, "leverage_factor"] == 1.0 and i != e]  # fmt: skip
     if not hit:
         return None
-    held = min(hit, key=lambda i: (etfs.at[i, "listing_date"], etfs.at[i, "ticker"]))
+    issuer = etfs.at[e, "issuer"]
+    held = min(hit, key=lambda i: (etfs.at[i, "issuer"] != issuer, -int(m.net_assets[row, i]),
+                                   etfs.at[i, "ticker"]))  # fmt: skip
     price = float(m.close[row, held])
     qty = float(round(amount / price)) or -1.0
     name = m.names_on(d, np.array([held]))["name"].iloc[0]
@@ -425,8 +430,10 @@ def _weigh(basket_lines: pd.DataFrame, basket: str) -> None:
     """
     if basket in DERIVATIVE_BASKETS or (basket_lines["kind"] == "foreign_stock").any():
         return
-    amounts = basket_lines["amount_krw"].astype(float)
-    basket_lines["weight_pct"] = list(np.round(amounts / amounts.sum() * 100, 2))
+    # largest remainder, so the weights sum to 100.00: rounded one by one, ~200 stock lines
+    # drift from 100 by ±0.04 (sd), at times by more than ±0.1
+    cents = _largest_remainder(basket_lines["amount_krw"].astype(float).tolist(), 10_000)
+    basket_lines["weight_pct"] = [c / 100 for c in cents]
 
 
 def _prices_of(m: Market, frame: pd.DataFrame, week: int) -> np.ndarray:

@@ -25,7 +25,7 @@ class Market:
     """The generated market; path arrays are indexed [row, etf], row = session position + 1.
 
     Row 0 is the hidden session before START, so START has a previous close and index level.
-    Public methods only expose the sessions of `sessions` (START to END).
+    Public methods only expose the sessions of `sessions` (START to `market_end()`).
     """
 
     seed: int
@@ -52,7 +52,8 @@ class Market:
     premium_spikes: pd.DataFrame  # ticker, date, premium_pct of one-session outlier closes
     base_price: np.ndarray  # 기준가 on the listing day (tick-rounded base NAV)
     base_nav: np.ndarray
-    payouts: pd.DataFrame  # etf, ex_row, record_row, pay_row, amount_krw, reason, tax_base_price
+    # etf, ex_row, record_row, amount_krw, reason, record_date, pay_date, tax_base_price
+    payouts: pd.DataFrame
     name_order: np.ndarray  # ETF positions sorted by display name: KRX's row order
     pools: dict[str, tuple[pd.DataFrame, np.ndarray]]  # instruments, weekly prices
     _pos: dict[str, int] = field(default_factory=dict, repr=False)
@@ -217,12 +218,11 @@ class Market:
         """Every payout with a record date in [start, end], as SEIBro lists it: ticker, isin,
         name (as KRX showed it on the record date), issuer, category, record_date, ex_date,
         pay_date, amount_krw, reason (이익분배, 청산분배, 특별분배), tax_base_price."""
-        lo = bisect.bisect_left(self.sessions, start) + 1
-        hi = bisect.bisect_right(self.sessions, end) + 1
-        p = self.payouts[(self.payouts["record_row"] >= lo) & (self.payouts["record_row"] < hi)]
+        p = self.payouts[(self.payouts["record_date"] >= start)
+                         & (self.payouts["record_date"] <= end)]  # fmt: skip
         e = p["etf"].to_numpy()
         etfs = self.etfs.iloc[e]
-        record = [self.sessions[r - 1] for r in p["record_row"]]
+        record = p["record_date"].tolist()
         renamed = np.array([d.toordinal() for d in record], dtype=np.int64) < self._renamed_ord[e]
         return pd.DataFrame({
             "ticker": etfs["ticker"].to_numpy(),
@@ -231,8 +231,10 @@ class Market:
             "issuer": etfs["issuer"].to_numpy(),
             "category": _seibro_category(etfs),
             "record_date": record,
-            "ex_date": [self.sessions[r - 1] for r in p["ex_row"]],
-            "pay_date": [self.sessions[r - 1] for r in p["pay_row"]],
+            # the session before the record date, as the warehouse derives it (a liquidation
+            # recorded on a Sunday: the Friday, not the session before the delisting day)
+            "ex_date": [self.sessions[bisect.bisect_left(self.sessions, d) - 1] for d in record],
+            "pay_date": p["pay_date"].to_numpy(),
             "amount_krw": p["amount_krw"].to_numpy(),
             "reason": p["reason"].to_numpy(),
             "tax_base_price": p["tax_base_price"].to_numpy(),

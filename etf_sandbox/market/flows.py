@@ -48,17 +48,23 @@ def _allocate(totals: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def _investor_paths(m: Market, e: int) -> dict[str, np.ndarray]:
     """Per path row and investor type: units and KRW bought and sold of ETF `e` (every row,
     listed or not; callers keep the rows the fund traded on)."""
-    rng = np.random.default_rng(_stable_seed(m.seed, m.etfs.at[e, "ticker"], "investors"))
-    mix = rng.dirichlet(np.array(INVESTOR_SHARES) * FUND_MIX_CONCENTRATION)
+    ticker = m.etfs.at[e, "ticker"]
+
+    def rng(*kind: str) -> np.random.Generator:
+        """One stream per kind of draw, filled session after session: a longer market
+        leaves the flows of the sessions it shares with a shorter one as they were."""
+        return np.random.default_rng(_stable_seed(m.seed, ticker, "investors", *kind))
+
+    mix = rng().dirichlet(np.array(INVESTOR_SHARES) * FUND_MIX_CONCENTRATION)
     volume, value = m.volume[:, e], m.traded_value[:, e].astype(float)
     paths: dict[str, np.ndarray] = {}
     for side in ("buy", "sell"):
-        day_mix = rng.gamma(
+        day_mix = rng(side, "mix").gamma(
             np.maximum(mix * DAY_MIX_CONCENTRATION, 1e-3), size=(len(volume), len(mix))
         )
         day_mix /= day_mix.sum(axis=1, keepdims=True)
-        units = rng.multinomial(volume, day_mix)
-        prices = 1 + rng.normal(0, PRICE_SPREAD_IN_DAY, units.shape)
+        units = rng(side, "units").multinomial(volume, day_mix)
+        prices = 1 + rng(side, "prices").normal(0, PRICE_SPREAD_IN_DAY, units.shape)
         paths[f"{side}_volume"] = units
         paths[f"{side}_value"] = _allocate(value, units * prices)
     return {name: paths[name] for name in _FLOW_PATHS}

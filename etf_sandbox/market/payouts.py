@@ -4,86 +4,102 @@ factor that takes them out of the NAV path, and SEIBro's category of each fund."
 from __future__ import annotations
 
 import bisect
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-# What funds pay, per year as % of NAV, by what they hold (2025-26: ~1,000 of 1,070 paid within
-# 12 months; covered-call, dividend and bond-mixed funds monthly; domestic equity quarterly;
-# derivative funds a small year-end payout or nothing).
+from etf_sandbox.market.draws import Draws
+from etf_sandbox.market.reference import FAMOUS_DELISTED
+
+# How often funds pay, by SEIBro category (ETF_SORT_NM), calibrated to a year of real records
+# (2025-08-28…2026-08-31): 88.5 % of the funds listed all year paid, 3.16 times on average;
+# domestic equity mostly once (36 %) or quarterly (15 %), 8 % monthly; foreign equity 3.8 a
+# year (15 % monthly); bonds 3.5 (21 % monthly); derivative funds 1.9; "other" 6.6 (42 %
+# monthly). Shares of funds by policy; a fund's draw picks one.
+FREQUENCIES = ("none", "annual", "semiannual", "quarterly", "monthly")
+FREQUENCY_SHARES = {  # in FREQUENCIES' order
+    "국내주식": (0.13, 0.38, 0.20, 0.255, 0.035),
+    "해외주식": (0.06, 0.34, 0.16, 0.34, 0.10),
+    "채권": (0.10, 0.56, 0.04, 0.06, 0.24),
+    "파생상품": (0.27, 0.55, 0.08, 0.07, 0.03),
+    "기타": (0.15, 0.34, 0.07, 0.10, 0.34),
+}
+# Yearly income as % of NAV (low, high) by category; covered-call funds pay more.
+YIELD_PCT = {"국내주식": (0.8, 2.6), "해외주식": (0.8, 3.0), "채권": (3.0, 4.5),
+             "파생상품": (0.1, 1.5), "기타": (2.5, 4.5)}  # fmt: skip
+COVERED_CALL_YIELD_PCT = (8.0, 13.0)
+RATE_FUND_YIELD_PCT = 3.06  # 2,600 KRW a month on a ~1,020,000 KRW price
 PAYOUT_RECORD_MONTHS = {
     "monthly": tuple(range(1, 13)), "quarterly": (1, 4, 7, 10), "semiannual": (4, 10),
     "annual": (12,), "none": (),
 }  # fmt: skip
-MID_MONTH_SHARE = 0.25  # monthly payers with a record date on the 15th (49 of 193 in 2026-08)
+# Domestic equity's quarterly payouts follow the dividends of its stocks: the April one, after
+# the companies' December-year dividends, is the largest (KODEX 200). Relative sizes, mean 1.
+QUARTER_WEIGHTS = {1: 0.7, 4: 1.9, 7: 0.8, 10: 0.6}
+MID_MONTH_SHARE = 0.3  # monthly payers with a record date mid-month (49 of 193 in 2026-08)
+MID_MONTH_DAY = 15  # or the last session before it when the 15th is not a session
+SKIP_P = {"quarterly": 0.08, "monthly": 0.03}  # a payout a payer leaves out
+PAY_LAG_P = {1: 0.10, 2: 0.88, 3: 0.02}  # sessions from record date to pay date, per fund
+LIQUIDATION_SUNDAY_SHARE = 0.37  # liquidations recorded on a Sunday, paid the next day
 SPECIAL_PAYOUT_SHARE = 0.003  # payouts SEIBro lists with another reason (특별분배)
 MONTHLY_PAYER_TE_PCT = 0.3
 MONTHLY_PAYER_YIELD_PCT = 9.0
+KODEX200_YIELD_PCT = 1.8
 FIRST_PAYOUT_AFTER_SESSIONS = 20  # a fund pays only after its first month
 
 
 def _payout_policy(
-    rng: np.random.Generator, etfs: pd.DataFrame, specials: dict[str, int]
+    draws: Draws, etfs: pd.DataFrame, specials: dict[str, int], base_nav: np.ndarray
 ) -> pd.DataFrame:
-    """Per fund: frequency, yearly yield in % of NAV, and whether record dates fall mid-month.
+    """Per fund: frequency, yearly yield in % of NAV, whether record dates fall mid-month, the
+    chance of skipping a payout (SKIP_P) and the sessions from record to pay date.
 
-    The specials pay nothing (their ground truth predates payouts), except `monthly_payer`.
+    By SEIBro category (FREQUENCY_SHARES, YIELD_PCT), except: target-maturity funds pay
+    yearly, covered-call funds monthly and more, rate and bond-futures funds quoted near a
+    million KRW monthly. The specials pay nothing (their ground truth predates payouts), but
+    `monthly_payer` (monthly) and `kodex200` (quarterly). `base_nav`: each fund's NAV before
+    its first session.
     """
+    u = draws.fund("payout_policy", len(etfs), lambda g, s: g.random(s), width=4)
+    category = _seibro_category(etfs)
     frequency, yield_pct = [], []
-    for etf in etfs.itertuples(index=False):
-        u, name = rng.random(), etf.name
-        derived = etf.leverage_factor != 1.0 or etf.replication.startswith("합성")
-        if "-12 " in name and etf.asset_class == "채권":  # target maturity
-            policy = ("annual", rng.uniform(3.0, 4.0))
-        elif etf.basket == "covered_call" or "커버드콜" in name:
-            policy = ("monthly", rng.uniform(8.0, 13.0))
-        elif "배당" in name or "인컴" in name or etf.asset_class == "부동산":
-            policy = ("monthly", rng.uniform(3.0, 6.5))
-        elif derived or etf.asset_class in ("원자재", "통화"):
-            policy = ("annual", rng.uniform(0.05, 0.8)) if u < 0.8 else ("none", 0.0)
-        elif etf.asset_class == "혼합자산":
-            policy = ("monthly", rng.uniform(3.0, 6.0))
-        elif etf.asset_class == "주식" and etf.market_region == "국내":
-            policy = (
-                ("quarterly", rng.uniform(0.8, 2.5))
-                if u < 0.9
-                else ("semiannual", rng.uniform(0.8, 2.0))
-            )
-        elif etf.asset_class == "주식":
-            policy = (("quarterly", rng.uniform(0.4, 1.5)) if u < 0.5 else
-                      ("annual", rng.uniform(0.2, 1.0)) if u < 0.8 else
-                      ("monthly", rng.uniform(1.0, 3.0)))  # fmt: skip
-        elif etf.asset_class == "채권":
-            policy = (
-                ("monthly", rng.uniform(2.5, 4.0))
-                if u < 0.45
-                else ("annual", rng.uniform(2.5, 4.0))
-            )
-        else:  # 기타: money-market and rate funds mostly accumulate
-            policy = ("annual", rng.uniform(2.0, 3.5)) if u < 0.4 else ("none", 0.0)
-        frequency.append(policy[0])
-        yield_pct.append(policy[1])
+    for i, etf in enumerate(etfs.itertuples(index=False)):
+        cumulative = np.cumsum(FREQUENCY_SHARES[category[i]])
+        freq = FREQUENCIES[int(np.searchsorted(cumulative, u[i, 0] * cumulative[-1]))]
+        low, high = YIELD_PCT[category[i]]
+        if "-12 " in etf.name and etf.asset_class == "채권":  # target maturity
+            freq, low, high = "annual", 3.0, 4.0
+        elif etf.basket == "covered_call" or "커버드콜" in etf.name:
+            freq, (low, high) = "monthly", COVERED_CALL_YIELD_PCT
+        elif base_nav[i] >= 1_000_000:
+            freq, low, high = "monthly", RATE_FUND_YIELD_PCT, RATE_FUND_YIELD_PCT
+        frequency.append(freq)
+        yield_pct.append(low + (high - low) * u[i, 1])
     out = pd.DataFrame({"frequency": frequency, "yield_pct": yield_pct})
-    out["mid_month"] = (out["frequency"] == "monthly") & (rng.random(len(out)) < MID_MONTH_SHARE)
+    out["mid_month"] = (out["frequency"] == "monthly") & (u[:, 2] < MID_MONTH_SHARE)
+    out["skip_p"] = out["frequency"].map(SKIP_P).fillna(0.0)
+    lags = np.cumsum(list(PAY_LAG_P.values()))
+    out["pay_lag"] = np.array(list(PAY_LAG_P))[np.searchsorted(lags, u[:, 3] * lags[-1])]
     for key, e in specials.items():
-        out.loc[e, ["frequency", "yield_pct", "mid_month"]] = (
-            ("monthly", MONTHLY_PAYER_YIELD_PCT, False) if key == "monthly_payer"
-            else ("none", 0.0, False))  # fmt: skip
+        out.loc[e, ["frequency", "yield_pct", "mid_month", "skip_p"]] = (
+            ("monthly", MONTHLY_PAYER_YIELD_PCT, False, 0.0) if key == "monthly_payer"
+            else ("quarterly", KODEX200_YIELD_PCT, False, 0.0) if key == "kodex200"
+            else ("none", 0.0, False, 0.0))  # fmt: skip
     return out
 
 
 def _record_rows(
     sessions: tuple[date, ...], months: tuple[int, ...], mid_month: bool
 ) -> np.ndarray:
-    """Path rows of the record dates: each listed month's last session, or its first session on
-    or after the 15th."""
+    """Path rows of the record dates: each listed month's last session, or its last session on
+    or before the 15th."""
     first, last = sessions[0], sessions[-1]
     rows = []
     for year in range(first.year, last.year + 1):
         for month in months:
             if mid_month:
-                i = bisect.bisect_left(sessions, date(year, month, 15))
+                i = bisect.bisect_right(sessions, date(year, month, MID_MONTH_DAY)) - 1
             else:
                 nxt = date(year + month // 12, month % 12 + 1, 1)
                 i = bisect.bisect_left(sessions, nxt) - 1
@@ -93,16 +109,21 @@ def _record_rows(
 
 
 def _payouts(
-    rng: np.random.Generator, etfs: pd.DataFrame, sessions: tuple[date, ...],
+    draws: Draws, etfs: pd.DataFrame, sessions: tuple[date, ...],
     nav_before_payouts: np.ndarray, first_idx: np.ndarray, end_idx: np.ndarray,
     policy: pd.DataFrame,
 ) -> tuple[pd.DataFrame, np.ndarray]:  # fmt: skip
     """Every payout and the factor [row, etf] that takes the payouts out of the NAV path.
 
     An income payout is a whole number of KRW, yield / payouts a year × the NAV of its ex-date
-    (the session before the record date) before the payout; the NAV falls by exactly that on
-    the ex-date. A delisted fund pays its whole last NAV per share as a liquidation
-    (청산분배, with decimals), recorded on its delisting day; it moves no NAV.
+    (the session before the record date) before the payout (× QUARTER_WEIGHTS for domestic
+    equity's quarters); the NAV falls by exactly that on the ex-date; it is paid `pay_lag`
+    sessions after the record date. A delisted fund pays its whole last NAV per share as a
+    liquidation (청산분배, with decimals), recorded on its delisting day or, for
+    LIQUIDATION_SUNDAY_SHARE of them, on the Sunday after, and paid on the next session; it
+    moves no NAV. A famous fund (FAMOUS_DELISTED) keeps its real record date, the delisting
+    day. Every draw is a hash of (fund, row), so payouts never depend on the
+    market's length.
     """
     t_rows, n = nav_before_payouts.shape
     last_row = len(sessions)
@@ -112,34 +133,56 @@ def _payouts(
         (months, mid): _record_rows(sessions, months, mid)
         for months in PAYOUT_RECORD_MONTHS.values() if months for mid in (False, True)
     }  # fmt: skip
-    for e, (freq, yield_pct, mid) in enumerate(policy.itertuples(index=False)):
+    domestic_eq = _seibro_category(etfs) == "국내주식"
+    for e, (freq, yield_pct, mid, skip_p, _lag) in enumerate(policy.itertuples(index=False)):
         months = PAYOUT_RECORD_MONTHS[freq]
         if not months:
             continue
         rec = record_rows[(months, bool(mid))]
         rec = rec[(rec > first_idx[e] + FIRST_PAYOUT_AFTER_SESSIONS) & (rec < end_idx[e])
                   & (rec <= last_row - 3)]  # fmt: skip
+        rec = rec[draws.uniform_at("skip", np.full(len(rec), e), rec) >= skip_p]
+        weight = np.ones(len(rec))
+        if freq == "quarterly" and domestic_eq[e]:
+            weight = np.array([QUARTER_WEIGHTS[sessions[r - 1].month] for r in rec])
         kept = 1.0
-        for r in rec:
+        for r, w in zip(rec, weight, strict=True):
             before = nav_before_payouts[r - 1, e] * kept
-            amount = round(yield_pct / 100 / len(months) * before)
+            amount = round(yield_pct / 100 / len(months) * w * before)
             if amount < 1:
                 continue
             step[r - 1, e] = 1 - amount / before
             kept *= step[r - 1, e]
-            special = rng.random() < SPECIAL_PAYOUT_SHARE
-            events.append((e, r - 1, r, float(amount), "특별분배" if special else "이익분배"))
+            events.append((e, r - 1, r, float(amount), "이익분배"))
     after_payouts = np.cumprod(step, axis=0)
-    for e in np.flatnonzero(end_idx <= last_row):
+    gone = np.flatnonzero(end_idx <= last_row)
+    haircut = 0.997 + 0.003 * draws.uniform_at("liquidation", gone)  # the costs of winding up
+    for e, cut in zip(gone, haircut, strict=True):
         last_nav = nav_before_payouts[end_idx[e] - 1, e] * after_payouts[end_idx[e] - 1, e]
-        amount = float(last_nav * rng.uniform(0.997, 1.0))  # less the costs of winding up
-        events.append((int(e), int(end_idx[e]) - 1, int(end_idx[e]), amount, "청산분배"))
+        events.append((int(e), int(end_idx[e]) - 1, int(end_idx[e]), float(last_nav * cut),
+                       "청산분배"))  # fmt: skip
     frame = pd.DataFrame(events, columns=["etf", "ex_row", "record_row", "amount_krw", "reason"])
-    frame["pay_row"] = np.minimum(frame["record_row"] + rng.integers(1, 4, len(frame)), last_row)
-    before = nav_before_payouts[frame["ex_row"], frame["etf"]] * after_payouts[
-        frame["ex_row"] - 1, frame["etf"]]  # fmt: skip
-    frame["tax_base_price"] = np.round(before * rng.uniform(0.93, 1.0, len(frame)), 2)
-    frame = frame.sort_values(["record_row", "etf"], ignore_index=True)
+    etf, record = frame["etf"].to_numpy(), frame["record_row"].to_numpy()
+    special = draws.uniform_at("special", etf, record) < SPECIAL_PAYOUT_SHARE
+    frame.loc[special & (frame["reason"] == "이익분배").to_numpy(), "reason"] = "특별분배"
+    frame["record_date"] = [sessions[r - 1] for r in record]
+    pay_row = np.minimum(record + policy["pay_lag"].to_numpy()[etf], last_row)
+    frame["pay_date"] = [sessions[r - 1] for r in pay_row]
+    liquidation = np.flatnonzero((frame["reason"] == "청산분배").to_numpy())
+    sunday = draws.uniform_at("sunday", etf[liquidation]) < LIQUIDATION_SUNDAY_SHARE
+    sunday &= ~etfs["ticker"].isin(FAMOUS_DELISTED).to_numpy()[etf[liquidation]]
+    for i, on_sunday in zip(liquidation, sunday, strict=True):
+        day = frame.at[i, "record_date"]
+        next_sunday = day + timedelta(days=6 - day.weekday())
+        if on_sunday and next_sunday < sessions[-1]:  # within the market: paid the next day
+            day = next_sunday
+        frame.at[i, "record_date"] = day
+        nxt = bisect.bisect_right(sessions, day)
+        frame.at[i, "pay_date"] = sessions[min(nxt, last_row - 1)]
+    before = nav_before_payouts[frame["ex_row"], etf] * after_payouts[frame["ex_row"] - 1, etf]
+    tax_discount = 0.93 + 0.07 * draws.uniform_at("tax_base", etf, record)
+    frame["tax_base_price"] = np.round(before * tax_discount, 2)
+    frame = frame.sort_values(["record_date", "etf"], ignore_index=True)
     return frame, after_payouts
 
 

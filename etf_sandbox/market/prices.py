@@ -13,6 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from etf_sandbox.market.draws import Draws
 from etf_sandbox.market.reference import (
     ALNUM_FROM,
     ANCHOR,
@@ -24,7 +25,7 @@ from etf_sandbox.market.reference import (
 from etf_sandbox.market.universe import _live_at_anchor
 
 # Levels on 2002-10-11, the session before the first ETFs listed (코스닥 150 starts at its base).
-_INDEX_LEVEL0 = {"코스피 200": 85.0, "코스피 200 선물지수": 430.0, "코스피 200 TR": 590.0,
+_INDEX_LEVEL0 = {"코스피 200": 80.0, "코스피 200 선물지수": 430.0, "코스피 200 TR": 590.0,
                  "NASDAQ 100": 880.0, "S&P 500": 835.0, "코스닥 150": 1_000.0}  # fmt: skip
 _FACTOR_GROUP = {"주식": 0, "채권": 2, "기타": 2, "원자재": 3, "통화": 3, "부동산": 4,
                  "혼합자산": 4}  # fmt: skip
@@ -40,37 +41,60 @@ _FAMOUS_AUM = {
 }
 
 
+# Real KOSPI 200 closes the generated one passes through (its level before START is
+# _INDEX_LEVEL0's): the 2007 peak, the 2008 trough, the January 2021 high, 2024-01-04.
+KOSPI200_ANCHORS = {date(2007, 10, 31): 260.0, date(2008, 10, 24): 120.0,
+                    date(2021, 1, 8): 430.22, date(2024, 1, 4): 348.07}  # fmt: skip
+
+
 def _index_paths(
-    rng: np.random.Generator, etfs: pd.DataFrame, n_rows: int
+    draws: Draws, etfs: pd.DataFrame, sessions: tuple[date, ...]
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """GBM levels [row, index] of every distinct index (correlated through factor groups)."""
+    """GBM levels [row, index] of every distinct index (correlated through factor groups), the
+    KOSPI 200 bridged through KOSPI200_ANCHORS and its futures index following it."""
     names = list(dict.fromkeys(etfs["tracking_index"]))
     first = etfs.drop_duplicates("tracking_index").set_index("tracking_index")
     aclass = first.loc[names, "asset_class"].to_numpy()
     region = first.loc[names, "market_region"].to_numpy()
     k = len(names)
-    vol = np.array([CLASS_VOL[c] for c in aclass]) * rng.uniform(0.8, 1.4, k)
+    u = draws.fund("index", k, lambda g, s: g.random(s), width=2)
+    vol = np.array([CLASS_VOL[c] for c in aclass]) * (0.8 + 0.6 * u[:, 0])
     mu = np.array([CLASS_DRIFT[c] for c in aclass])
     group = np.array([_FACTOR_GROUP[c] + (1 if c == "주식" and r != "국내" else 0)
                       for c, r in zip(aclass, region, strict=True)])  # fmt: skip
     rho = np.where(group <= 1, 0.8, 0.6)
-    factors = rng.standard_normal((n_rows, 5))
-    z = rng.standard_normal((n_rows, k))
+    factors = draws.rows("index_factors", 5, lambda g, s: g.standard_normal(s))
+    z = draws.rows("index_noise", k, lambda g, s: g.standard_normal(s))
     r = mu / ANNUAL + vol / np.sqrt(ANNUAL) * (rho * factors[:, group] + np.sqrt(1 - rho**2) * z)
-    pos = {n: i for i, n in enumerate(names)}
-    if "코스피 200" in pos and "코스피 200 선물지수" in pos:  # futures follow the spot index
-        r[:, pos["코스피 200 선물지수"]] = r[:, pos["코스피 200"]] + rng.normal(0, 2e-4, n_rows)
     r[0] = 0.0
-    level0 = np.where(
-        np.isin(aclass, ["채권", "기타"]),
-        rng.uniform(100, 300, k),
-        np.exp(rng.uniform(np.log(300), np.log(5000), k)),
-    )
+    level0 = np.where(np.isin(aclass, ["채권", "기타"]), 100 + 200 * u[:, 1],
+                      np.exp(np.log(300) + np.log(5000 / 300) * u[:, 1]))  # fmt: skip
+    pos = {n: i for i, n in enumerate(names)}
     for n, lv in _INDEX_LEVEL0.items():
         if n in pos:
             level0[pos[n]] = lv
+    if "코스피 200" in pos:
+        spot = pos["코스피 200"]
+        _bridge(r[:, spot], level0[spot], sessions)
+        if "코스피 200 선물지수" in pos:  # futures follow the spot index
+            basis = draws.rows("futures_basis", 1, lambda g, s: g.normal(0, 2e-4, s))[:, 0]
+            r[1:, pos["코스피 200 선물지수"]] = r[1:, spot] + basis[1:]
     levels = level0 * np.cumprod(1 + r, axis=0)
     return levels, r, names
+
+
+def _bridge(r: np.ndarray, level0: float, sessions: tuple[date, ...]) -> None:
+    """Scale the returns between consecutive anchors (in place) so the path closes at each
+    anchor's level; the returns after the last anchor are left as drawn."""
+    row, level = 0, level0
+    for day, target in KOSPI200_ANCHORS.items():
+        end = bisect.bisect_right(sessions, day)  # path row of the session on or before day
+        if end >= len(r) or end <= row:
+            break
+        drawn = np.prod(1 + r[row + 1 : end + 1])
+        r[row + 1 : end + 1] = (1 + r[row + 1 : end + 1]) * (target / level / drawn) ** (
+            1 / (end - row)) - 1  # fmt: skip
+        row, level = end, target
 
 
 # The real market's shapes, at the real rates (Open API 2024-01-04 had 812 rows: 14 with index
@@ -223,20 +247,29 @@ def _units_path(units0: np.ndarray, flows: np.ndarray) -> np.ndarray:
 
 
 def _premium_spikes(
-    rng: np.random.Generator, eligible: np.ndarray, first_idx: np.ndarray, end_idx: np.ndarray,
+    draws: Draws, eligible: np.ndarray, first_idx: np.ndarray, end_idx: np.ndarray,
     anchor_row: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """(rows, ETF positions, premium %) of one-session closes far from NAV on thin trading.
+    """(rows, ETF positions, premium %) of one-session closes far from NAV on thin trading,
+    SPIKES_PER_SESSION of them per session, drawn a calendar year at a time: each on a drawn
+    session, in a fund drawn among the eligible ones trading then (a session without one has
+    none; the pool's funds are those listed at ANCHOR, most of them listed in recent years).
 
     The first event is on ANCHOR, so the shape shows on the reference session.
     """
     pool = np.flatnonzero(eligible & (first_idx < anchor_row) & (end_idx > anchor_row))
-    n_events = round(SPIKES_PER_SESSION * (int(end_idx.max()) - 1))
-    anchor_fund = pool[rng.integers(len(pool))]
-    cols = pool[rng.integers(len(pool), size=n_events)]
-    lo, hi = first_idx[cols] + 1, end_idx[cols]
-    rows = lo + (rng.random(n_events) * (hi - lo)).astype(np.int64)
-    sign = np.where(rng.random(n_events + 1) < 0.7, 1.0, -1.0)
+    anchor_rng = draws.stream("spikes", "anchor")
+    rows, cols = [anchor_row], [int(pool[anchor_rng.integers(len(pool))])]
+    for year, start, end in draws.years:
+        rng = draws.stream("spikes", year)
+        n_events = round(SPIKES_PER_SESSION * (end - start))
+        for row, u in zip(rng.integers(start, end, n_events), rng.random(n_events), strict=True):
+            trading = pool[(first_idx[pool] < row) & (end_idx[pool] > row)]
+            if len(trading):
+                rows.append(int(row))
+                cols.append(int(trading[int(u * len(trading))]))
+    row_all, col_all = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
+    u = draws.uniform_at("spike_size", col_all, row_all)
+    sign = np.where(draws.uniform_at("spike_sign", col_all, row_all) < 0.7, 1.0, -1.0)
     sign[0] = 1.0
-    premium = np.round(sign * rng.uniform(8, 25, n_events + 1), 2)
-    return np.r_[anchor_row, rows], np.r_[anchor_fund, cols], premium
+    return row_all, col_all, np.round(sign * (8 + 17 * u), 2)

@@ -13,11 +13,7 @@ from datetime import date
 import numpy as np
 
 START = date(2002, 10, 14)
-# The market's last day, fixed: every random draw depends on the number of sessions, so an end
-# that moved with the calendar would change every answer the tests expect once the calendar
-# reached a new year. Extending it means new draws and new anchors (docs/operations.md § The
-# demo and the sandbox).
-END = date(2027, 12, 30)
+MIN_END = date(2027, 12, 31)  # the market reaches at least here (build.market_end)
 ANCHOR = date(2026, 11, 20)
 ALNUM_FROM = date(2024, 12, 17)
 ALNUM_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"  # KRX: no I, O, U

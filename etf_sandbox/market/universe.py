@@ -1,9 +1,9 @@
 """The universe: every generated fund's static attributes (`Market.etfs`).
 
 Listings and delistings (survivors at ANCHOR, funds delisted before and after 2023,
-target-maturity bond funds, future listings), issuers and brands, themes, leverage and
-replication, display names, codes (numeric, then alphanumeric from ALNUM_FROM), former names
-under a renamed brand, and KRX's padded index names.
+target-maturity bond funds; the years after ANCHOR in `_extend_universe`), issuers and brands,
+themes, leverage and replication, display names, codes (numeric, then alphanumeric from
+ALNUM_FROM), former names under a renamed brand, and KRX's padded index names.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from etf_assets.parsing.rules import etf_isin
+from etf_sandbox.market.draws import Draws
 from etf_sandbox.market.reference import (
     ALNUM_FROM,
     ALNUM_LETTERS,
@@ -33,28 +34,34 @@ from etf_sandbox.market.reference import (
     TITLE_CASE_SHARE,
 )
 
-# Survivors at ANCHOR by listing period (real growth: 467 ETFs in 2021-03, 812 in 2024-01,
-# 1,066 in 2026-01); the last period (alphanumeric codes) holds ~17 % of them.
-_YEAR_WEIGHTS = [4, 2, 2, 3, 3, 4, 8, 10, 14, 16, 18, 18, 20, 24, 30, 40, 50, 55, 80]  # 2002..2020
+# Survivors at ANCHOR by listing period, chosen so that with the funds delisted since the
+# year-end counts follow the real ones (64 ETFs in 2010, 256 in 2016, 467 in 2020, 666 in
+# 2022, 935 in 2024, 1,066 on 2026-01-25); the last period (alphanumeric codes) holds ~17 % of
+# the funds listed on 2026-01-25 (the real master: 186 of 1,066) and ~25 % at ANCHOR.
+_YEAR_WEIGHTS = [4, 2, 2, 3, 3, 4, 8, 12, 20, 15, 15, 15, 15, 15, 24, 35, 50, 30, 25]  # 2002..2020
 _PERIODS: list[tuple[date, date, int]] = [
     (date(2002, 10, 14), date(2002, 12, 31), _YEAR_WEIGHTS[0]),
     *((date(2002 + i, 1, 1), date(2002 + i, 12, 31), w) for i, w in enumerate(_YEAR_WEIGHTS) if i),
-    (date(2021, 1, 1), date(2021, 12, 31), 95),
-    (date(2022, 1, 1), date(2022, 12, 31), 105),
-    (date(2023, 1, 1), date(2023, 12, 31), 125),
-    (date(2024, 1, 1), ALNUM_FROM - timedelta(days=1), 163),
-    (ALNUM_FROM, ANCHOR, 182),
+    (date(2021, 1, 1), date(2021, 12, 31), 55),
+    (date(2022, 1, 1), date(2022, 12, 31), 125),
+    (date(2023, 1, 1), date(2023, 12, 31), 170),
+    (date(2024, 1, 1), ALNUM_FROM - timedelta(days=1), 160),
+    (ALNUM_FROM, ANCHOR, 270),
 ]
 FIRST_LISTING = date(2002, 10, 14)  # the first four ETFs, KODEX 200 among them
-DELISTED_SHARE = 0.03  # delisted between 2023-03 and 2026-10
+# Delisted between 2023-03 and 2026-10, listed from 2016 on: with the target-maturity funds
+# ~46 a year, as the real market's recent years (92 of the funds listed on 2024-01-04 were
+# gone by 2026-01-25).
+DELISTED_SHARE = 0.137
 # Funds closed before 2023 (small funds wound up 1-9 years after listing): the real market
 # delisted a few hundred ETFs from 2009 on, so today's master holds only the survivors.
-HISTORY_DELISTED_SHARE = 0.28
-HISTORY_LIFETIME_YEARS = (1.0, 9.0)
+HISTORY_DELISTED_SHARE = 0.18
+HISTORY_LIFETIME_YEARS = (1.0, 6.0)
 # Target-maturity bond funds: listed 2022-06 … 2025-06, delisted in December of their year.
 TARGET_MATURITY_COUNT = 24
 TARGET_MATURITY_YEARS = (2024, 2025, 2026, 2027)
-NEW_PER_YEAR_SHARE = 0.09
+NEW_PER_YEAR_SHARE = 0.09  # listings a year after ANCHOR, per fund listed at ANCHOR
+LATER_DELISTED_SHARE = 0.043  # delistings a year after ANCHOR's year (real: ~46 a year)
 
 
 def _trading_days(a: date, b: date, sessions: frozenset[date], cal_start: date) -> list[date]:
@@ -180,10 +187,10 @@ def _issuer_sequence(rng: np.random.Generator, listings: list[_Listing]) -> list
 
 
 def _draft_funds(
-    rng: np.random.Generator, listings: list[_Listing], taken: set[str]
+    rng: np.random.Generator, listings: list[_Listing], taken: set[str], issuers: list[int]
 ) -> list[_Draft]:
-    """Issuer, theme, leverage, replication and a unique display name for each listing."""
-    issuers = _issuer_sequence(rng, listings)
+    """Theme, leverage, replication and a unique display name for each listing, under the
+    ISSUERS row `issuers` gives it."""
     classes = list(CLASS_SHARE)
     class_w = np.array(list(CLASS_SHARE.values()))
     class_w /= class_w.sum()
@@ -287,7 +294,7 @@ def _listing_plan(
     rng: np.random.Generator, n_etfs: int, sessions: tuple[date, ...], famous: list[date]
 ) -> list[_Listing]:
     """Every generated fund's life: survivors, funds delisted before and after 2023,
-    target-maturity funds and future listings."""
+    target-maturity funds (listings after ANCHOR: `_extend_universe`)."""
     cal_start = sessions[0]
     sset = frozenset(sessions)
     counts = _largest_remainder([p[2] for p in _PERIODS], n_etfs)
@@ -302,11 +309,11 @@ def _listing_plan(
         days = [FIRST_LISTING] if a == FIRST_LISTING else _trading_days(a, b, sset, cal_start)
         plan += [_Listing(days[i]) for i in rng.integers(0, len(days), k)]
     delist_days = [d for d in sessions if date(2023, 3, 2) <= d <= date(2026, 10, 30)]
-    old_days = _trading_days(date(2008, 1, 1), date(2022, 12, 31), sset, cal_start)
+    old_days = _trading_days(date(2016, 1, 1), date(2022, 12, 31), sset, cal_start)
     for _ in range(round(DELISTED_SHARE * n_etfs)):
         dl = delist_days[rng.integers(len(delist_days))]
         plan.append(_Listing(old_days[rng.integers(len(old_days))], dl))
-    history_days = _trading_days(date(2006, 1, 2), date(2021, 12, 30), sset, cal_start)
+    history_days = _trading_days(date(2011, 1, 3), date(2021, 12, 30), sset, cal_start)
     last_history_day = sessions[bisect.bisect_left(sessions, date(2023, 1, 1)) - 1]
     while len(plan) < (1 + DELISTED_SHARE + HISTORY_DELISTED_SHARE) * n_etfs:
         listing = history_days[rng.integers(len(history_days))]
@@ -320,12 +327,6 @@ def _listing_plan(
             listing = tmf_days[rng.integers(len(tmf_days))]
         gone = sessions[bisect.bisect_left(sessions, _maturity_delisting(year))]
         plan.append(_Listing(listing, gone, year))
-    future = [d for d in sessions if d > ANCHOR]
-    years = (sessions[-1] - ANCHOR).days / 365
-    plan += [
-        _Listing(future[i])
-        for i in rng.integers(0, len(future), round(NEW_PER_YEAR_SHARE * n_etfs * years))
-    ]
     plan.sort(key=lambda x: x.listing)
     return plan
 
@@ -333,12 +334,14 @@ def _listing_plan(
 def _build_universe(
     rng: np.random.Generator, n_etfs: int, sessions: tuple[date, ...]
 ) -> pd.DataFrame:
-    """The static table `Market.etfs` (famous funds verbatim, then generated ones)."""
+    """The funds listed up to ANCHOR (famous funds verbatim, then generated ones): the part of
+    `Market.etfs` that never depends on how far the market reaches (`_extend_universe` adds the
+    later years)."""
     brands = {r[0]: r[1] for r in ISSUERS}
     fam_dates = [date.fromisoformat(r[3]) for r in FAMOUS if r[0] not in FAMOUS_DELISTED]
     plan = _listing_plan(rng, n_etfs, sessions, fam_dates)
     taken = {r[1] for r in FAMOUS}
-    drafts = _draft_funds(rng, plan, taken)
+    drafts = _draft_funds(rng, plan, taken, _issuer_sequence(rng, plan))
     codes = _assign_codes([d.listing for d in drafts], {r[0] for r in FAMOUS}, rng)
     rows: list[dict] = []
     for r in FAMOUS:
@@ -352,8 +355,18 @@ def _build_universe(
                          delisting_date=FAMOUS_DELISTED.get(ticker),
                          cu_shares=int(r[10]), expense_ratio_pct=float(r[11]),
                          tax_type=r[12]))  # fmt: skip
+    etfs = pd.DataFrame(rows + _generated_rows(rng, drafts, codes))
+    etfs.insert(1, "isin", [etf_isin(t) for t in etfs["ticker"]])
+    _add_former_names(etfs)
+    _pad_index_names(rng, etfs)
+    return etfs
+
+
+def _generated_rows(rng: np.random.Generator, drafts: list[_Draft], codes: list[str]) -> list[dict]:
+    """Rows of `Market.etfs` for drafted funds: names, fee, CU and tax type."""
     cu_choices = np.array([1_000, 2_000, 10_000, 20_000, 25_000, 50_000, 100_000])
     cu_p = np.array([0.03, 0.04, 0.12, 0.06, 0.03, 0.6, 0.12])
+    rows: list[dict] = []
     for code, d in zip(codes, drafts, strict=True):
         synthetic = d.replication.startswith("합성")
         body = d.name.removeprefix(d.brand + " ").replace("(합성)", "")
@@ -376,10 +389,43 @@ def _build_universe(
             cu_shares=int(rng.choice(cu_choices, p=cu_p)), expense_ratio_pct=fee,
             tax_type=_tax_type(d.region, d.asset_class, d.factor, synthetic, rng.random()),
         ))  # fmt: skip
-    etfs = pd.DataFrame(rows)
-    etfs.insert(1, "isin", [etf_isin(t) for t in etfs["ticker"]])
-    _add_former_names(etfs)
-    _pad_index_names(rng, etfs)
+    return rows
+
+
+def _extend_universe(
+    etfs: pd.DataFrame, draws: Draws, n_etfs: int, sessions: tuple[date, ...], keep: set[str]
+) -> pd.DataFrame:
+    """Add the years after ANCHOR one calendar year at a time, each from its own stream: the
+    funds listed after ANCHOR (appended, so no earlier fund moves) and, from the year after
+    ANCHOR's on, LATER_DELISTED_SHARE of the funds delisted on a session of the year (never
+    one of `keep`, a famous fund or a target-maturity fund, which has its own date)."""
+    weights = np.array([float(r[4]) for r in ISSUERS])
+    padded = {x.removesuffix(_PADDING): x for x in etfs["tracking_index"] if x.endswith(_PADDING)}
+    protected = etfs["ticker"].isin(keep | {r[0] for r in FAMOUS}) | etfs["name"].str.contains(
+        r" \d\d-12 ", regex=True)  # fmt: skip
+    for year in range(ANCHOR.year, sessions[-1].year + 1):
+        rng = draws.stream("universe", year)
+        days = [d for d in sessions if d.year == year]
+        if year > ANCHOR.year:
+            gone = etfs["delisting_date"].map(lambda d: d is not None and not pd.isna(d))
+            live = (etfs["listing_date"] < date(year, 1, 1)) & ~gone & ~protected
+            count = min(round(LATER_DELISTED_SHARE * n_etfs), int(live.sum()))
+            picked = rng.choice(np.flatnonzero(live.to_numpy()), count, replace=False)
+            etfs.loc[picked, "delisting_date"] = pd.Series(
+                [days[i] for i in rng.integers(0, len(days), count)], index=picked, dtype=object
+            )
+        new_days = [d for d in days if d > ANCHOR]
+        count = round(NEW_PER_YEAR_SHARE * n_etfs * len(new_days) / len(days))
+        plan = sorted((_Listing(new_days[i]) for i in rng.integers(0, len(new_days), count)),
+                      key=lambda x: x.listing)  # fmt: skip
+        issuers = rng.choice(len(ISSUERS), count, p=weights / weights.sum()).tolist()
+        drafts = _draft_funds(rng, plan, set(etfs["name"]), issuers)
+        codes = _assign_codes([d.listing for d in drafts], set(etfs["ticker"]), rng)
+        new = pd.DataFrame(_generated_rows(rng, drafts, codes), columns=etfs.columns.drop("isin"))
+        new.insert(1, "isin", [etf_isin(t) for t in new["ticker"]])
+        new["tracking_index"] = new["tracking_index"].map(lambda x: padded.get(x, x))
+        protected = pd.concat([protected, pd.Series(False, index=new.index)], ignore_index=True)
+        etfs = pd.concat([etfs, new], ignore_index=True)
     return etfs
 
 
@@ -404,6 +450,7 @@ def _live_at_anchor(etfs: pd.DataFrame) -> np.ndarray:
 
 
 PADDED_INDEX_SHARE = 0.01  # funds whose index name KRX sends as "…(Price Return)\t\t\t"
+_PADDING = "(Price Return)\t\t\t"
 
 
 def _pad_index_names(rng: np.random.Generator, etfs: pd.DataFrame) -> None:
@@ -417,7 +464,5 @@ def _pad_index_names(rng: np.random.Generator, etfs: pd.DataFrame) -> None:
     for name in rng.permutation(names):
         size = int((live & (etfs["tracking_index"] == name)).sum())
         if 0 < size <= budget:
-            etfs.loc[etfs["tracking_index"] == name, "tracking_index"] = (
-                f"{name}(Price Return)\t\t\t"
-            )
+            etfs.loc[etfs["tracking_index"] == name, "tracking_index"] = f"{name}{_PADDING}"
             budget -= size
