@@ -1,0 +1,138 @@
+"""KOFIAClient: every public fund's monthly fees and costs from KOFIA 전자공시 (dis.kofia.or.kr,
+the Korea Financial Investment Association's disclosure system; docs/kofia.md). No login, no key.
+
+Transport rules that come from the wire:
+* One POST of a ProFrame XML message per month, sent as `application/xml`; success is decided
+  by the body (an error comes as HTTP 200 with a `pfmResponseCode`), never by the status.
+* A month is asked for by its last business day (`base_date`): KOFIA has figures on that day
+  only, and answers any other day, or a month it has not disclosed yet, with no row.
+* The answer is one document of every matching fund (no paging). The ETF name filter keeps it
+  at ~1.6 MB; collectors report long answers cut short, which urllib3 cannot see, so a body
+  that does not parse is an error Dagster's retry policy retries.
+* KOFIA publishes no limit: one process-wide pace, default `settings.KOFIA_REQUESTS_PER_SECOND`;
+  urllib3 retries resets, timeouts and 502/503/504 with backoff.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import dagster as dg
+import requests
+from pydantic import Field, PrivateAttr
+
+from etf_assets import partitions, settings
+from etf_assets.errors import KOFIAError, KOFIANotYetDisclosed
+from etf_assets.parsing.kofia import ETF_NAME_FILTER, Row, parse_answer, request_body
+from etf_assets.resources.http import (
+    RequestCounter,
+    build_session,
+    get_rate_limiter,
+    transport_failure,
+)
+
+SERVICE = "kofia"
+PATH = "/proframeWeb/XMLSERVICES/"
+REFERER_PATH = "/websquare/index.jsp?w2xPath=/wq/fundann/DISFundFeeCMS.xml"
+SCREEN = "펀드별 보수비용비교"
+
+_SESSIONS: dict[tuple[str, int, int], requests.Session] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def base_date(month: date) -> date:
+    """The business day KOFIA files `month`'s figures under: its last XKRX session, or 31
+    December when that is a weekday (KRX's year-end closure is a business day for funds:
+    KOFIA has figures on 2025-12-31)."""
+    last = partitions.month_days(month)[-1]
+    if last.month == 12 and last.weekday() < 5:
+        return last
+    return partitions.session_on_or_before(last)
+
+
+class KOFIAClient(dg.ConfigurableResource):
+    """Client of KOFIA's fund fee and cost screen: raw rows, every field as KOFIA sent it;
+    `etf_assets.parsing.kofia.costs_frame` types them."""
+
+    url: str = Field(default=settings.KOFIA_URL, description="KOFIA base URL (KOFIA_URL).")
+    requests_per_second: float = Field(
+        default=settings.KOFIA_REQUESTS_PER_SECOND,
+        description="Process-wide pace of KOFIA requests, per second.",
+    )
+    max_workers: int = Field(
+        default=2, description="Months fetched concurrently (the pace still bounds the rate)."
+    )
+    timeout_s: float = Field(
+        default=60.0, description="Connect and read timeout per request (an answer is ~1.6 MB)."
+    )
+    max_retries: int = Field(
+        default=3, description="urllib3 retries on connection resets, timeouts and 502/503/504."
+    )
+    name_filter: str = Field(
+        default=ETF_NAME_FILTER,
+        description="KOFIA's fund-name filter: 상장지수 (every ETF's legal name holds it) or "
+        "empty for all ~20,000 public funds.",
+    )
+
+    _requests: RequestCounter = PrivateAttr(default_factory=RequestCounter)
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests this client sent (urllib3 retries not counted)."""
+        return self._requests.value
+
+    def fetch_month(self, month: date) -> tuple[date, list[Row]]:
+        """`month`'s base date and every fund class's row; a month KOFIA answers with no row
+        raises `KOFIANotYetDisclosed`."""
+        day = base_date(month)
+        when = f"{month:%Y-%m} (base date {day:%Y%m%d})"
+        answer = parse_answer(self._post(request_body(day, self.name_filter), when))
+        if not answer.rows:
+            disclosed_by = (month + timedelta(days=62)).replace(day=1)
+            raise KOFIANotYetDisclosed(
+                f"no fund for {when}: KOFIA has not disclosed that month yet (it does within "
+                f"the following month); run it again before {disclosed_by:%Y-%m-%d}",
+                screen=SCREEN,
+            )
+        return day, answer.rows
+
+    def _post(self, body: str, when: str) -> str:
+        """One paced POST; transport failures (after urllib3's retries) → KOFIAError."""
+        base = self.url.rstrip("/")
+        get_rate_limiter(SERVICE, self.requests_per_second).acquire()
+        self._requests.add()
+        try:
+            resp = self._session().post(
+                base + PATH,
+                data=body.encode("utf-8"),
+                headers={
+                    "Content-Type": "application/xml; charset=UTF-8",
+                    "Accept": "text/xml, application/xml, */*",
+                    "Referer": base + REFERER_PATH,
+                },
+                timeout=self.timeout_s,
+            )
+        except requests.RequestException as exc:
+            raise KOFIAError(
+                transport_failure("KOFIA", base, "KOFIA_URL", when, exc, self.max_retries),
+                screen=SCREEN,
+            ) from exc
+        text = resp.content.decode("utf-8", errors="replace")
+        if resp.status_code != 200:
+            raise KOFIAError(
+                f"HTTP error for {when}", screen=SCREEN, status=resp.status_code,
+                body_excerpt=text[:160],
+            )  # fmt: skip
+        return text
+
+    def _session(self) -> requests.Session:
+        """One retrying session per (url, retries, workers) in the process, for every thread."""
+        key = (self.url.rstrip("/"), self.max_retries, self.max_workers)
+        with _SESSIONS_LOCK:
+            session = _SESSIONS.get(key)
+            if session is None:
+                session = _SESSIONS[key] = build_session(
+                    total_retries=self.max_retries, pool_maxsize=max(10, self.max_workers + 2)
+                )
+            return session
