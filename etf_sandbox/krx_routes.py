@@ -29,6 +29,11 @@ behaviour is unknown the sandbox makes a documented choice:
   leaves out days without data: a guess); 04901 answers its 13 rows, zeros included, when the
   fund was listed on a session of the period, else `[]`. An unknown `inqCondTpCd1` or
   `inqCondTpCd2` gives `[]`.
+- Stock screens (01501 전종목 시세 under `OutBlock_1`, 03901 업종분류 현황 under `block1`, as
+  KRX's own screen templates name them): the stocks of `etf_sandbox.market.stocks`; `mktId`
+  STK, KSQ (01501 also ALL), anything else `[]`. A date that is no published session answers
+  the stocks of the newest published one with every price `-` (01501's real holiday answer;
+  for 03901 a guess).
 - Open API: over `openapi_daily_limit` requests per key per KST day → HTTP 429
   `{"respMsg":"Exceeded Daily Limit","respCode":"429"}` (a guess: undocumented). The key is
   read from the `AUTH_KEY` header (or an `AUTH_KEY` query parameter, as some clients send it).
@@ -47,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from etf_sandbox.market import INVESTOR_GROUPS, INVESTOR_TYPES, START, Market
+from etf_sandbox.market.stocks import MARKET_NAMES, stock_quotes
 from etf_sandbox.wire import (
     KRX_DATA_PATH,
     Handler,
@@ -82,6 +88,12 @@ TOTAL_FIELD_04902 = "NUM_ITM_VAL25"
 ROWS_04901 = (
     *((kind, "") for kind in INVESTOR_GROUPS["기관"]), ("기관합계", "TS"),
     *((kind, "") for kind in INVESTOR_TYPES[7:]), ("전체", "TS"),
+)  # fmt: skip
+
+# 01501's fields from the close to the market cap, in the real answer's order.
+FIELDS_01501_PRICES = (
+    "TDD_CLSPRC", "FLUC_TP_CD", "CMPPREVDD_PRC", "FLUC_RT", "TDD_OPNPRC", "TDD_HGPRC",
+    "TDD_LWPRC", "ACC_TRDVOL", "ACC_TRDVAL", "MKTCAP",
 )  # fmt: skip
 
 FIELDS_04301 = [
@@ -130,9 +142,11 @@ def current_datetime(now: datetime) -> str:
     return f"{now:%Y.%m.%d} {'AM' if now.hour < 12 else 'PM'} {now:%I:%M:%S}"
 
 
-def _output(state: SandboxState, rows: list[dict[str, str]]) -> SandboxResponse:
+def _output(
+    state: SandboxState, rows: list[dict[str, str]], key: str = "output"
+) -> SandboxResponse:
     return json_response(
-        {"output": rows, "CURRENT_DATETIME": current_datetime(state.now())}, content_type=HTML
+        {key: rows, "CURRENT_DATETIME": current_datetime(state.now())}, content_type=HTML
     )
 
 
@@ -500,6 +514,60 @@ def _investors_period(req: SandboxRequest, state: SandboxState) -> list[dict[str
     return rows
 
 
+def _stock_quotes(
+    req: SandboxRequest, state: SandboxState, markets: tuple[str, ...]
+) -> pd.DataFrame:
+    """The stocks of `mktId` (one of `markets`, else none) on trdDd, with `traded` False
+    (every price "-") for a date that is no published session, as 04301 answers it."""
+    m = state.market
+    d, mkt = _ymd(req.form.get("trdDd")), req.form.get("mktId", "")
+    published = last_data_session(m, state.now())
+    if d is None or d < START or published is None or mkt not in markets:
+        return stock_quotes(m, START).iloc[:0]
+    session = d <= published and m.session_row(d) is not None and not _closed_by_fault(state, d)
+    quotes = stock_quotes(m, d if session else published).assign(traded=session)
+    return quotes if mkt == "ALL" else quotes[quotes["mkt_id"] == mkt]
+
+
+def _stock_prices(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT01501 전종목 시세: every stock of mktId (STK, KSQ, ALL) on trdDd; on a day
+    without trading every price "-", FLUC_TP_CD "3" and LIST_SHRS kept (the real 2021-01-23)."""
+    rows = []
+    for r in _stock_quotes(req, state, ("STK", "KSQ", "ALL")).itertuples(index=False):
+        change = r.close - r.prev_close
+        prices = (
+            (_int(r.close), _updown(change), _int(change), _dec(_pct(change, r.prev_close), False),
+             _int(r.open), _int(r.high), _int(r.low), _int(r.volume), _int(r.traded_value),
+             _int(r.market_cap))
+            if r.traded else ("-", "3", *("-",) * 8)
+        )  # fmt: skip
+        rows.append({
+            "ISU_SRT_CD": r.code, "ISU_CD": r.isin, "ISU_ABBRV": r.name,
+            "MKT_NM": MARKET_NAMES[r.mkt_id], "SECT_TP_NM": r.section,
+            **dict(zip(FIELDS_01501_PRICES, prices, strict=True)),
+            "LIST_SHRS": _int(r.listed_shares), "MKT_ID": r.mkt_id,
+        })  # fmt: skip
+    return rows
+
+
+def _stock_sectors(req: SandboxRequest, state: SandboxState) -> list[dict[str, str]]:
+    """MDCSTAT03901 업종분류 현황: every stock of mktId (STK or KSQ only, as the screen offers)
+    with its industry on trdDd; prices "-" on a day without trading (a guess: no capture)."""
+    rows = []
+    for r in _stock_quotes(req, state, ("STK", "KSQ")).itertuples(index=False):
+        change = r.close - r.prev_close
+        rows.append({
+            "ISU_SRT_CD": r.code, "ISU_ABBRV": r.name, "MKT_TP_NM": MARKET_NAMES[r.mkt_id],
+            "IDX_IND_NM": r.sector,
+            "TDD_CLSPRC": _int(r.close) if r.traded else "-",
+            "CMPPREVDD_PRC": _int(change) if r.traded else "-",
+            "FLUC_RT": _dec(_pct(change, r.prev_close), False) if r.traded else "-",
+            "MKTCAP": _int(r.market_cap) if r.traded else "-",
+            "FLUC_TP_CD": _updown(change) if r.traded else "3",
+        })  # fmt: skip
+    return rows
+
+
 SCREENS: dict[str, Callable[[SandboxRequest, SandboxState], list[dict[str, str]]]] = {
     "MDCSTAT04601": _master,
     "MDCSTAT04301": _prices,
@@ -509,7 +577,11 @@ SCREENS: dict[str, Callable[[SandboxRequest, SandboxState], list[dict[str, str]]
     "MDCSTAT06001": _deviation,
     "MDCSTAT04901": _investors_period,
     "MDCSTAT04902": _investors_daily,
+    "MDCSTAT01501": _stock_prices,
+    "MDCSTAT03901": _stock_sectors,
 }
+# The row list's key where a screen does not use "output" (KRX's grid templates name it).
+ENVELOPES = {"MDCSTAT01501": "OutBlock_1", "MDCSTAT03901": "block1"}
 
 
 def data(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
@@ -518,10 +590,11 @@ def data(req: SandboxRequest, state: SandboxState) -> SandboxResponse:
     if status == "dead" or (status == "anonymous" and state.config.require_login):
         return html_response("LOGOUT", 400)
     bld = req.form.get("bld", "")
-    screen = SCREENS.get(bld.removeprefix(BLD_PREFIX)) if bld.startswith(BLD_PREFIX) else None
+    name = bld.removeprefix(BLD_PREFIX) if bld.startswith(BLD_PREFIX) else ""
+    screen = SCREENS.get(name)
     if screen is None:
         return html_response("<html><body><h1>잘못된 요청입니다.</h1></body></html>", 400)
-    return _output(state, screen(req, state))
+    return _output(state, screen(req, state), ENVELOPES.get(name, "output"))
 
 
 # ---- Open API -------------------------------------------------------------------------------

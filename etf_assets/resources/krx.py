@@ -74,6 +74,10 @@ SCREEN_PREMIUM_DISCOUNT = "MDCSTAT06001"
 SCREEN_INVESTOR_TOTALS = "MDCSTAT04901"
 SCREEN_INVESTOR_DAILY = "MDCSTAT04902"
 SCREEN_OPENAPI_DAILY = "etf_bydd_trd"
+# Stock screens (docs/krx.md § Stock screens): rows under another key than "output".
+SCREEN_STOCK_SECTORS = "MDCSTAT03901"  # 업종분류 현황, rows under "block1"
+SCREEN_STOCK_PRICES = "MDCSTAT01501"  # 전종목 시세, rows under "OutBlock_1"
+STOCK_MARKETS = ("STK", "KSQ")  # mktId: KOSPI, KOSDAQ
 
 # pykrx splits date ranges into chunks of at most 730 days; longer ranges are refused.
 MAX_RANGE_DAYS = 730
@@ -253,6 +257,22 @@ class KRXClient(dg.ConfigurableResource):
         params = {"isuCd": isin, "strtDd": _ymd(start), "endDd": _ymd(end)}
         return self._data_rows(SCREEN_INVESTOR_TOTALS, params)
 
+    def fetch_stock_sectors(self, trade_date: date, market: str) -> Rows:
+        """MDCSTAT03901: every stock of one market (`STK` or `KSQ`) with its KRX industry
+        (IDX_IND_NM), close and market cap on trade_date."""
+        return self._stock_rows(SCREEN_STOCK_SECTORS, trade_date, market, "block1")
+
+    def fetch_stock_prices(self, trade_date: date, market: str) -> Rows:
+        """MDCSTAT01501: every stock of one market (`STK` or `KSQ`) with its OHLCV, market cap
+        and listed shares (LIST_SHRS) on trade_date."""
+        return self._stock_rows(SCREEN_STOCK_PRICES, trade_date, market, "OutBlock_1")
+
+    def _stock_rows(self, screen: str, trade_date: date, market: str, envelope: str) -> Rows:
+        if market not in STOCK_MARKETS:
+            raise ValueError(f"mktId must be one of {STOCK_MARKETS}, not {market!r}")
+        params = {"mktId": market, "trdDd": _ymd(trade_date)}
+        return self._data_rows(screen, params, envelope)
+
     def fetch_openapi_daily(self, trade_date: date) -> Rows:
         """Open API etf_bydd_trd: every ETF on basDd. `[]` means holiday *or* not yet published
         (T+1, from about 08:00 KST next day) — the caller tells them apart by its calendar.
@@ -315,8 +335,9 @@ class KRXClient(dg.ConfigurableResource):
             chunk_start = chunk_end + timedelta(days=1)
         return rows
 
-    def _data_rows(self, screen: str, params: dict[str, str]) -> Rows:
-        """POST one screen; re-login once on LOGOUT when credentials exist, else explain."""
+    def _data_rows(self, screen: str, params: dict[str, str], envelope: str = "output") -> Rows:
+        """POST one screen, its rows under `envelope`; re-login once on LOGOUT when credentials
+        exist, else explain."""
         when = ", ".join(f"{k}={v}" for k, v in params.items()) or "today's snapshot"
         entry = self._data_session()
         if self.has_login and not entry.logged_in:
@@ -342,7 +363,7 @@ class KRXClient(dg.ConfigurableResource):
             )
             body = _body_text(resp)
             if body.strip() != "LOGOUT":
-                return self._rows_from(resp, body, DATA_SERVICE, screen, when, "output")
+                return self._rows_from(resp, body, DATA_SERVICE, screen, when, envelope)
             if not self.has_login:
                 raise KRXLoginRequired(
                     DATA_SERVICE,
