@@ -1,14 +1,14 @@
 """Metrics group: AUM, 52-week high/low and tracking error, computed in DuckDB SQL.
 
-Each asset reads its inputs from the warehouse, runs one statement from `etf_assets.metrics`
-(no per-ETF Python loop), writes its partition and reports the figures people look at.
+Each asset runs one set-based statement from `etf_assets.metrics` over its partitions (a day,
+or any range: a batch of partitions per transaction, computed and written inside DuckDB; no
+per-session or per-ETF Python loop) and reports the figures people look at.
 """
 
 import hashlib
 import time
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import duckdb
@@ -29,15 +29,20 @@ from etf_assets.assets.utils import (
     table_metadata,
     with_names,
 )
-from etf_assets.metrics.aum import aum_frame
+from etf_assets.metrics.aum import AUM_SQL, kis_quotes
 from etf_assets.metrics.overview import (
     PREMIUM_OUTLIER_PCT,
     RANKED_PREMIUM_SESSIONS,
     window_outliers_sql,
 )
-from etf_assets.metrics.tracking import TRACKING_SQL, UNADJUSTED_TRACKING_SQL, WINDOWS
+from etf_assets.metrics.tracking import (
+    TRACKING_SQL,
+    UNADJUSTED_TRACKING_SQL,
+    WINDOWS,
+    tracking_params,
+)
 from etf_assets.metrics.units import krw_korean
-from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
+from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS, week52_params, window_sessions
 from etf_assets.parsing.kis import inquire_price_frame
 from etf_assets.parsing.krx import tracking_error_rows as parse_tracking_error_rows
 from etf_assets.partitions import (
@@ -49,11 +54,8 @@ from etf_assets.partitions import (
 )
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
-from etf_assets.warehouse.write import (
-    replace_partitions,
-    replace_partitions_in_batches,
-    warehouse,
-)
+from etf_assets.warehouse.schema import TABLES
+from etf_assets.warehouse.write import replace_partitions_in_batches, warehouse
 
 KIS_FAILURE_TOLERANCE = 0.05
 # parse_inquire_price's names → etf_aum's `_kis` columns.
@@ -121,14 +123,14 @@ def etf_aum(
             ]
         if tickers:
             kis_frame, kis_info = _kis_snapshot(context, kis, tickers)
-    with warehouse(duckdb) as conn:
-        _, newest = replace_partitions_in_batches(
-            conn,
-            "etf_aum",
-            dates,
-            lambda d: aum_frame(conn, d, kis_frame if d == newest_session else None),
+    started = time.perf_counter()
+    with warehouse(duckdb) as conn, kis_quotes(conn, kis_frame, newest_session):
+        replace_partitions_in_batches(
+            conn, "etf_aum", dates, lambda batch: (AUM_SQL, {"dates": batch})
         )
+        compute_s = time.perf_counter() - started
         row_counts = stored_row_counts(conn, "etf_aum", dates)
+        newest = stored_partition(conn, "etf_aum", dates[-1])
         top = with_names(
             conn,
             newest.nlargest(10, "aum_krw")[["ticker", "aum_krw", "aum_source", "market_cap_krw"]],
@@ -152,21 +154,25 @@ def etf_aum(
             **where,
             **partition_metadata(context, row_counts, {dates[-1]: newest_figures}),
             **kis_info,
+            "compute_s": round(compute_s, 3),
         }
     )
 
 
-def week52_for(
-    conn: duckdb.DuckDBPyConnection, trade_date: date, sessions: Sequence[date] | None = None
-) -> tuple[pd.DataFrame, list[date]]:
-    """etf_52w rows for one session, and the sessions of its window with no price partition.
+def stored_partition(conn: duckdb.DuckDBPyConnection, table: str, d: date) -> pd.DataFrame:
+    """The rows of one partition of a derived table (its newest, for the metadata)."""
+    key = TABLES[table].key_column
+    return conn.execute(f"SELECT * FROM {table} WHERE {key} = ? ORDER BY ticker", [d]).df()
 
-    Recorded closures (empty price partitions) are not expected sessions; missing ones are.
-    `sessions` (sorted; default `price_sessions(conn)`) lets a range read them once.
-    """
-    sessions = price_sessions(conn) if sessions is None else sessions
-    start = trade_date - timedelta(days=WINDOW_DAYS - 1)
-    window = sessions[bisect_left(sessions, start) : bisect_right(sessions, trade_date)]
+
+def missing_price_sessions(
+    conn: duckdb.DuckDBPyConnection, trade_date: date, sessions: Sequence[date]
+) -> list[date]:
+    """The sessions of `trade_date`'s 52-week window with no price partition yet. Recorded
+    closures (empty price partitions) are not in `sessions` (`price_sessions`), so not missing."""
+    window = window_sessions(trade_date, sessions)
+    if not window:
+        return []
     present = {
         r[0]
         for r in conn.execute(
@@ -174,8 +180,7 @@ def week52_for(
             [window[0], trade_date],
         ).fetchall()
     }
-    frame = conn.execute(WEEK52_SQL, {"trade_date": trade_date, "expected_sessions": len(window)})
-    return frame.df(), sorted(set(window) - present)
+    return sorted(set(window) - present)
 
 
 @dg.asset(
@@ -199,19 +204,15 @@ def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mat
     where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
     started = time.perf_counter()
-    missing: list[date] = []  # the newest session's window gaps, for the metadata
-
-    def frame_for(d: date) -> pd.DataFrame:
-        frame, gaps = week52_for(conn, d, sessions)
-        if d == dates[-1]:
-            missing.extend(gaps)
-        return frame
-
     with warehouse(duckdb) as conn:
         sessions = price_sessions(conn)
-        _, newest = replace_partitions_in_batches(conn, "etf_52w", dates, frame_for)
+        replace_partitions_in_batches(
+            conn, "etf_52w", dates, lambda batch: (WEEK52_SQL, week52_params(batch, sessions))
+        )
         compute_s = time.perf_counter() - started
+        missing = missing_price_sessions(conn, dates[-1], sessions)
         row_counts = stored_row_counts(conn, "etf_52w", dates)
+        newest = stored_partition(conn, "etf_52w", dates[-1])
         partial = with_names(conn, newest[~newest["has_full_year"].astype(bool)], on=dates[-1])
         preview = with_names(
             conn,
@@ -239,7 +240,14 @@ def etf_52w(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.Mat
 
 
 KRX_TRACKING_SAMPLE_SIZE = 20
-HISTORY_SESSIONS = max(WINDOWS) + 1  # N returns need N + 1 prices
+# KRX's own figures of the newest week, beside ours (registered while the run writes).
+KRX_PUBLISHED = "etf_tracking_error_krx_published"
+PUBLISHED_TRACKING_SQL = f"""
+SELECT ours.*, krx.krx_tracking_error_pct
+FROM ({TRACKING_SQL}) AS ours
+LEFT JOIN {KRX_PUBLISHED} AS krx USING (as_of_date, ticker)
+ORDER BY ours.as_of_date, ours.ticker
+"""
 
 
 def krx_tracking_sample(tickers: list[str], as_of: date, size: int) -> list[str]:
@@ -277,16 +285,15 @@ def _krx_published_tracking_error(
 
 def tracking_for(
     conn: duckdb.DuckDBPyConnection,
-    as_of: date,
+    as_of_dates: Sequence[date],
     sql: str = TRACKING_SQL,
     sessions: Sequence[date] | None = None,
 ) -> pd.DataFrame:
-    """etf_tracking_error rows of one week, from the funds priced on its last session (over
-    sessions with prices: a day KRX had no data for takes no place in a window). `sessions`
-    (default `price_sessions(conn)`) lets a range of weeks read them once."""
+    """etf_tracking_error rows of the weeks `as_of_dates` (sorted), from the funds priced on
+    each week's last session, over sessions with prices (a day KRX had no data for takes no
+    place in a window). `sessions` (default `price_sessions(conn)`) lets a run read them once."""
     sessions = price_sessions(conn) if sessions is None else sessions
-    history = sessions_back(as_of, HISTORY_SESSIONS, sessions)
-    return conn.execute(sql, {"as_of_date": as_of, "history_start": history[0]}).df()
+    return conn.execute(sql, tracking_params(as_of_dates, sessions)).df()
 
 
 def payout_adjustment_effect(adjusted: pd.DataFrame, unadjusted: pd.DataFrame) -> pd.DataFrame:
@@ -341,27 +348,35 @@ def etf_tracking_error(
     where = announce_warehouse(context, duckdb)
     weeks = partition_dates(context)
     as_of = weeks[-1]
-    started = time.perf_counter()
     with warehouse(duckdb) as conn:
-        sessions = price_sessions(conn)
-        frames = {week: tracking_for(conn, week, sessions=sessions) for week in weeks}
-        unadjusted = tracking_for(conn, as_of, UNADJUSTED_TRACKING_SQL, sessions)
         etfs = conn.execute(
             "SELECT ticker, isin FROM etf_details WHERE trade_date = "
             "(SELECT max(trade_date) FROM etf_details WHERE trade_date <= ?)",
             [as_of],
         ).df()
-    compute_s = time.perf_counter() - started
     # KRX's figure is fetched for the newest week of the run only: a backfill of years would
     # otherwise cost 20 requests a week for a WARN comparison of the past.
-    published = _krx_published_tracking_error(context, krx, etfs, as_of)
-    frame = frames[as_of] = frames[as_of].merge(published, on="ticker", how="left")
+    published = _krx_published_tracking_error(context, krx, etfs, as_of).astype(
+        {"krx_tracking_error_pct": "float64"}
+    )
+    published.insert(0, "as_of_date", pd.Series([as_of] * len(published), dtype="datetime64[us]"))
+    started = time.perf_counter()
     with warehouse(duckdb) as conn:
-        replace_partitions(
-            conn, "etf_tracking_error", weeks, pd.concat(frames.values(), ignore_index=True)
-        )
+        sessions = price_sessions(conn)
+        conn.register(KRX_PUBLISHED, published)
+        try:
+            replace_partitions_in_batches(
+                conn,
+                "etf_tracking_error",
+                weeks,
+                lambda batch: (PUBLISHED_TRACKING_SQL, tracking_params(batch, sessions)),
+            )
+        finally:
+            conn.unregister(KRX_PUBLISHED)
+        compute_s = time.perf_counter() - started
+        unadjusted = tracking_for(conn, [as_of], UNADJUSTED_TRACKING_SQL, sessions)
         row_counts = stored_row_counts(conn, "etf_tracking_error", weeks)
-        frame = with_names(conn, frame, on=as_of)
+        frame = with_names(conn, stored_partition(conn, "etf_tracking_error", as_of), on=as_of)
         effect = with_names(conn, payout_adjustment_effect(frame, unadjusted), on=as_of)
         windows = (
             f"SELECT ticker, as_of_date FROM etf_tracking_error WHERE as_of_date = DATE '{as_of}'"

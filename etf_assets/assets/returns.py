@@ -1,15 +1,17 @@
 """etf_returns: price and total returns over 1 week to 1 year and YTD, and the trailing-year
 distribution yield, per ETF per session.
 
-The math is `etf_assets.metrics.returns` (pandas over the warehouse's closes and payouts); this
-asset reads a year of prices before the first session of its run, computes every session of
-the run, and asks KRX for its own 1-month change of every ETF (MDCSTAT04401, one request per
-session) to store beside ours for the cross-check. A single-run backfill of any length works in
-chunks of `CHUNK_SESSIONS`, each chunk written atomically.
+The math is `etf_assets.metrics.returns` (one set-based statement over the warehouse's closes
+and payouts, with a year of look-back before the run's first session); a range of any length
+is written a batch of sessions per transaction (`warehouse.write.replace_partitions_in_batches`).
+KRX's own 1-month change of every ETF (MDCSTAT04401, one request) is stored beside ours for
+the cross-check on the run's newest session only: a backfill of the whole history would
+otherwise spend thousands of requests on a WARN comparison of the past.
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import dagster as dg
@@ -29,10 +31,10 @@ from etf_assets.assets.utils import (
     with_names,
 )
 from etf_assets.metrics.returns import (
-    FREQUENCY_LOOKBACK_DAYS,
     HISTORY_DAYS,
-    history_start,
-    returns_frame,
+    KRX_CHANGES,
+    RETURNS_SQL,
+    returns_params,
     window_start,
 )
 from etf_assets.parsing.krx import period_change_frame
@@ -43,12 +45,10 @@ from etf_assets.partitions import (
     xkrx_sessions,
 )
 from etf_assets.resources.krx import KRXClient
-from etf_assets.warehouse.write import replace_partitions, warehouse
+from etf_assets.warehouse.write import replace_partitions_in_batches, warehouse
 
 TABLE = "etf_returns"
 CROSS_CHECK_WINDOW = "1m"
-# About a year of sessions per chunk: a chunk reads two years of closes (~0.5 M rows today).
-CHUNK_SESSIONS = 250
 TOP_YIELD_COLUMNS = [
     "ticker", "close", "distribution_ttm_krw", "distribution_yield_ttm_pct",
     "distribution_frequency", "return_1y_pct", "total_return_1y_pct",
@@ -62,24 +62,6 @@ def krx_period(trade_date: date, sessions: Sequence[date]) -> tuple[date, date] 
     if start is None:
         return None
     return sessions_between(start + timedelta(days=1), trade_date)[0], trade_date
-
-
-def read_inputs(
-    conn: duckdb.DuckDBPyConnection, dates: Sequence[date]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The closes `returns_frame` needs for `dates`, and the payouts with ex-dates up to the
-    last of them (back far enough for the payout frequency)."""
-    first, last = min(dates), max(dates)
-    prices = conn.execute(
-        "SELECT ticker, trade_date, close FROM etf_daily_prices WHERE trade_date BETWEEN ? AND ?",
-        [history_start(first), last],
-    ).df()
-    payouts = conn.execute(
-        "SELECT ticker, ex_date, amount_per_share_krw, kind FROM etf_distributions "
-        "WHERE ex_date BETWEEN ? AND ?",
-        [first - timedelta(days=max(HISTORY_DAYS, FREQUENCY_LOOKBACK_DAYS)), last],
-    ).df()
-    return prices, payouts
 
 
 def krx_month_changes(
@@ -106,15 +88,18 @@ def krx_month_changes(
     return changes, {d: f"{type(e).__name__}: {e}" for d, e in result.failures.items()}
 
 
-def returns_for(
-    conn: duckdb.DuckDBPyConnection, dates: Sequence[date], krx_changes: pd.DataFrame
-) -> pd.DataFrame:
-    """etf_returns rows of `dates` with KRX's 1-month change beside ours."""
-    prices, payouts = read_inputs(conn, dates)
-    frame = returns_frame(prices, payouts, dates, price_sessions(conn))
-    frame = frame.merge(krx_changes, on=["trade_date", "ticker"], how="left")
-    frame["krx_return_1m_pct"] = frame["krx_return_1m_pct"].astype("float64")
-    return frame
+@contextmanager
+def krx_changes_registered(
+    conn: duckdb.DuckDBPyConnection, changes: pd.DataFrame
+) -> Iterator[None]:
+    """KRX's 1-month changes registered as RETURNS_SQL's KRX_CHANGES while the block runs."""
+    typed = changes.astype({"ticker": "object", "krx_return_1m_pct": "float64"})
+    typed["trade_date"] = pd.to_datetime(typed["trade_date"]).astype("datetime64[us]")
+    conn.register(KRX_CHANGES, typed)
+    try:
+        yield
+    finally:
+        conn.unregister(KRX_CHANGES)
 
 
 @dg.asset(
@@ -140,16 +125,18 @@ def etf_returns(
 ) -> dg.MaterializeResult:
     where = announce_warehouse(context, duckdb)
     dates = partition_dates(context)
-    krx_changes, krx_failures = krx_month_changes(context, krx, dates)
+    krx_changes, krx_failures = krx_month_changes(context, krx, dates[-1:])
     started = time.perf_counter()
-    with warehouse(duckdb) as conn:
-        for i in range(0, len(dates), CHUNK_SESSIONS):
-            chunk = dates[i : i + CHUNK_SESSIONS]
-            frame = returns_for(conn, chunk, krx_changes)
-            replace_partitions(conn, TABLE, chunk, frame)
+    with warehouse(duckdb) as conn, krx_changes_registered(conn, krx_changes):
+        sessions = price_sessions(conn)
+        replace_partitions_in_batches(
+            conn, TABLE, dates, lambda batch: (RETURNS_SQL, returns_params(batch, sessions))
+        )
         compute_s = time.perf_counter() - started
         row_counts = stored_row_counts(conn, TABLE, dates)
-        newest = frame[frame["trade_date"] == dates[-1]]
+        newest = conn.execute(
+            f"SELECT * FROM {TABLE} WHERE trade_date = ? ORDER BY ticker", [dates[-1]]
+        ).df()
         payers = newest[newest["distributions_ttm"] > 0]
         top_yield = with_names(
             conn, payers.nlargest(10, "distribution_yield_ttm_pct")[TOP_YIELD_COLUMNS], on=dates[-1]

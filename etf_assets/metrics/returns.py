@@ -1,8 +1,9 @@
 """Price and total returns over calendar windows, and the trailing-year distribution yield.
 
-Pure pandas over three frames (no Dagster, no I/O), so every rule is tested on small frames:
-prices (ticker, trade_date, close), payouts (ticker, ex_date, amount_per_share_krw, kind) and
-the exchange's sessions.
+One set-based statement (`RETURNS_SQL`) computes any set of sessions from the warehouse's
+closes (etf_daily_prices) and payouts (etf_distributions): the windows' start sessions come
+from the calendar (`returns_params`, pure Python), the rest is joins and window functions over
+the sessions and their look-back, so a day and the whole history are the same query.
 
 - A window of a session d starts at the last session on or before the same calendar date one
   week, or 1, 3, 6, 12 months earlier; a month with no such day clamps to its last day
@@ -18,10 +19,17 @@ the exchange's sessions.
 - distribution_ttm_krw sums the income payouts (kind income) with ex-dates in the 365 calendar
   days ending on d (d − 364 … d); distribution_yield_ttm_pct = that sum / close_d × 100.
 - distribution_frequency is read from the gaps between consecutive income ex-dates within the
-  last `FREQUENCY_LOOKBACK_DAYS` (`frequency_of_gaps`): `none` without an income payout in
-  the trailing year. A rhythm tolerates what real payers do: a record day moved within its
-  month (month end → the 15th) and one skipped payout a year (a quarterly payer that skips
-  January pays three times a year). Special payouts (kind other) are extras, not a rhythm.
+  last `FREQUENCY_LOOKBACK_DAYS`: `none` without an income payout in the trailing year. One
+  payout and no gap: `annual` when the fund was listed a year ago (its 1-year return exists:
+  it had the time to pay again and did not), else `irregular` (too young to tell). Otherwise
+  the rhythm (RHYTHM_DAYS) whose periods every gap is a whole number of (the fewest, at least
+  one, within MOVED_RECORD_DAY_TOLERANCE_DAYS), skipping the fewest payouts (periods − 1 per
+  gap) and at most SKIPPED_PAYOUTS_PER_YEAR per year the gaps span (at least one); ties go by
+  name; `irregular` when none fits. A rhythm tolerates what real payers do: a record day
+  moved within its month (month end → the 15th) and one skipped payout a year (a quarterly
+  payer that skips January pays three times a year). Special payouts (kind other) are
+  extras, not a rhythm. The gaps' sums are running sums over a fund's payouts, so a window's
+  are a difference of two, exact in whole days.
 
 Nothing here yields NaN or infinity: a ratio is taken only of positive, finite closes.
 """
@@ -29,13 +37,12 @@ Nothing here yields NaN or infinity: a ratio is taken only of positive, finite c
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-import numpy as np
-import pandas as pd
 from dateutil.relativedelta import relativedelta
+
+from etf_assets.metrics.sql import usable
 
 # Window name → how far back its start lies (calendar arithmetic, month-end clamped).
 WINDOWS: dict[str, relativedelta] = {
@@ -83,159 +90,178 @@ def window_start(d: date, window: str, sessions: Sequence[date]) -> date | None:
     return sessions[i - 1] if i else None
 
 
-def window_starts(dates: Sequence[date], sessions: Sequence[date]) -> pd.DataFrame:
-    """One row per (trade_date, window) with its start session (NaT before the calendar)."""
-    rows = [(d, w, window_start(d, w, sessions)) for d in dates for w in WINDOW_NAMES]
-    frame = pd.DataFrame(rows, columns=["trade_date", "window", "start_date"])
-    frame["trade_date"] = pd.to_datetime(frame["trade_date"])
-    frame["start_date"] = pd.to_datetime(frame["start_date"])
-    return frame
+# Alphabetical, as the rule breaks a tie of skipped payouts between two rhythms by name.
+_RHYTHMS = sorted(RHYTHM_DAYS)
 
 
-def _usable(values: pd.Series) -> pd.Series:
-    """The values where positive and finite, else NaN (a ratio of them is never inf or NaN)."""
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-    return numbers.where(np.isfinite(numbers) & (numbers > 0))
-
-
-def _cash_payouts(payouts: pd.DataFrame) -> pd.DataFrame:
-    """Per (ticker, ex_date): the KRW per share paid out of a going fund (every kind but a
-    liquidation) and the income part of it."""
-    paid = payouts[payouts["kind"] != LIQUIDATION].assign(
-        ex_date=lambda f: pd.to_datetime(f["ex_date"]),
-        amount=lambda f: pd.to_numeric(f["amount_per_share_krw"], errors="coerce"),
-    )
-    paid = paid.assign(income=paid["amount"].where(paid["kind"] == INCOME, 0.0))
-    return paid.groupby(["ticker", "ex_date"], as_index=False)[["amount", "income"]].sum()
-
-
-def reinvestment_index(prices: pd.DataFrame, payouts: pd.DataFrame) -> pd.DataFrame:
-    """prices with `close` made usable, `paid_krw` (cash paid per share with that ex-date) and
-    `reinvested` = the running product, per fund, of (close + paid) / close on its sessions:
-    the shares one share bought at the start of the history has become."""
-    frame = prices[["ticker", "trade_date", "close"]].assign(
-        trade_date=lambda f: pd.to_datetime(f["trade_date"]), close=lambda f: _usable(f["close"])
-    )
-    cash = _cash_payouts(payouts).rename(columns={"ex_date": "trade_date", "amount": "paid_krw"})
-    frame = frame.merge(cash[["ticker", "trade_date", "paid_krw"]], how="left")
-    frame = frame.sort_values(["ticker", "trade_date"], ignore_index=True)
-    frame["paid_krw"] = frame["paid_krw"].fillna(0.0)
-    growth = (1 + frame["paid_krw"] / frame["close"]).fillna(1.0)
-    frame["reinvested"] = growth.groupby(frame["ticker"]).cumprod()
-    return frame
-
-
-def skipped_payouts(gaps_days: Sequence[float], period_days: float) -> int | None:
-    """The payouts a rhythm of `period_days` skipped over `gaps_days`: each gap is the fewest
-    whole periods (at least one) it lies within MOVED_RECORD_DAY_TOLERANCE_DAYS of, and every
-    period past the first is a skipped payout; None when a gap fits no whole number."""
-    skipped = 0
-    for gap in gaps_days:
-        fits = [k for k in (max(1, math.floor(gap / period_days)), math.ceil(gap / period_days))
-                if abs(gap - k * period_days) <= MOVED_RECORD_DAY_TOLERANCE_DAYS]  # fmt: skip
-        if not fits:
-            return None
-        skipped += min(fits) - 1
-    return skipped
-
-
-def frequency_of_gaps(gaps_days: Sequence[float], paid_in_ttm: bool, listed_a_year: bool) -> str:
-    """How often a fund pays income, from the gaps (days) between its consecutive income
-    ex-dates within `FREQUENCY_LOOKBACK_DAYS`.
-
-    `none` without an income payout in the trailing year. One payout and no gap: `annual` when
-    the fund was listed a year ago (it had the time to pay again and did not), else `irregular`
-    (too young to tell). Otherwise the rhythm (RHYTHM_DAYS) whose periods every gap is a whole
-    number of, within MOVED_RECORD_DAY_TOLERANCE_DAYS, skipping the fewest payouts and at most
-    SKIPPED_PAYOUTS_PER_YEAR per year the gaps span (at least one); `irregular` when none is.
-    """
-    if not paid_in_ttm:
-        return "none"
-    if len(gaps_days) == 0:
-        return "annual" if listed_a_year else "irregular"
-    allowed = SKIPPED_PAYOUTS_PER_YEAR * max(1, round(sum(gaps_days) / YEAR_DAYS))
-    fitting = [(skipped, name) for name, period in RHYTHM_DAYS.items()
-               if (skipped := skipped_payouts(gaps_days, period)) is not None
-               and skipped <= allowed]  # fmt: skip
-    return min(fitting)[1] if fitting else "irregular"
-
-
-def distribution_figures(payouts: pd.DataFrame, funds: pd.DataFrame) -> pd.DataFrame:
-    """Per (trade_date, ticker) of `funds` (which also says `listed_a_year`):
-    distribution_ttm_krw, distributions_ttm and distribution_frequency from the income payouts
-    with ex-dates up to the trade date."""
-    income = payouts[payouts["kind"] == INCOME].assign(
-        ex_date=lambda f: pd.to_datetime(f["ex_date"]),
-        amount=lambda f: pd.to_numeric(f["amount_per_share_krw"], errors="coerce"),
-    )[["ticker", "ex_date", "amount"]]
-    rows = funds[["trade_date", "ticker", "listed_a_year"]].assign(
-        trade_date=lambda f: pd.to_datetime(f["trade_date"])
-    )
-    pairs = rows.merge(income, on="ticker", how="inner")
-    age = (pairs["trade_date"] - pairs["ex_date"]).dt.days
-    pairs = pairs[(age >= 0) & (age < FREQUENCY_LOOKBACK_DAYS)].assign(in_ttm=age < TTM_DAYS)
-    pairs = pairs.sort_values(["trade_date", "ticker", "ex_date"], ignore_index=True)
-    gap = pairs.groupby(["trade_date", "ticker"])["ex_date"].diff().dt.days
-    pairs["gap"] = gap
-    ttm = (
-        pairs[pairs["in_ttm"]]
-        .groupby(["trade_date", "ticker"], as_index=False)
-        .agg(distribution_ttm_krw=("amount", "sum"), distributions_ttm=("amount", "size"))
-    )
-    gaps = pairs.groupby(["trade_date", "ticker"])["gap"].agg(lambda g: list(g.dropna()))
-    out = rows.merge(ttm, how="left")
-    out["distributions_ttm"] = out["distributions_ttm"].fillna(0).astype("int64")
-    keyed = pd.MultiIndex.from_frame(out[["trade_date", "ticker"]])
-    gap_lists = gaps.reindex(keyed)
-    out["distribution_frequency"] = [
-        frequency_of_gaps(g if isinstance(g, list) else [], n > 0, bool(year))
-        for g, n, year in zip(
-            gap_lists, out["distributions_ttm"], out["listed_a_year"], strict=True
-        )
+def _fewest_periods(gap: str, period_days: float) -> str:
+    """SQL: the fewest whole periods (at least one) the gap lies within
+    MOVED_RECORD_DAY_TOLERANCE_DAYS of, trying floor and ceil of gap / period; NULL if none."""
+    low = f"greatest(1, floor({gap} / {period_days}))"
+    high = f"ceil({gap} / {period_days})"
+    fits = [
+        f"abs({gap} - {k} * {period_days}) <= {MOVED_RECORD_DAY_TOLERANCE_DAYS}"
+        for k in (low, high)
     ]
-    return out.drop(columns="listed_a_year")
+    return (
+        f"CASE WHEN {fits[0]} AND {fits[1]} THEN least({low}, {high}) "
+        f"WHEN {fits[0]} THEN {low} WHEN {fits[1]} THEN {high} END"
+    )
 
 
-def returns_frame(
-    prices: pd.DataFrame,
-    payouts: pd.DataFrame,
-    dates: Sequence[date],
-    sessions: Sequence[date],
-) -> pd.DataFrame:
-    """etf_returns rows for `dates`: one per fund priced on the date (COLUMNS, close included).
+def _rhythm_running_sums() -> str:
+    """SQL columns: per rhythm, the running sums over a fund's income payouts of the payouts
+    each gap skipped (periods − 1) and of the gaps that fit no whole number of periods."""
+    parts = []
+    for name in _RHYTHMS:
+        periods = _fewest_periods("gap_days", RHYTHM_DAYS[name])
+        parts.append(f"sum(coalesce(({periods}) - 1, 0)) OVER running AS skipped_{name}")
+        parts.append(
+            f"sum(CASE WHEN gap_days IS NOT NULL AND ({periods}) IS NULL THEN 1 ELSE 0 END) "
+            f"OVER running AS unfit_{name}"
+        )
+    return ",\n        ".join(parts)
 
-    `prices` must reach `HISTORY_DAYS` before the first date for the longest window to have a
-    start; `payouts` should hold every payout with an ex-date in that history (and the
-    `FREQUENCY_LOOKBACK_DAYS` before the date for the frequency).
-    """
-    index = reinvestment_index(prices, payouts)
-    wanted = pd.to_datetime(pd.Series(list(dates), dtype="object"))
-    today = index[index["trade_date"].isin(wanted)][["trade_date", "ticker", "close", "reinvested"]]
-    starts = window_starts(dates, sessions).merge(today[["trade_date", "ticker"]])
-    at_start = index.rename(
-        columns={"trade_date": "start_date", "close": "start_close", "reinvested": "start_f"}
-    )[["start_date", "ticker", "start_close", "start_f"]]
-    spans = starts.merge(at_start, how="left").merge(today, how="left")
-    spans["price"] = (spans["close"] / spans["start_close"] - 1) * 100
-    spans["total"] = (
-        spans["close"] * spans["reinvested"] / (spans["start_close"] * spans["start_f"]) - 1
-    ) * 100
-    wide = spans.pivot(index=["trade_date", "ticker"], columns="window", values=["price", "total"])
-    out = today[["trade_date", "ticker", "close"]].set_index(["trade_date", "ticker"])
-    for w in WINDOW_NAMES:
-        for kind, prefix in (("price", "return"), ("total", "total_return")):
-            column = wide[(kind, w)] if (kind, w) in wide.columns else np.nan
-            out[f"{prefix}_{w}_pct"] = column
-    out = out.reset_index()
-    funds = out.assign(listed_a_year=out["return_1y_pct"].notna())
-    out = out.merge(distribution_figures(payouts, funds), how="left")
-    out["distribution_ttm_krw"] = out["distribution_ttm_krw"].fillna(0.0)
-    out["distribution_yield_ttm_pct"] = out["distribution_ttm_krw"] / out["close"] * 100
-    out["trade_date"] = out["trade_date"].dt.date
-    out = out.sort_values(["trade_date", "ticker"], ignore_index=True)
-    return out[list(COLUMNS)]
+
+def _best_rhythm() -> str:
+    """SQL: the rhythm every gap of the window fits, skipping the fewest payouts and no more
+    than allowed (ties: by name); NULL when none does. Each candidate is keyed
+    skipped × 10 + its place in _RHYTHMS, so the least key is the rule's choice."""
+    allowed = (
+        f"{SKIPPED_PAYOUTS_PER_YEAR} * greatest(1, round_even((last_ex.ex_date - first_ex.ex_date)"
+        f" / {YEAR_DAYS}, 0))"
+    )
+    keys = ", ".join(
+        f"CASE WHEN last_ex.unfit_{name} - first_ex.unfit_{name} = 0 AND "
+        f"last_ex.skipped_{name} - first_ex.skipped_{name} <= {allowed} THEN "
+        f"(last_ex.skipped_{name} - first_ex.skipped_{name}) * 10 + {i} END"
+        for i, name in enumerate(_RHYTHMS)
+    )
+    names = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(_RHYTHMS))
+    return f"CASE ((least({keys}) % 10) + 10) % 10 {names} END"
+
+
+def returns_sql() -> str:
+    """The etf_returns rows (COLUMNS and KRX's 1-month change, from the relation KRX_CHANGES)
+    of the sessions $dates; see the module's docstring for every rule."""
+    starts = ",\n        ".join(f"unnest($start_{w}::DATE[]) AS start_{w}" for w in WINDOW_NAMES)
+    figures = ",\n        ".join(
+        f"(t.close / s_{w}.close - 1) * 100 AS return_{w}_pct,\n        "
+        f"(t.close * t.reinvested / (s_{w}.close * s_{w}.reinvested) - 1) * 100 "
+        f"AS total_return_{w}_pct"
+        for w in WINDOW_NAMES
+    )
+    at_starts = "\n    ".join(
+        f"LEFT JOIN indexed AS s_{w} ON s_{w}.ticker = t.ticker AND s_{w}.trade_date = t.start_{w}"
+        for w in WINDOW_NAMES
+    )
+    return f"""
+WITH targets AS (
+    SELECT unnest($dates::DATE[]) AS trade_date,
+        {starts}
+),
+paid AS (  -- cash per share paid out of a going fund (every kind but a liquidation)
+    SELECT ticker, ex_date AS trade_date, coalesce(sum(amount_per_share_krw), 0) AS paid_krw
+    FROM etf_distributions
+    WHERE kind IS DISTINCT FROM '{LIQUIDATION}' AND ex_date BETWEEN $history_start AND $last_date
+    GROUP BY ticker, ex_date
+),
+closes AS (
+    SELECT ticker, trade_date, CASE WHEN {usable("close")} THEN close END AS close
+    FROM etf_daily_prices
+    WHERE trade_date BETWEEN $history_start AND $last_date
+),
+indexed AS (  -- reinvested: the shares one share held since the history's start has become
+    SELECT c.ticker, c.trade_date, c.close,
+        product(coalesce(1 + coalesce(y.paid_krw, 0) / c.close, 1.0)) OVER (
+            PARTITION BY c.ticker ORDER BY c.trade_date ROWS UNBOUNDED PRECEDING) AS reinvested
+    FROM closes AS c
+    LEFT JOIN paid AS y USING (ticker, trade_date)
+),
+today AS (SELECT * FROM indexed JOIN targets USING (trade_date)),
+period_returns AS (
+    SELECT t.trade_date, t.ticker, t.close,
+        {figures}
+    FROM today AS t
+    {at_starts}
+),
+income AS (  -- each income payout, with the gap (days) since the fund's one before
+    SELECT ticker, ex_date, amount_per_share_krw AS amount,
+        row_number() OVER by_date AS seq,
+        ex_date - lag(ex_date) OVER by_date AS gap_days
+    FROM etf_distributions
+    WHERE kind = '{INCOME}' AND ex_date BETWEEN $lookback_start AND $last_date
+    WINDOW by_date AS (PARTITION BY ticker ORDER BY ex_date)
+),
+running AS (  -- running sums through each payout, in payout order
+    SELECT ticker, ex_date, seq,
+        sum(coalesce(amount, 0)) OVER running AS amount_krw,
+        {_rhythm_running_sums()}
+    FROM income
+    WINDOW running AS (PARTITION BY ticker ORDER BY seq ROWS UNBOUNDED PRECEDING)
+),
+through_date AS (  -- the sums through an ex-date's last payout
+    SELECT * FROM running QUALIFY seq = max(seq) OVER (PARTITION BY ticker, ex_date)
+),
+from_date AS (  -- the sums through an ex-date's first payout
+    SELECT * FROM running QUALIFY seq = min(seq) OVER (PARTITION BY ticker, ex_date)
+),
+payers AS (  -- the sessions of funds that ever paid income: the others pay nothing
+    SELECT trade_date, ticker, return_1y_pct IS NOT NULL AS listed_a_year
+    FROM period_returns
+    WHERE ticker IN (SELECT ticker FROM income)
+),
+payouts AS (
+    SELECT r.trade_date, r.ticker,
+        coalesce(last_ex.seq, 0) - coalesce(before_ttm.seq, 0) AS distributions_ttm,
+        coalesce(last_ex.amount_krw, 0) - coalesce(before_ttm.amount_krw, 0)
+            AS distribution_ttm_krw,
+        last_ex.seq - first_ex.seq AS gaps,
+        {_best_rhythm()} AS rhythm,
+        r.listed_a_year
+    FROM payers AS r
+    ASOF LEFT JOIN through_date AS last_ex
+        ON last_ex.ticker = r.ticker AND r.trade_date >= last_ex.ex_date
+    ASOF LEFT JOIN through_date AS before_ttm
+        ON before_ttm.ticker = r.ticker AND r.trade_date - {TTM_DAYS} >= before_ttm.ex_date
+    ASOF LEFT JOIN from_date AS first_ex
+        ON first_ex.ticker = r.ticker
+        AND r.trade_date - {FREQUENCY_LOOKBACK_DAYS - 1} <= first_ex.ex_date
+)
+SELECT
+    r.*,
+    coalesce(p.distribution_ttm_krw, 0) AS distribution_ttm_krw,
+    coalesce(p.distribution_ttm_krw, 0) / r.close * 100 AS distribution_yield_ttm_pct,
+    coalesce(p.distributions_ttm, 0)::INTEGER AS distributions_ttm,
+    CASE WHEN coalesce(p.distributions_ttm, 0) = 0 THEN 'none'
+        WHEN p.gaps = 0 THEN CASE WHEN p.listed_a_year THEN 'annual' ELSE 'irregular' END
+        ELSE coalesce(p.rhythm, 'irregular') END AS distribution_frequency,
+    k.krx_return_1m_pct
+FROM period_returns AS r
+LEFT JOIN payouts AS p USING (trade_date, ticker)
+LEFT JOIN {KRX_CHANGES} AS k USING (trade_date, ticker)
+ORDER BY r.trade_date, r.ticker
+"""
+
+
+# The relation RETURNS_SQL reads KRX's own 1-month change from (trade_date, ticker,
+# krx_return_1m_pct): the asset registers what KRX answered, a test an empty one.
+KRX_CHANGES = "etf_returns_krx_changes"
+RETURNS_SQL = returns_sql()
+
+
+def returns_params(dates: Sequence[date], sessions: Sequence[date]) -> dict[str, object]:
+    """RETURNS_SQL's parameters for `dates` (sorted): every window's start session from
+    `sessions` (the sessions with prices), and how far back closes and payouts are read."""
+    return {
+        "dates": list(dates),
+        **{f"start_{w}": [window_start(d, w, sessions) for d in dates] for w in WINDOW_NAMES},
+        "history_start": history_start(dates[0]),
+        "lookback_start": dates[0] - timedelta(days=FREQUENCY_LOOKBACK_DAYS - 1),
+        "last_date": dates[-1],
+    }
 
 
 def history_start(first: date) -> date:
-    """The first calendar day of prices `returns_frame` needs for sessions from `first` on."""
+    """The first calendar day of prices RETURNS_SQL needs for sessions from `first` on."""
     return first - timedelta(days=HISTORY_DAYS)

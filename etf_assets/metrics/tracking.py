@@ -25,9 +25,14 @@ So a stored basket of futures and cash only counts 0; NULL means no basket is st
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import date
+
 from etf_assets.metrics.sql import usable
 
 WINDOWS = (20, 60, 120, 250)
+HISTORY_SESSIONS = max(WINDOWS) + 1  # N returns need N + 1 prices
 ANNUALISATION_SESSIONS = 250
 CONSTITUENT_KINDS = ("stock", "etf", "bond", "other")
 # KRX names leveraged and inverse funds with 레버리지 or 인버스 and, unless it is the usual one
@@ -58,41 +63,60 @@ def _ratio_minus_one(level: str, previous: str) -> str:
     return f"CASE WHEN {usable(level)} AND {usable(previous)} THEN {level} / {previous} - 1 END"
 
 
-def _window_columns() -> str:
+def _last_n_columns(value: str, first_date: str) -> str:
+    """SQL window columns over a fund's rows with `value` (ordered by date): for each N of
+    WINDOWS the mean or standard deviation of its last N values, and `first_date` of the
+    oldest of them (NULL with fewer than N rows)."""
     parts: list[str] = []
     for n in WINDOWS:
-        parts.append(
-            f"CASE WHEN count(*) FILTER (WHERE pd_rank <= {n}) >= {n} "
-            f"THEN avg(premium_pct) FILTER (WHERE pd_rank <= {n}) END "
-            f"AS premium_discount_{n}d_pct"
-        )
-    for n in WINDOWS:
-        parts.append(
-            f"CASE WHEN count(*) FILTER (WHERE te_rank <= {n}) >= {n} "
-            f"THEN stddev_samp(excess_return) FILTER (WHERE te_rank <= {n}) "
-            f"* sqrt({ANNUALISATION_SESSIONS}) * 100 END "
-            f"AS tracking_error_{n}d_pct"
-        )
+        frame = f"(w ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW)"
+        parts.append(f"{value} OVER {frame} AS value_{n}")
+        parts.append(f"lag({first_date}, {n - 1}) OVER w AS from_{n}")
     return ",\n        ".join(parts)
 
 
+def _figures(kind: str, source: str, scale: str = "") -> str:
+    """SQL: the Nd columns of `kind`, each the last N values' figure (`source`.value_N) when
+    all N lie within the week's history, else NULL."""
+    return ",\n    ".join(
+        f"CASE WHEN {source}.from_{n} >= l.history_start THEN {source}.value_{n}{scale} END "
+        f"AS {kind}_{n}d_pct"
+        for n in WINDOWS
+    )
+
+
 def tracking_sql(add_back_payouts: bool = True) -> str:
-    """The etf_tracking_error rows of $as_of_date from prices since $history_start; NAV returns
-    with payouts added back on their ex-dates unless `add_back_payouts` is False."""
+    """The etf_tracking_error rows of the weeks $as_of_dates, each from the prices since its
+    own $history_starts (same order); NAV returns with payouts added back on their ex-dates
+    unless `add_back_payouts` is False.
+
+    Set-based over any number of weeks: every daily figure is computed once; a week's Nd
+    figure is the window over the fund's last N days with a value up to the week's last
+    session (an ASOF join), kept only when all N lie within the week's own history, exactly
+    as a query over that history alone counts them. A fund whose leverage factor changed
+    between weeks gets its excess returns once per factor.
+    """
     paid = "coalesce(y.paid_krw, 0)" if add_back_payouts else "0"
     return f"""
-WITH week_master AS (
-    SELECT ticker, leverage_factor
-    FROM etf_details
-    WHERE trade_date = (SELECT max(trade_date) FROM etf_details WHERE trade_date <= $as_of_date)
+WITH targets AS (
+    SELECT unnest($as_of_dates::DATE[]) AS as_of_date,
+        unnest($history_starts::DATE[]) AS history_start
+),
+snapshots AS (  -- the etf_details snapshot each week reads its leverage factors from
+    SELECT t.*, s.snapshot_date
+    FROM targets AS t
+    ASOF LEFT JOIN (SELECT DISTINCT trade_date AS snapshot_date FROM etf_details) AS s
+        ON t.as_of_date >= s.snapshot_date
 ),
 newest_master AS (
     SELECT ticker, leverage_factor
     FROM etf_details
     QUALIFY row_number() OVER (PARTITION BY ticker ORDER BY trade_date DESC) = 1
 ),
-leverage AS (
+leverage AS (  -- one row per week and fund priced on its last session
     SELECT
+        s.as_of_date,
+        s.history_start,
         p.ticker,
         CASE WHEN w.ticker IS NOT NULL THEN w.leverage_factor
             WHEN n.ticker IS NOT NULL THEN n.leverage_factor
@@ -100,15 +124,15 @@ leverage AS (
         CASE WHEN w.ticker IS NOT NULL THEN '{LEVERAGE_SOURCES[0]}'
             WHEN n.ticker IS NOT NULL THEN '{LEVERAGE_SOURCES[1]}'
             ELSE '{LEVERAGE_SOURCES[2]}' END AS leverage_source
-    FROM etf_daily_prices AS p
-    LEFT JOIN week_master AS w USING (ticker)
-    LEFT JOIN newest_master AS n USING (ticker)
-    WHERE p.trade_date = $as_of_date
+    FROM snapshots AS s
+    JOIN etf_daily_prices AS p ON p.trade_date = s.as_of_date
+    LEFT JOIN etf_details AS w ON w.trade_date = s.snapshot_date AND w.ticker = p.ticker
+    LEFT JOIN newest_master AS n ON n.ticker = p.ticker
 ),
 payouts AS (
     SELECT ticker, ex_date AS trade_date, sum(amount_per_share_krw) AS paid_krw
     FROM etf_distributions
-    WHERE ex_date BETWEEN $history_start AND $as_of_date
+    WHERE ex_date BETWEEN $load_start AND $last_date
         AND coalesce(kind, '') <> '{LIQUIDATION}' AND isfinite(amount_per_share_krw)
     GROUP BY ticker, ex_date
 ),
@@ -121,16 +145,19 @@ history AS (
         p.nav + {paid} AS nav_with_payout,
         p.index_close,
         lag(p.nav) OVER w AS previous_nav,
-        lag(p.index_close) OVER w AS previous_index_close
+        lag(p.index_close) OVER w AS previous_index_close,
+        lag(p.trade_date) OVER w AS previous_date,
+        row_number() OVER w AS row_in_history
     FROM etf_daily_prices AS p
     LEFT JOIN payouts AS y USING (ticker, trade_date)
-    WHERE p.trade_date BETWEEN $history_start AND $as_of_date
+    WHERE p.trade_date BETWEEN $load_start AND $last_date
     WINDOW w AS (PARTITION BY p.ticker ORDER BY p.trade_date)
 ),
 daily AS (
     SELECT
         ticker,
         trade_date,
+        previous_date,
         CASE WHEN {usable("close")} AND {usable("nav")}
             THEN (close - nav) / nav * 100 END AS premium_pct,
         CASE WHEN {usable("nav")} AND {usable("previous_nav")}
@@ -138,52 +165,77 @@ daily AS (
         {_ratio_minus_one("index_close", "previous_index_close")} AS index_return
     FROM history
 ),
-scored AS (
+premium_windows AS (
+    SELECT ticker, trade_date, {_last_n_columns("avg(premium_pct)", "trade_date")}
+    FROM daily
+    WHERE premium_pct IS NOT NULL
+    WINDOW w AS (PARTITION BY ticker ORDER BY trade_date)
+),
+factors AS (SELECT DISTINCT ticker, leverage_factor_used FROM leverage),
+excess AS (  -- a return's excess needs the day before it within the week's history too
     SELECT
-        d.*,
-        d.nav_return - l.leverage_factor_used * d.index_return AS excess_return
+        d.ticker,
+        f.leverage_factor_used,
+        d.trade_date,
+        d.previous_date,
+        d.nav_return - f.leverage_factor_used * d.index_return AS excess_return
     FROM daily AS d
-    LEFT JOIN leverage AS l USING (ticker)
+    JOIN factors AS f USING (ticker)
 ),
-ranked AS (
-    SELECT
-        *,
-        row_number() OVER (PARTITION BY ticker ORDER BY trade_date DESC) AS session_rank,
-        CASE WHEN premium_pct IS NOT NULL THEN row_number() OVER (
-            PARTITION BY ticker, premium_pct IS NOT NULL ORDER BY trade_date DESC) END AS pd_rank,
-        CASE WHEN excess_return IS NOT NULL THEN row_number() OVER (
-            PARTITION BY ticker, excess_return IS NOT NULL ORDER BY trade_date DESC) END AS te_rank
-    FROM scored
+excess_windows AS (
+    SELECT ticker, leverage_factor_used, trade_date,
+        {_last_n_columns("stddev_samp(excess_return)", "previous_date")}
+    FROM excess
+    WHERE excess_return IS NOT NULL
+    WINDOW w AS (PARTITION BY ticker, leverage_factor_used ORDER BY trade_date)
 ),
-figures AS (
-    SELECT
-        ticker,
-        {_window_columns()},
-        count(*) FILTER (WHERE session_rank <= 250)::INTEGER AS sessions_used
-    FROM ranked
-    GROUP BY ticker
+rows_in_week AS (  -- the fund's sessions within the week's history
+    SELECT l.as_of_date, l.ticker,
+        today.row_in_history - coalesce(before.row_in_history, 0) AS sessions_in_history
+    FROM leverage AS l
+    JOIN history AS today ON today.ticker = l.ticker AND today.trade_date = l.as_of_date
+    ASOF LEFT JOIN history AS before
+        ON before.ticker = l.ticker AND l.history_start > before.trade_date
 ),
 constituents AS (  -- every stored basket, so one of futures and cash only counts 0
-    SELECT etf_ticker AS ticker,
+    SELECT as_of_date, etf_ticker AS ticker,
         count(*) FILTER (WHERE kind IN {CONSTITUENT_KINDS})::INTEGER AS constituent_count
     FROM etf_holdings
-    WHERE as_of_date = $as_of_date
-    GROUP BY etf_ticker
+    WHERE as_of_date IN (SELECT as_of_date FROM targets)
+    GROUP BY as_of_date, etf_ticker
 )
 SELECT
-    $as_of_date::DATE AS as_of_date,
-    today.ticker,
-    f.* EXCLUDE (ticker),
+    l.as_of_date,
+    l.ticker,
+    {_figures("premium_discount", "pw")},
+    {_figures("tracking_error", "ew", f" * sqrt({ANNUALISATION_SESSIONS}) * 100")},
+    least(r.sessions_in_history, 250)::INTEGER AS sessions_used,
     c.constituent_count,
     l.leverage_factor_used,
     l.leverage_source
-FROM etf_daily_prices AS today
-JOIN figures AS f USING (ticker)
-JOIN leverage AS l USING (ticker)
-LEFT JOIN constituents AS c USING (ticker)
-WHERE today.trade_date = $as_of_date
-ORDER BY today.ticker
+FROM leverage AS l
+JOIN rows_in_week AS r USING (as_of_date, ticker)
+ASOF LEFT JOIN premium_windows AS pw
+    ON pw.ticker = l.ticker AND l.as_of_date >= pw.trade_date
+ASOF LEFT JOIN excess_windows AS ew
+    ON ew.ticker = l.ticker AND ew.leverage_factor_used = l.leverage_factor_used
+    AND l.as_of_date >= ew.trade_date
+LEFT JOIN constituents AS c USING (as_of_date, ticker)
+ORDER BY l.as_of_date, l.ticker
 """
+
+
+def tracking_params(as_of_dates: Sequence[date], sessions: Sequence[date]) -> dict[str, object]:
+    """tracking_sql's parameters for the weeks `as_of_dates` (sorted): each week's history is
+    its last HISTORY_SESSIONS of `sessions` (the sessions with prices: a day KRX had no data
+    for takes no place in a window)."""
+    starts = [sessions[max(0, bisect_right(sessions, d) - HISTORY_SESSIONS)] for d in as_of_dates]
+    return {
+        "as_of_dates": list(as_of_dates),
+        "history_starts": starts,
+        "load_start": min(starts),
+        "last_date": as_of_dates[-1],
+    }
 
 
 TRACKING_SQL = tracking_sql()

@@ -27,6 +27,13 @@ from etf_assets.warehouse.schema import TABLES, SchemaMismatch, Table
 # Sessions a derived asset computes and writes per transaction: a range of any length (the
 # whole history is ~5,900 sessions) holds one batch of frames in memory.
 METRIC_WRITE_BATCH_SESSIONS = 250
+# Partitions a set-based statement computes and writes per transaction
+# (replace_partitions_in_batches): DuckDB holds one batch and its look-back, never a frame.
+QUERY_WRITE_BATCH_PARTITIONS = 1000
+# DuckDB's memory while a batch is computed: past it, its joins, sorts and windows spill to
+# disk, so a run over the whole history stays under 1 GB of peak RSS with Dagster's own.
+QUERY_MEMORY_LIMIT = "400MB"
+INCOMING = "_etf_assets_incoming"
 
 
 def _conform(conn: duckdb.DuckDBPyConnection, table: Table, frame: pd.DataFrame) -> pd.DataFrame:
@@ -105,26 +112,80 @@ def replace_partition(
     )
 
 
+def replace_partitions_by_query(
+    conn: duckdb.DuckDBPyConnection,
+    table_name: str,
+    partition_dates: Sequence[date],
+    select_sql: str,
+    params: dict[str, object],
+) -> int:
+    """Atomically replace the rows of `partition_dates` by the rows `select_sql` yields.
+
+    The rows are computed and inserted inside DuckDB, never as a pandas frame: a derived
+    table's range costs one statement, not a frame round trip per session. The guarantees are
+    replace_partitions': rows outside `partition_dates` or lacking a column of the table are
+    refused, and the partition log gets each date's row count. Returns the rows inserted.
+    """
+    table = TABLES[table_name]
+    dates = sorted(set(partition_dates))
+    if not dates:
+        return 0
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {INCOMING} AS {select_sql}", params)
+        produced = {row[0] for row in conn.execute(f"DESCRIBE {INCOMING}").fetchall()}
+        missing = [c for c in table.column_names if c not in produced]
+        if missing:
+            raise SchemaMismatch(f"{table_name}: query lacks columns {missing}")
+        counts = dict(
+            conn.execute(
+                f"SELECT {table.partition_key_sql()} AS p, count(*) FROM {INCOMING} GROUP BY p"
+            ).fetchall()
+        )
+        outside = set(counts) - set(dates)
+        if outside:
+            raise SchemaMismatch(f"{table_name}: rows for dates {sorted(outside)[:5]} not written")
+        conn.execute(
+            f"DELETE FROM {table_name} WHERE {table.partition_key_sql()} "
+            "IN (SELECT unnest(?::DATE[]))",
+            [dates],
+        )
+        conn.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM {INCOMING}")
+        conn.execute(
+            "INSERT INTO etf_partition_log (table_name, partition_date, row_count) "
+            "SELECT ?, unnest(?::DATE[]), unnest(?::BIGINT[])",
+            [table_name, dates, [int(counts.get(d, 0)) for d in dates]],
+        )
+        conn.execute(f"DROP TABLE {INCOMING}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return sum(counts.values())
+
+
 def replace_partitions_in_batches(
     conn: duckdb.DuckDBPyConnection,
     table_name: str,
-    dates: list[date],
-    frame_for: Callable[[date], pd.DataFrame],
-) -> tuple[int, pd.DataFrame]:
-    """Compute `frame_for` each date and write them METRIC_WRITE_BATCH_SESSIONS at a time, one
-    transaction each.
+    dates: Sequence[date],
+    query_for: Callable[[list[date]], tuple[str, dict[str, object]]],
+) -> int:
+    """Write `dates` QUERY_WRITE_BATCH_PARTITIONS at a time, one transaction each, each batch's
+    rows from the set-based query `query_for(batch)` gives (SQL and its parameters).
 
-    Returns the rows written and the last date's frame (what the asset's metadata shows): with
-    no dates, the table's empty frame (its columns and their types), so the metadata can read it.
+    One code path for a day and for the whole history: a single date is a batch of one, and a
+    batch's windows are computed in one pass over it and its look-back, so memory is bounded
+    by the batch (and QUERY_MEMORY_LIMIT), not the range. Returns the rows written.
     """
-    written, last = 0, conn.execute(f"SELECT * FROM {table_name} LIMIT 0").df()
-    for start in range(0, len(dates), METRIC_WRITE_BATCH_SESSIONS):
-        batch = dates[start : start + METRIC_WRITE_BATCH_SESSIONS]
-        frames = [frame_for(d) for d in batch]
-        frame = pd.concat(frames, ignore_index=True)
-        written += replace_partitions(conn, table_name, batch, frame)
-        last = frames[-1]
-    return written, last
+    written, ordered = 0, sorted(set(dates))
+    conn.execute(f"SET memory_limit = '{QUERY_MEMORY_LIMIT}'")
+    try:
+        for start in range(0, len(ordered), QUERY_WRITE_BATCH_PARTITIONS):
+            batch = ordered[start : start + QUERY_WRITE_BATCH_PARTITIONS]
+            written += replace_partitions_by_query(conn, table_name, batch, *query_for(batch))
+    finally:
+        conn.execute("RESET memory_limit")
+    return written
 
 
 def newest_partition(conn: duckdb.DuckDBPyConnection, table: str) -> date | None:
@@ -202,12 +263,24 @@ def usable_warehouse(database: str) -> Path:
 
 
 def _has_schema(conn: duckdb.DuckDBPyConnection) -> bool:
-    """One catalog lookup: still there if the file was not replaced behind our back."""
+    """One catalog lookup: still there if the file was not replaced behind our back. Fetched
+    to the end: DuckDB refuses a `register` on a connection with a result left unread."""
     return bool(
         conn.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_name = 'etf_partition_log'"
-        ).fetchone()
+        ).fetchall()
     )
+
+
+def set_query_options(conn: duckdb.DuckDBPyConnection) -> None:
+    """Settings every warehouse connection runs the metrics' statements with.
+
+    DuckDB runs an ASOF join as a nested loop when it estimates the left side under
+    `asof_loop_join_threshold` (64) rows; a set-based metric's left side comes from unnest()
+    of its target dates, estimated tiny, so a range of real size ran for minutes instead of
+    a second. Always the sort-based ASOF join, then.
+    """
+    conn.execute("SET asof_loop_join_threshold = 0")
 
 
 @contextmanager
@@ -224,6 +297,7 @@ def warehouse(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
     key = "" if in_memory else str(usable_warehouse(resource.database))
     with resource.get_connection() as conn:
         try:
+            set_query_options(conn)
             if in_memory or key not in _SCHEMA_ENSURED or not _has_schema(conn):
                 ensure_schema(conn)
                 if not in_memory:

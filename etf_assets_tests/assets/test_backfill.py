@@ -227,7 +227,7 @@ def test_aum_and_52_week_over_a_past_range_in_one_run_each(
 ) -> None:
     """Derived assets over history: each session gets the funds priced that day, written a few
     sessions per transaction, and the figures are the market's."""
-    monkeypatch.setattr(write, "METRIC_WRITE_BATCH_SESSIONS", 7)
+    monkeypatch.setattr(write, "QUERY_WRITE_BATCH_PARTITIONS", 7)
     db = tmp_path / "w.duckdb"
     res = resources(sandbox, db)
     assert run_range(sandbox, db, (EARLY[0], EARLY[-1])).success

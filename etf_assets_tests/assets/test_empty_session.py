@@ -13,14 +13,15 @@ import pandas as pd
 import pytest
 
 from etf_assets import settings
-from etf_assets.assets.metrics import tracking_for, week52_for
+from etf_assets.assets.metrics import missing_price_sessions, tracking_for
 from etf_assets.assets.prices import price_sessions
-from etf_assets.assets.returns import returns_for
-from etf_assets.metrics.returns import window_start
+from etf_assets.assets.returns import krx_changes_registered
+from etf_assets.metrics.returns import RETURNS_SQL, returns_params, window_start
+from etf_assets.metrics.week52 import WEEK52_SQL, week52_params
 from etf_assets.partitions import previous_session, xkrx_sessions
 from etf_assets.sensors import empty_session_alerts
 from etf_assets.warehouse.schema import TABLES
-from etf_assets.warehouse.write import replace_partition
+from etf_assets.warehouse.write import replace_partition, set_query_options
 from etf_assets_tests.helpers import AS_OF
 
 # The session the 1-month window of AS_OF starts on, inside the 52-week and 250-session windows.
@@ -32,6 +33,7 @@ NOTE = f"KRX (krx_openapi) answered no data for session {EMPTY}: unscheduled clo
 def conn(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The warehouse copy with EMPTY written as KRX answers a closed day: no rows, a note."""
     connection = duckdb.connect(str(db))
+    set_query_options(connection)
     empty = pd.DataFrame(columns=list(TABLES["etf_daily_prices"].column_names))
     replace_partition(connection, "etf_daily_prices", EMPTY, empty, note=NOTE)
     yield connection
@@ -42,8 +44,11 @@ def test_an_empty_session_leaves_no_window_null_for_every_fund(
     conn: duckdb.DuckDBPyConnection,
 ) -> None:
     assert EMPTY is not None and EMPTY not in price_sessions(conn)
+    sessions = price_sessions(conn)
     no_krx = pd.DataFrame(columns=["trade_date", "ticker", "krx_return_1m_pct"])
-    returns = returns_for(conn, [AS_OF], no_krx).set_index("ticker")
+    with krx_changes_registered(conn, no_krx):
+        returns = conn.execute(RETURNS_SQL, returns_params([AS_OF], sessions)).df()
+    returns = returns.set_index("ticker")
     assert returns["return_1m_pct"].notna().mean() > 0.9
     # The window starts on the session before the empty one.
     start = previous_session(EMPTY)
@@ -56,11 +61,12 @@ def test_an_empty_session_leaves_no_window_null_for_every_fund(
     expected = (returns.loc[fund, "close"] / closes[fund] - 1) * 100
     assert returns.loc[fund, "return_1m_pct"] == pytest.approx(expected)
 
-    tracking = tracking_for(conn, AS_OF)
+    tracking = tracking_for(conn, [AS_OF])
     assert tracking["tracking_error_250d_pct"].notna().mean() > 0.5
     assert tracking["premium_discount_250d_pct"].notna().mean() > 0.5
 
-    week52, missing = week52_for(conn, AS_OF)
+    week52 = conn.execute(WEEK52_SQL, week52_params([AS_OF], sessions)).df()
+    missing = missing_price_sessions(conn, AS_OF, sessions)
     assert week52["has_full_year"].astype(bool).mean() > 0.5 and EMPTY not in missing
 
 

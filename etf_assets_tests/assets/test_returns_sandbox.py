@@ -223,8 +223,10 @@ def test_a_range_is_one_run_writing_every_session(sandbox: Sandbox, db: Path) ->
             "GROUP BY ALL ORDER BY 1"
         ).fetchall()
     assert [c[0] for c in counts] == list(span)
-    assert all(rows == len(get_market().daily(d)) and krx > 0.95 * rows
-               for d, rows, krx in counts)  # fmt: skip
+    assert all(rows == len(get_market().daily(d)) for d, rows, _ in counts)
+    # KRX's own 1-month change is fetched for the run's newest session only
+    assert [krx > 0.95 * rows for _, rows, krx in counts] == [False, False, True]
+    assert [krx for _, _, krx in counts[:-1]] == [0, 0]
 
 
 def test_overview_shows_yields_and_charts_the_top_payer(

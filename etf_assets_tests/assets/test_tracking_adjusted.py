@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from etf_assets.assets.metrics import etf_tracking_error
-from etf_assets.metrics.tracking import TRACKING_SQL, UNADJUSTED_TRACKING_SQL
+from etf_assets.metrics.tracking import TRACKING_SQL, UNADJUSTED_TRACKING_SQL, tracking_params
 from etf_assets.partitions import sessions_back, week_last_session
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets.warehouse.schema import TABLES
@@ -29,7 +29,7 @@ from etf_sandbox.market import get_market
 from etf_sandbox.server import Sandbox
 
 SESSIONS = sessions_back(AS_OF, 260)
-PARAMS = {"as_of_date": AS_OF, "history_start": SESSIONS[-251]}
+PARAMS = tracking_params([AS_OF], SESSIONS)
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_special_payouts_count_and_liquidations_do_not(conn: duckdb.DuckDBPyConn
 def test_leverage_of_a_fund_no_longer_in_the_master(conn: duckdb.DuckDBPyConnection) -> None:
     """The week's master first; a delisted fund's newest master row; else its KRX name."""
     old_week = SESSIONS[-30]
-    params = {"as_of_date": old_week, "history_start": SESSIONS[0]}
+    params = tracking_params([old_week], SESSIONS)  # from SESSIONS[0]
     named = {"LEV": "KODEX 레버리지", "INV2": "KODEX 200선물인버스2X", "INV": "TIGER 인버스",
              "PLAIN": "KODEX 200", "WEEK": "TIGER 레버리지", "GONE": "ACE 인버스"}  # fmt: skip
     rows = []

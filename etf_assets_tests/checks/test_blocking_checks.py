@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
 
 from etf_assets.assets.metrics import etf_aum
@@ -21,25 +20,25 @@ POISONED = "069500"
 def test_a_nan_or_infinity_fails_the_run_and_stops_downstream(
     sandbox: Sandbox, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # etf_aum writes through warehouse.write.replace_partitions_in_batches, batch by batch
-    write = warehouse_write.replace_partitions
+    # etf_aum writes through warehouse.write.replace_partitions_by_query, batch by batch
+    write = warehouse_write.replace_partitions_by_query
 
     def writing_infinity_and_nan(
-        conn: duckdb.DuckDBPyConnection, table: str, dates: list[date], frame: pd.DataFrame
+        conn: duckdb.DuckDBPyConnection,
+        table: str,
+        dates: list[date],
+        sql: str,
+        params: dict[str, object],
     ) -> int:
-        """An infinity in the frame (a pandas division by zero), a NaN by SQL: DuckDB reads a
-        frame's NaN as NULL, so NaN only arrives by SQL (0 / 0)."""
-        poisoned = frame["ticker"] == POISONED
-        written = write(
-            conn,
-            table,
-            dates,
-            frame.assign(market_cap_krw=frame["market_cap_krw"].mask(poisoned, float("inf"))),
+        """An infinity and a NaN land in the written partition, as a division by zero would
+        leave them."""
+        written = write(conn, table, dates, sql, params)
+        conn.execute(
+            "UPDATE etf_aum SET market_cap_krw = 'inf', nav = 'nan' WHERE ticker = ?", [POISONED]
         )
-        conn.execute("UPDATE etf_aum SET nav = 'nan' WHERE ticker = ?", [POISONED])
         return written
 
-    monkeypatch.setattr(warehouse_write, "replace_partitions", writing_infinity_and_nan)
+    monkeypatch.setattr(warehouse_write, "replace_partitions_by_query", writing_infinity_and_nan)
     result = materialize_with_checks(
         [etf_aum, etf_overview], resources(sandbox, db), AS_OF.isoformat()
     )

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etf_assets.metrics.aum import AUM_FROM_KRX_SQL, aum_frame
-from etf_assets.metrics.tracking import TRACKING_SQL
-from etf_assets.metrics.week52 import WEEK52_SQL
-from etf_assets.partitions import sessions_back, sessions_between
+from etf_assets.metrics.aum import AUM_SQL, kis_quotes
+from etf_assets.metrics.tracking import TRACKING_SQL, tracking_params
+from etf_assets.metrics.week52 import WEEK52_SQL, week52_params
+from etf_assets.partitions import sessions_back, sessions_between, xkrx_sessions
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets_tests.helpers import table_frame
 
@@ -30,9 +30,16 @@ def conn() -> duckdb.DuckDBPyConnection:
     return connection
 
 
+def aum_frame(
+    conn: duckdb.DuckDBPyConnection, d: date, kis: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """etf_aum's rows of one session, with KIS's quotes of it when given."""
+    with kis_quotes(conn, kis, d):
+        return conn.execute(AUM_SQL, {"dates": [d]}).df()
+
+
 def _week52(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    window = sessions_between(AS_OF - timedelta(days=364), AS_OF)
-    frame = conn.execute(WEEK52_SQL, {"trade_date": AS_OF, "expected_sessions": len(window)}).df()
+    frame = conn.execute(WEEK52_SQL, week52_params([AS_OF], xkrx_sessions())).df()
     return frame.set_index("ticker")
 
 
@@ -123,9 +130,7 @@ def test_tracking_error_and_premium(conn: duckdb.DuckDBPyConnection) -> None:
         [dict(as_of_date=AS_OF, etf_ticker="PLAIN", constituent_code=c, kind=k) for c, k in basket],
     )
     frame = (
-        conn.execute(
-            TRACKING_SQL, {"as_of_date": AS_OF, "history_start": sessions_back(AS_OF, 251)[0]}
-        )
+        conn.execute(TRACKING_SQL, tracking_params([AS_OF], xkrx_sessions()))
         .df()
         .set_index("ticker")
     )
@@ -156,13 +161,7 @@ def test_tracking_error_is_not_the_premium(conn: duckdb.DuckDBPyConnection) -> N
     rows = _history("STEADY", 60, 1, 0.0, 2.0, 7)
     _insert(conn, "etf_daily_prices", rows)
     _insert(conn, "etf_details", [dict(trade_date=AS_OF, ticker="STEADY", leverage_factor=1)])
-    row = (
-        conn.execute(
-            TRACKING_SQL, {"as_of_date": AS_OF, "history_start": sessions_back(AS_OF, 251)[0]}
-        )
-        .df()
-        .iloc[0]
-    )
+    row = conn.execute(TRACKING_SQL, tracking_params([AS_OF], xkrx_sessions())).df().iloc[0]
     assert row.premium_discount_20d_pct == pytest.approx(2.0)
     assert row.tracking_error_20d_pct == pytest.approx(0.0, abs=1e-9)
 
@@ -249,7 +248,7 @@ def test_zero_and_null_levels_give_null_days_never_nan(conn: duckdb.DuckDBPyConn
         [rows[230]["trade_date"]],
     )
     _insert(conn, "etf_details", [dict(trade_date=AS_OF, ticker="HOLES", leverage_factor=1)])
-    params = {"as_of_date": AS_OF, "history_start": sessions_back(AS_OF, 251)[0]}
+    params = tracking_params([AS_OF], xkrx_sessions())
     assert _not_finite(conn, TRACKING_SQL, params) == []
     row = conn.execute(TRACKING_SQL, params).df().iloc[0]
     for n in (20, 60, 120):  # the holes cost a few days, not the figures
@@ -275,7 +274,8 @@ def test_aum_of_zero_or_null_nav_is_null_never_zero_or_nan(
         ],
     )
     conn.execute("UPDATE etf_daily_prices SET nav = 'nan'::DOUBLE WHERE ticker = 'NAN'")
-    assert _not_finite(conn, AUM_FROM_KRX_SQL, {"trade_date": AS_OF}) == []
+    with kis_quotes(conn, None, None):
+        assert _not_finite(conn, AUM_SQL, {"dates": [AS_OF]}) == []
     frame = aum_frame(conn, AS_OF).set_index("ticker")
     assert frame["aum_krw"].isna().all() and frame["aum_source"].isna().all()
     assert pd.isna(frame.loc["ZERO", "market_cap_krw"])  # close 0 × units is no market cap

@@ -9,11 +9,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from etf_assets.metrics.returns import frequency_of_gaps, returns_frame
-from etf_assets.metrics.tracking import TRACKING_SQL, factor_from_name_sql
+from etf_assets.metrics.tracking import TRACKING_SQL, factor_from_name_sql, tracking_params
 from etf_assets.partitions import sessions_back, sessions_between
 from etf_assets.warehouse.migrate import ensure_schema
 from etf_assets_tests.helpers import table_frame
+from etf_assets_tests.metrics.returns_on_duckdb import payout_frequency, returns_frame
 
 AS_OF = date(2026, 11, 20)
 
@@ -62,7 +62,7 @@ def test_a_basket_of_futures_and_cash_counts_no_constituent_and_no_basket_is_nul
         dict(as_of_date=AS_OF, etf_ticker=t, constituent_code=code, kind=kind)
         for t, lines in funds.items() for code, kind in lines
     ])  # fmt: skip
-    frame = conn.execute(TRACKING_SQL, {"as_of_date": AS_OF, "history_start": days[0]}).df()
+    frame = conn.execute(TRACKING_SQL, tracking_params([AS_OF], days)).df()
     counts = frame.set_index("ticker")["constituent_count"]
     assert counts["FUTURES"] == 0 and counts["STOCKS"] == 1 and pd.isna(counts["NOBASKET"])
 
@@ -89,7 +89,7 @@ def test_a_basket_of_futures_and_cash_counts_no_constituent_and_no_basket_is_nul
 def test_payout_rhythm_tolerates_one_skip_a_year_and_a_moved_record_day(
     gaps: list[int], frequency: str
 ) -> None:
-    assert frequency_of_gaps(gaps, True, True) == frequency
+    assert payout_frequency(gaps, True, True) == frequency
 
 
 def test_a_quarterly_payer_that_skips_january_is_quarterly_from_its_payouts() -> None:

@@ -1,5 +1,6 @@
-"""etf_returns' math on small frames: windows, month-end clamping, YTD, NULL before listing,
-reinvestment, what counts as income, the payout frequency, and never NaN."""
+"""etf_returns' math on small histories: windows, month-end clamping, YTD, NULL before listing,
+reinvestment, what counts as income, the payout frequency, and never NaN. Each history is
+loaded into an in-memory DuckDB and computed by the asset's own statement (RETURNS_SQL)."""
 
 from datetime import date, timedelta
 
@@ -7,13 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etf_assets.metrics.returns import (
-    RETURN_COLUMNS,
-    TOTAL_RETURN_COLUMNS,
-    frequency_of_gaps,
-    returns_frame,
-    window_start,
-)
+from etf_assets.metrics.returns import RETURN_COLUMNS, TOTAL_RETURN_COLUMNS, window_start
+from etf_assets_tests.metrics.returns_on_duckdb import payout_frequency, returns_frame
 
 # Weekdays of 2023–2025, less two closures, as a small exchange calendar.
 CLOSED = {date(2024, 12, 31), date(2025, 1, 1)}
@@ -182,7 +178,7 @@ def test_yield_counts_income_with_ex_dates_in_the_trailing_365_days() -> None:
 def test_frequency_of_gaps(
     gaps: list[int], paid: bool, listed_a_year: bool, frequency: str
 ) -> None:
-    assert frequency_of_gaps(gaps, paid, listed_a_year) == frequency
+    assert payout_frequency(gaps, paid, listed_a_year) == frequency
 
 
 def test_frequency_from_payouts_of_every_rhythm() -> None:

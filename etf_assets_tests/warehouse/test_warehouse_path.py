@@ -45,11 +45,10 @@ def test_a_relative_path_is_reported_absolute(
     assert usable_warehouse("w.duckdb") == tmp_path / "w.duckdb"
 
 
-def test_a_run_of_no_dates_returns_the_tables_typed_empty_frame() -> None:
-    """The metadata of etf_aum and etf_52w reads columns of the last frame (nlargest, sums)."""
+def test_a_run_of_no_dates_writes_nothing_and_runs_no_query() -> None:
+    """A batch writer given no dates neither asks for a query nor opens a transaction."""
     with duckdb.connect() as conn:
         ensure_schema(conn)
-        written, last = replace_partitions_in_batches(conn, "etf_aum", [], lambda d: None)
-    assert written == 0
-    assert last.empty and last.nlargest(10, "aum_krw").empty
-    assert float(last["aum_krw"].sum()) == 0.0
+        written = replace_partitions_in_batches(conn, "etf_aum", [], lambda batch: 1 / 0)
+        logged = conn.execute("SELECT count(*) FROM etf_partition_log").fetchone()
+    assert written == 0 and logged == (0,)
