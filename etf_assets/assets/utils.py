@@ -14,6 +14,10 @@ from etf_assets.metrics.units import krw_korean, number_text
 from etf_assets.warehouse.schema import TABLES
 from etf_assets.warehouse.write import IN_MEMORY, usable_warehouse
 
+# The longest range whose every partition gets its own row count (a year of sessions): see
+# partition_metadata for why a longer one does not.
+OWN_ROW_COUNT_PARTITIONS = 260
+
 
 def table_metadata(table_name: str) -> dict[str, object]:
     """Definition metadata for the asset whose partitions are stored in `table_name`: the
@@ -148,10 +152,27 @@ def partition_metadata(
     for one partition key (`add_asset_metadata(partition_key=…)`) is merged into that
     partition's copy only, so each partition's latest materialization is its own. A range's
     totals go under names that say so (`range_row_count`).
+
+    Each such call costs Dagster a pass over the run's whole range (it lists the range's keys
+    to check the one given), so a backfill of the whole history would spend minutes on row
+    counts alone. A range longer than OWN_ROW_COUNT_PARTITIONS gives own row counts to the
+    partitions with figures only; the others carry the range's summary (rows per partition:
+    least, median, most) and their own counts stay in etf_partition_log.
     """
-    for d in sorted(row_counts.keys() | figures.keys()):
+    own_counts = len(context.partition_keys) <= OWN_ROW_COUNT_PARTITIONS
+    for d in sorted((row_counts.keys() if own_counts else set()) | figures.keys()):
         own = {"dagster/row_count": row_counts[d]} if d in row_counts else {}
         context.add_asset_metadata({**own, **figures.get(d, {})}, partition_key=d.isoformat())
     if len(context.partition_keys) == 1:
         return {}
-    return {"range_row_count": sum(row_counts.values()), "partitions": len(context.partition_keys)}
+    summary: dict[str, object] = {
+        "range_row_count": sum(row_counts.values()),
+        "partitions": len(context.partition_keys),
+    }
+    if not own_counts and row_counts:
+        counts = sorted(row_counts.values())
+        summary["range_rows_per_partition"] = (
+            f"least {counts[0]:,}, median {counts[len(counts) // 2]:,}, most {counts[-1]:,} "
+            "(each partition's own count: etf_partition_log)"
+        )
+    return summary

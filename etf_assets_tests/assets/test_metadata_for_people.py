@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from etf_assets.assets import utils
 from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.utils import markdown_table, partition_metadata, with_names
@@ -89,6 +90,38 @@ def test_the_latest_materialization_of_a_day_is_its_own() -> None:
         metadata = latest.asset_materialization.metadata
         assert metadata["dagster/row_count"].value == rows
         assert metadata["range_row_count"].value == sum(counts.values())
+
+
+def test_a_long_range_gives_own_counts_to_its_newest_partition_and_a_summary_to_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past OWN_ROW_COUNT_PARTITIONS (each own count costs Dagster a pass over the range), the
+    newest partition keeps its count and figures, the others the range's summary only."""
+    monkeypatch.setattr(utils, "OWN_ROW_COUNT_PARTITIONS", 2)
+    partitions_def = dg.DailyPartitionsDefinition(start_date="2026-11-16", end_date="2026-11-21")
+    counts = {"2026-11-17": 3, "2026-11-18": 5, "2026-11-19": 4}
+
+    @dg.asset(partitions_def=partitions_def, backfill_policy=dg.BackfillPolicy.single_run())
+    def counted(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        rows = {date.fromisoformat(k): counts[k] for k in context.partition_keys}
+        newest = {max(rows): {"figure": 1}}
+        return dg.MaterializeResult(metadata=partition_metadata(context, rows, newest))
+
+    result = dg.materialize(
+        [counted],
+        tags={
+            "dagster/asset_partition_range_start": "2026-11-17",
+            "dagster/asset_partition_range_end": "2026-11-19",
+        },
+    )
+    events = {e.partition: e.metadata for e in result.asset_materializations_for_node("counted")}
+    assert events["2026-11-19"]["dagster/row_count"].value == 4
+    assert events["2026-11-19"]["figure"].value == 1
+    for older in ("2026-11-17", "2026-11-18"):
+        assert "dagster/row_count" not in events[older] and "figure" not in events[older]
+    for metadata in events.values():
+        assert metadata["range_row_count"].value == 12
+        assert metadata["range_rows_per_partition"].value.startswith("least 3, median 4, most 5")
 
 
 def test_the_top_10_names_each_fund_and_reads_its_aum_in_korean_units(
