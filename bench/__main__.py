@@ -3,7 +3,8 @@
 Starts the sandbox as its own process with realistic latency, runs the plan's sequential loop
 (a sample, extrapolated), resets the sandbox, runs our phases through the Dagster CLI into a
 temporary warehouse, then the micro-measurements, then the full-history price backfill, a
-kill-and-resume run and the storage measurements on the full history (`bench.backfill`).
+kill-and-resume run and the storage measurements on the full history (`bench.backfill`),
+and the derived assets over the whole history beside one query each (`bench.derived`).
 Prints the report and writes it to --output.
 """
 
@@ -28,6 +29,7 @@ from bench.baseline import (
     run_aum_phase,
     run_tracking_phase,
 )
+from bench.derived import run_derived
 from bench.measure import (
     Phase,
     SandboxCounter,
@@ -174,7 +176,8 @@ def run_micro(url: str, work: Path, session: date) -> Micro:
 def run_backfill(
     url: str, counter: SandboxCounter, work: Path, session: date, pace: float
 ) -> BackfillBench:
-    """The full history into an empty warehouse, then a killed and resumed run into another."""
+    """The full history into an empty warehouse, then a killed and resumed run into another;
+    the storage and the derived assets measured on the full history."""
     full_env = {**_env(url, work / "full"), "KRX_REQUESTS_PER_SECOND": f"{pace:g}"}
     full = run_full_backfill(counter, full_env, session, work / "logs")
     resume_env = {**_env(url, work / "resume"), "KRX_REQUESTS_PER_SECOND": f"{pace:g}"}
@@ -182,7 +185,8 @@ def run_backfill(
     resume = run_kill_and_resume(counter, resume_env, (span[0], span[-1]), work / "logs")
     print("  storage at scale …", flush=True)
     storage = storage_at_scale(Path(full_env["ETF_ASSETS_DUCKDB"]), work)
-    return BackfillBench(full, resume, storage)
+    derived = run_derived(full_env, session, work / "logs")
+    return BackfillBench(full, resume, storage, derived)
 
 
 def kept_by_hand(results_file: Path) -> str:

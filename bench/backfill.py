@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench.derived import DerivedBench
 from bench.measure import SandboxCounter, newest_run_times, run_measured
 from etf_assets.assets.prices import WRITE_BATCH_SESSIONS
 from etf_assets.partitions import CALENDAR_START, sessions_between
@@ -281,4 +282,5 @@ class BackfillBench:
     full: BackfillRun
     resume: ResumeRun
     storage: StorageAtScale
+    derived: DerivedBench
     batch_sessions: int = WRITE_BATCH_SESSIONS

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,13 @@ import duckdb
 import pandas as pd
 import requests
 
-from etf_assets.metrics.week52 import WEEK52_SQL, WINDOW_DAYS
+from etf_assets.assets.prices import price_sessions
+from etf_assets.metrics.week52 import WEEK52_SQL, week52_params
 from etf_assets.parsing.krx import daily_prices_from_data_service
-from etf_assets.partitions import KST, sessions_between
+from etf_assets.partitions import KST
 from etf_assets.resources.krx import KRXClient
 from etf_assets.warehouse.migrate import ensure_schema
-from etf_assets.warehouse.write import replace_partition, replace_partitions
+from etf_assets.warehouse.write import replace_partition, replace_partitions, set_query_options
 from etf_sandbox.localrun import REPO
 
 PACKAGES = ("dagster", "dagster-duckdb", "duckdb", "pandas", "numpy", "requests", "urllib3")
@@ -297,10 +298,10 @@ def definitions_load(env: dict[str, str], log_dir: Path, repeats: int = 5) -> Us
 
 def week52_sql_s(db: Path, trade_date: date, repeats: int = 5) -> tuple[float, int]:
     """Median seconds of the etf_52w statement alone for every ETF, and its row count."""
-    window = sessions_between(trade_date - timedelta(days=WINDOW_DAYS - 1), trade_date)
-    params = {"trade_date": trade_date, "expected_sessions": len(window)}
     samples, rows = [], 0
     with duckdb.connect(str(db), read_only=True) as conn:
+        set_query_options(conn)
+        params = week52_params([trade_date], price_sessions(conn))
         conn.execute(WEEK52_SQL, params).df()  # warm the file cache once
         for _ in range(repeats):
             started = time.perf_counter()
