@@ -108,3 +108,36 @@ def bar_chart_png(
 def markdown_image(png: bytes, alt: str) -> str:
     """Markdown embedding the PNG as a data URI, so the Dagster UI shows it inline."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+def paired_bar_chart_png(
+    labels: Sequence[str],
+    first: Sequence[float],
+    second: Sequence[float],
+    *,
+    names: tuple[str, str],
+    title: str,
+    value_label: str,
+) -> bytes:
+    """Two horizontal bars per label (e.g. a fund's all-in cost beside its headline fee), the
+    first label on top, with a legend naming the two series; PNG bytes."""
+    korean = font_manager.FontProperties(fname=korean_font_file())
+    figure = Figure(figsize=(7.5, 0.45 * len(labels) + 1.6), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    height = 0.4
+    positions = range(len(labels))
+    for offset, values, name, color in (
+        (-height / 2, first, names[0], "#3b6ea8"),
+        (height / 2, second, names[1], "#c8a24a"),
+    ):
+        bars = axes.barh([p + offset for p in positions], values, height, label=name, color=color)
+        axes.bar_label(bars, fmt="{:,.3f}", fontsize=7, padding=2)
+    axes.set_yticks(positions, labels, fontproperties=korean, fontsize=9)
+    axes.invert_yaxis()
+    axes.set_xlabel(value_label, fontproperties=korean)
+    axes.set_title(title, fontproperties=korean, fontsize=11)
+    axes.legend(prop=korean, fontsize=8, loc="lower right")
+    axes.margins(x=0.15)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _png(figure)

@@ -11,7 +11,10 @@ from dagster_duckdb import DuckDBResource
 from etf_assets import settings
 from etf_assets.alerts import AlertChannels
 from etf_assets.assets import (
+    classification,
+    costs,
     distributions,
+    exposure,
     flows,
     holdings,
     listing,
@@ -22,7 +25,9 @@ from etf_assets.assets import (
     universe,
 )
 from etf_assets.checks import ALL_CHECKS
+from etf_assets.publishing import publish_read_snapshot
 from etf_assets.resources.kis import KISClient
+from etf_assets.resources.kofia import KOFIAClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.schedules import PHASE_SCHEDULES, monitoring_schedule
@@ -54,6 +59,10 @@ def build_resources() -> dict[str, object]:
             url=settings.seibro_url(),
             requests_per_second=settings.seibro_requests_per_second(),
         ),
+        "kofia": KOFIAClient(
+            url=settings.kofia_url(),
+            requests_per_second=settings.kofia_requests_per_second(),
+        ),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),
         "alerts": AlertChannels(
             urls=_secret(settings.ALERT_URLS_ENV),
@@ -64,14 +73,27 @@ def build_resources() -> dict[str, object]:
 
 
 all_assets = dg.load_assets_from_modules(
-    [listing, prices, holdings, metrics, returns, flows, reports, universe, distributions]
+    [
+        listing,
+        prices,
+        holdings,
+        metrics,
+        returns,
+        flows,
+        reports,
+        universe,
+        distributions,
+        classification,
+        costs,
+        exposure,
+    ]
 )
 
 defs = dg.Definitions(
     assets=all_assets,
     asset_checks=ALL_CHECKS,
     schedules=[*PHASE_SCHEDULES, monitoring_schedule],
-    sensors=alert_sensors(),
+    sensors=[*alert_sensors(), publish_read_snapshot],
     resources=build_resources(),
     executor=dg.in_process_executor,
 )

@@ -148,6 +148,30 @@ class SEIBroIncomplete(SEIBroError):
     """Paging brought fewer distinct rows than SEIBro's own count for the same filter."""
 
 
+class KOFIAError(UpstreamError):
+    """KOFIA 전자공시 (dis.kofia.or.kr) failed or answered something unusable."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        screen: str | None = None,
+        status: int | None = None,
+        body_excerpt: str | None = None,
+    ) -> None:
+        super().__init__("kofia", message, screen=screen, status=status, body_excerpt=body_excerpt)
+
+
+class KOFIABadAnswer(KOFIAError):
+    """The answer is not KOFIA's XML (an HTML page, a truncated body), or it carries a ProFrame
+    error code (`pfmResponseCode`) instead of rows."""
+
+
+class KOFIANotYetDisclosed(KOFIAError):
+    """KOFIA answers a month it has not disclosed yet (or a day that is no business day) with
+    no row: a month's figures appear within the following month."""
+
+
 class ConfigurationError(EtfAssetsError, ValueError):
     """A setting (an environment variable) holds a value we cannot use. The message is one line:
     the variable, its value (secrets masked), what is allowed; it is what the CLI prints."""

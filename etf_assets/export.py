@@ -5,6 +5,9 @@ byte-order mark so Excel reads Korean names). `--date` exports one partition of 
 overview snapshot of that session); without it, whole tables and the live overview.
 
     python -m etf_assets.export --format parquet --out exports/ [--date 2026-11-20] [--db PATH]
+
+It reads the published read snapshot (ETF_ASSETS_READ_DUCKDB), never blocking a run; before the
+first publish, the warehouse itself, with a note.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from etf_assets import settings
 from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, overview_sql, premium_outliers
 from etf_assets.metrics.units import is_missing, krw_korean, number_text
 from etf_assets.warehouse.export import FORMATS, connect_read_only, export_warehouse
+from etf_assets.warehouse.publish import read_source
 
 OUTLIERS_NAMED = 5
 
 
-def default_db() -> Path:
-    return Path(settings.duckdb_path())
+def default_db() -> tuple[Path, str | None]:
+    """The read snapshot, else the warehouse with a note (etf_assets.warehouse.publish)."""
+    return read_source(Path(settings.read_duckdb_path()), Path(settings.duckdb_path()))
 
 
 def _width(text: str) -> int:
@@ -74,6 +79,7 @@ def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: 
     for label, column in (
         ("details", "details_as_of"), ("prices", "prices_as_of"), ("AUM", "aum_as_of"),
         ("tracking", "tracking_as_of"), ("52w", "week52_as_of"), ("flows", "flows_as_of"),
+        ("pensions", "classification_as_of"), ("creations", "creations_as_of"),
     ):  # fmt: skip
         newest = frame[column].max()
         if is_missing(newest):  # never computed
@@ -91,6 +97,14 @@ def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: 
             f"premium: {named}"
         )
 
+    def pension_cell(row: Any) -> str:
+        """퇴직연금 위험/안전 where 퇴직연금 may hold it, else 연금저축만 or 불가."""
+        if is_missing(row.retirement_eligible):
+            return ""
+        if row.retirement_eligible:
+            return "퇴직위험" if row.retirement_risk_asset else "퇴직안전"
+        return "저축만" if row.pension_savings_eligible else "불가"
+
     def premium_cell(row: Any) -> str:
         mark = "*" if row.ticker in outliers else ""
         return _number(row.premium_discount_20d_pct, "+.2f") + mark
@@ -104,6 +118,8 @@ def overview_summary(conn_or_path: duckdb.DuckDBPyConnection | str | Path, top: 
         ("prem20d%", 9, True, premium_cell),
         ("TE250d%", 7, True, lambda r: _number(r.tracking_error_250d_pct, ".2f")),
         ("<52wH%", 6, True, lambda r: _number(r.pct_below_high, ".1f")),
+        ("연금", 8, False, pension_cell),
+        ("설정5d 억원", 11, True, lambda r: _number(r.net_creation_5d_krw / 1e8, "+,.0f")),
     )
     lines += ["", f"Top {min(top, len(frame))} by AUM"]
     lines.append("  ".join(_fit(h, w, right=right) for h, w, right, _ in columns).rstrip())
@@ -127,9 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--format", choices=FORMATS, required=True)
     parser.add_argument("--out", type=Path, required=True, help="directory to write into")
     parser.add_argument("--date", type=_iso_date, help="one partition (session) only")
-    parser.add_argument("--db", type=Path, default=default_db(), help="the DuckDB warehouse")
+    parser.add_argument(
+        "--db", type=Path, help="the DuckDB file to read (default: the read snapshot)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.db is None:
+        args.db, note = default_db()
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     try:
         with connect_read_only(args.db) as conn:
             written = export_warehouse(conn, args.out, args.format, args.date)

@@ -27,6 +27,7 @@ from etf_assets import partitions, settings
 from etf_assets.alerts import ALERTING_OFF, Alert, AlertChannels
 from etf_assets.checks import ALL_CHECKS, TABLE_ASSETS, WATCHED_TABLES, partition_checks, rules
 from etf_assets.partitions import KST
+from etf_assets.warehouse.publish import read_source
 from etf_assets.warehouse.schema import TABLES
 
 EXIT_HEALTHY = 0
@@ -236,13 +237,22 @@ def notify(alerts: AlertChannels, report: str, verdict: str, code: int) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=settings.duckdb_path())
+    parser.add_argument(
+        "--db", help="the DuckDB file to read (default: the read snapshot; it never blocks a run)"
+    )
     parser.add_argument(
         "--notify", action="store_true", help="also send the verdict to ETF_ASSETS_ALERT_URLS"
     )
     args = parser.parse_args(argv)
     alerts = AlertChannels.from_env()
-    report, verdict, code = examine(Path(args.db))
+    db, source_note = (
+        (Path(args.db), None)
+        if args.db
+        else read_source(Path(settings.read_duckdb_path()), Path(settings.duckdb_path()))
+    )
+    report, verdict, code = examine(db)
+    if source_note:
+        report += f"\nnote: {source_note}"
     report += f"\n\nverdict: {verdict}"
     print(f"{report}\n{alerts.channels().describe()}")
     if args.notify and not notify(alerts, report, verdict, code):

@@ -25,6 +25,16 @@ MONITORING_DELAY = timedelta(minutes=30)
 PRICES_FINAL_AT = time(15, 45)
 FLOWS_FINAL_AT = time(18, 0)
 OPENAPI_PUBLISHED_AT = time(8, 0)
+# KOFIA discloses a month's fees and costs within the following month (January 2026's were there
+# on 17 February, May 2026's not yet on 4 June; docs/kofia.md § Disclosure): the costs phase
+# runs on a month's first sessions for the month before last, the newest surely disclosed.
+COSTS_FIRST_SESSIONS = 3
+
+
+def disclosed_month(day: date) -> date:
+    """The newest month (its first day) KOFIA has surely disclosed on `day`: the month before
+    last."""
+    return (day.replace(day=1) - timedelta(days=32)).replace(day=1)
 
 
 class Target(Enum):
@@ -33,6 +43,7 @@ class Target(Enum):
     SESSION = "today's session"
     WEEK = "the week's last session"
     MONTHS = "the previous, this and the next month"
+    DISCLOSED_MONTH = "the newest month KOFIA has disclosed, on a month's first sessions"
 
 
 # Day-of-week fields of a cron expression, with how people read them.
@@ -95,10 +106,11 @@ def _plus(at: time, delta: timedelta) -> time:
 PHASES: tuple[Phase, ...] = (
     Phase(
         "listing", time(9, 0), WEEKDAYS,
-        ("krx_etf_list", "etf_details"),
-        ("krx_etf_list", "etf_details"),
+        ("krx_etf_list", "etf_details", "etf_classification"),
+        ("krx_etf_list", "etf_details", "etf_classification"),
         Target.SESSION,
-        "KRX's master of the day, before the market opens",
+        "KRX's master of the day, before the market opens, and what it says for pension "
+        "accounts and tax (etf_classification)",
     ),
     Phase(
         "distributions", time(9, 0), WEEKDAYS,
@@ -110,10 +122,11 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase(
         "prices", time(16, 0), WEEKDAYS,
-        ("etf_daily_prices", "etf_aum"),
-        ("etf_daily_prices", "etf_aum"),
+        ("etf_daily_prices", "etf_aum", "etf_creations"),
+        ("etf_daily_prices", "etf_aum", "etf_creations"),
         Target.SESSION,
-        "after the 15:30 close, once the data service's figures are final",
+        "after the 15:30 close, once the data service's figures are final; the units listed "
+        "turned into money in and out (etf_creations)",
     ),
     Phase(
         "week52", time(17, 0), WEEKDAYS,
@@ -136,6 +149,22 @@ PHASES: tuple[Phase, ...] = (
         ("etf_holdings", "etf_tracking_error"),
         Target.WEEK,
         "the week's baskets and tracking figures, once the week is over",
+    ),
+    Phase(
+        "exposure", time(21, 0), SUNDAY,
+        ("stock_sectors", "stock_shares", "etf_exposure", "etf_overlap", "etf_stock_holders"),
+        ("stock_sectors", "stock_shares", "etf_exposure", "etf_overlap", "etf_stock_holders"),
+        Target.WEEK,
+        "with tracking: the week's baskets looked through, by sector and country, fund against "
+        "fund, and stock by stock (KRX's industries and listed shares of the week)",
+    ),
+    Phase(
+        "costs", time(9, 0), WEEKDAYS,
+        ("etf_costs",),
+        ("etf_costs",),
+        Target.DISCLOSED_MONTH,
+        "KOFIA's fees and costs (TER, 기타비용, 매매·중개수수료) of the newest disclosed "
+        f"month, on a month's first {COSTS_FIRST_SESSIONS} sessions",
     ),
 )  # fmt: skip
 

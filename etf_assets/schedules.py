@@ -12,8 +12,22 @@ from datetime import datetime
 
 import dagster as dg
 
-from etf_assets.partitions import KST, is_session, trailing_months, week_last_session
-from etf_assets.phases import PHASES, TIMEZONE, Phase, Target, monitoring_crons
+from etf_assets.partitions import (
+    KST,
+    is_session,
+    sessions_between,
+    trailing_months,
+    week_last_session,
+)
+from etf_assets.phases import (
+    COSTS_FIRST_SESSIONS,
+    PHASES,
+    TIMEZONE,
+    Phase,
+    Target,
+    disclosed_month,
+    monitoring_crons,
+)
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -36,6 +50,13 @@ def run_request(phase: Phase, tick: datetime) -> dg.RunRequest | dg.SkipReason:
             run_key=run_key + today.isoformat(),
             tags={RANGE_START_TAG: months[0].isoformat(), RANGE_END_TAG: months[-1].isoformat()},
         )
+    if phase.target is Target.DISCLOSED_MONTH:
+        if len(sessions_between(today.replace(day=1), today)) > COSTS_FIRST_SESSIONS:
+            return dg.SkipReason(
+                f"{today:%Y-%m-%d} is past the first {COSTS_FIRST_SESSIONS} sessions of its month"
+            )
+        month = disclosed_month(today).isoformat()
+        return dg.RunRequest(run_key=run_key + today.isoformat(), partition_key=month)
     return dg.RunRequest(run_key=run_key + today.isoformat(), partition_key=today.isoformat())
 
 

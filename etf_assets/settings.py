@@ -20,9 +20,12 @@ KIS_BASE_URLS = {
 }
 KIS_ENV = "real"
 SEIBRO_URL = "https://seibro.or.kr"
+KOFIA_URL = "https://dis.kofia.or.kr"
 # Every upstream base-URL variable: the sandbox answers each (etf_sandbox.localrun.sandbox_env),
 # so pointing at it can never leave one source on the real service.
-UPSTREAM_URL_VARIABLES = ("KRX_DATA_URL", "KRX_OPENAPI_URL", "KIS_BASE_URL", "SEIBRO_URL")
+UPSTREAM_URL_VARIABLES = (
+    "KRX_DATA_URL", "KRX_OPENAPI_URL", "KIS_BASE_URL", "SEIBRO_URL", "KOFIA_URL",
+)  # fmt: skip
 DUCKDB_ENV = "ETF_ASSETS_DUCKDB"
 DUCKDB_PATH = "data/etf.duckdb"
 
@@ -38,6 +41,10 @@ SEIBRO_REQUESTS_PER_SECOND = 5.0
 # The most SEIBRO_REQUESTS_PER_SECOND may ask for: the fastest collectors reported run at 20
 # (docs/seibro.md); the sandbox resets connections above 25.
 SEIBRO_MAX_REQUESTS_PER_SECOND = 20.0
+# KOFIA publishes no limit; one answer is a month of every fund (~1.6 MB for the ETFs alone), so
+# a polite pace costs nothing: a 24-month backfill is 24 requests (docs/kofia.md).
+KOFIA_REQUESTS_PER_SECOND = 2.0
+KOFIA_MAX_REQUESTS_PER_SECOND = 10.0
 
 
 def is_set(name: str) -> bool:
@@ -91,6 +98,10 @@ def seibro_url() -> str:
     return _base_url("SEIBRO_URL", SEIBRO_URL)
 
 
+def kofia_url() -> str:
+    return _base_url("KOFIA_URL", KOFIA_URL)
+
+
 def dagster_home() -> Path | None:
     """DAGSTER_HOME, the Dagster instance's folder, if set."""
     home = os.environ.get("DAGSTER_HOME")
@@ -106,6 +117,19 @@ def cache_dir() -> Path:
 def duckdb_path() -> str:
     """The warehouse file: ETF_ASSETS_DUCKDB, else data/etf.duckdb (relative to the cwd)."""
     return os.environ.get(DUCKDB_ENV) or DUCKDB_PATH
+
+
+READ_DUCKDB_ENV = "ETF_ASSETS_READ_DUCKDB"
+READ_DUCKDB_SUFFIX = ".read.duckdb"
+
+
+def read_duckdb_path(warehouse: str | None = None) -> str:
+    """The published read snapshot (etf_assets.warehouse.publish): ETF_ASSETS_READ_DUCKDB, else
+    beside the warehouse (`warehouse`, else duckdb_path()) as `<name>.read.duckdb`."""
+    if os.environ.get(READ_DUCKDB_ENV):
+        return os.environ[READ_DUCKDB_ENV]
+    path = Path(warehouse or duckdb_path())
+    return str(path.with_name(path.stem + READ_DUCKDB_SUFFIX))
 
 
 def kis_env() -> str:
@@ -153,6 +177,15 @@ def seibro_requests_per_second() -> float:
         SEIBRO_REQUESTS_PER_SECOND,
         SEIBRO_MAX_REQUESTS_PER_SECOND,
         "the fastest SEIBro collectors reported; its firewall resets faster clients",
+    )
+
+
+def kofia_requests_per_second() -> float:
+    return _rate(
+        "KOFIA_REQUESTS_PER_SECOND",
+        KOFIA_REQUESTS_PER_SECOND,
+        KOFIA_MAX_REQUESTS_PER_SECOND,
+        "KOFIA publishes no limit; each answer is a whole month of funds",
     )
 
 

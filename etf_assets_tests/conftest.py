@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from etf_assets.assets.classification import etf_classification, etf_creations
+from etf_assets.assets.costs import etf_costs
 from etf_assets.assets.distributions import etf_distributions
+from etf_assets.assets.exposure import (
+    etf_exposure,
+    etf_overlap,
+    etf_stock_holders,
+    stock_sectors,
+    stock_shares,
+)
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
 from etf_assets.assets.listing import etf_details, krx_etf_list
@@ -21,6 +30,7 @@ from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.reports import etf_overview
 from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.universe import etf_universe
+from etf_assets.phases import disclosed_month
 from etf_assets_tests.helpers import (
     AS_OF,
     DISTRIBUTION_MONTHS,
@@ -41,8 +51,9 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture(scope="session")
 def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse with listing, 260 sessions of prices, their months of distributions,
-    holdings, every metric, returns, the investor flows, the overview snapshot for AS_OF and
-    the universe.
+    holdings, every metric, returns, the investor flows, the classification and creations, the
+    exposure group, the costs of the month KOFIA has disclosed by AS_OF, the overview snapshot
+    for AS_OF and the universe.
 
     Built once per test run and shared by the xdist workers (a file lock, as pytest-xdist
     documents); tests must only read it (write tests take `db`, a copy of it).
@@ -62,6 +73,14 @@ def warehouse_path(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -
                 materialize([etf_investor_flows], res, AS_OF.isoformat()),
                 materialize([etf_distributions], res, span=DISTRIBUTION_MONTHS),
                 materialize([etf_returns], res, AS_OF.isoformat()),
+                materialize([etf_classification], res, AS_OF.isoformat()),
+                materialize([etf_creations], res, span=(HISTORY_START, AS_OF)),
+                materialize(
+                    [stock_sectors, stock_shares, etf_exposure, etf_overlap, etf_stock_holders],
+                    res,
+                    AS_OF.isoformat(),
+                ),
+                materialize([etf_costs], res, disclosed_month(AS_OF).isoformat()),
                 materialize([etf_overview], res, AS_OF.isoformat()),
                 materialize([etf_universe], res),
             ]

@@ -18,6 +18,7 @@ from etf_assets.definitions import all_assets
 from etf_assets.parsing.seibro import kind_of
 from etf_assets.partitions import sessions_back
 from etf_assets.resources.kis import KISClient
+from etf_assets.resources.kofia import KOFIAClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.warehouse.schema import TABLES
@@ -89,6 +90,7 @@ def resources(sandbox: Sandbox, db_path: Path, **overrides: object) -> dict[str,
         "krx": krx_client(sandbox),
         "kis": unconfigured_kis(),
         "seibro": SEIBroClient(url=sandbox.url, requests_per_second=20.0),
+        "kofia": KOFIAClient(url=sandbox.url, requests_per_second=10.0),
         "duckdb": DuckDBResource(database=str(db_path)),
         **overrides,
     }

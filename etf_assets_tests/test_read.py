@@ -120,7 +120,7 @@ def test_tracking_error_same_shape_our_definition(stock: ModuleType) -> None:
     assert_same_shape(ours, theirs)
     assert np.allclose(ours["NAV"], theirs["NAV"]) and np.allclose(ours["지수"], theirs["지수"])
     # Ours is the 250-session figure of the week's snapshot (NaN before the first one), KRX's
-    # its own trailing figure: docs/operations.md § Reading the data says why they differ.
+    # its own trailing figure (why they differ: docs/operations.md § Reading the data).
     assert ours["추적오차율"].iloc[-1] > 0 and ours["추적오차율"].iloc[:-1].isna().all()
 
 

@@ -281,7 +281,8 @@ def test_stale_tables_alert_once_and_recover_when_written(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The shared warehouse holds Friday AS_OF. Sunday night nothing is due; Monday at noon
-    the 09:00 phase's listing is (09:00 + 2 h grace), and its run failed; written, it recovers."""
+    the 09:00 phase's listing and classification are (09:00 + 2 h grace), and its run failed;
+    written, they recover."""
     ticks = make_ticks(instance, login_wall, db, inbox)
     monkeypatch.setattr(partitions, "now_kst", lambda: datetime(2026, 11, 22, 23, tzinfo=KST))
     ticks.tick("alert_on_stale_data")
@@ -291,7 +292,7 @@ def test_stale_tables_alert_once_and_recover_when_written(
     assert not ticks.run("listing_job", MONDAY.isoformat()).success  # LOGOUT
     ticks.tick("alert_on_stale_data")
     (stale,) = inbox.take()
-    assert stale.title == "etf_assets: stale data: krx_etf_list, etf_details"
+    assert stale.title == "etf_assets: stale data: krx_etf_list, etf_details, etf_classification"
     assert (
         f"krx_etf_list: newest {AS_OF}, expected {MONDAY} (1 sessions behind), "
         f"due {phase_of('krx_etf_list').due_label}: "
@@ -305,7 +306,9 @@ def test_stale_tables_alert_once_and_recover_when_written(
     assert ticks.run("listing_job", MONDAY.isoformat(), krx=krx_client(login_wall, **LOGIN)).success
     ticks.tick("alert_on_stale_data")
     (fresh,) = inbox.take()
-    assert fresh.title == "etf_assets: recovered: fresh again: krx_etf_list, etf_details"
+    assert fresh.title == (
+        "etf_assets: recovered: fresh again: krx_etf_list, etf_details, etf_classification"
+    )
 
 
 def test_staleness_skips_a_tick_while_a_run_holds_the_warehouse(

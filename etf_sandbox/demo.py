@@ -28,8 +28,8 @@ from etf_assets.partitions import (
     weekly_partitions,
 )
 from etf_assets.phases import FLOWS_FINAL_AT, PRICES_FINAL_AT
+from etf_assets.warehouse.publish import publish
 from etf_sandbox.localrun import REPO, prepare_dagster_home, sandbox_env, sandbox_process
-from etf_sandbox.market import END as MARKET_END
 
 PRICE_HISTORY_SESSIONS = 260  # a year for etf_52w plus 250 returns for tracking error
 FLOW_SESSIONS = 21  # a month: the overview's 20-session net buying
@@ -118,11 +118,6 @@ def main() -> None:
     db_path = REPO / settings.duckdb_path()
     todo = plan(datetime.now(KST))
     latest = todo.latest
-    if todo.listing_end > MARKET_END:
-        raise SystemExit(
-            f"demo: today's session {todo.listing_end} is past the sandbox's generated market, "
-            f"which ends {MARKET_END} (etf_sandbox/market/reference.py END): extend END there"
-        )
     started = time.monotonic()
     with sandbox_process() as url:
         print(f"sandbox at {url}; latest session {latest}; listing to {todo.listing_end}; "
@@ -142,10 +137,16 @@ def main() -> None:
         materialize("etf_distributions", ["--partition-range", months], env)
         materialize("etf_returns", ["--partition", latest.isoformat()], env)
         materialize("etf_holdings,etf_tracking_error", ["--partition", str(todo.week)], env)
+        # After the week's basket, which measures a bond-mixed fund's stocks for 퇴직연금.
+        materialize("etf_classification", ["--partition-range", listing], env)
+        materialize("etf_creations", ["--partition-range", f"{todo.first}...{latest}"], env)
         flows = f"{todo.flows_first}...{todo.flows_latest}"
         materialize("etf_investor_flows", ["--partition-range", flows], env)
         materialize("etf_overview", ["--partition", latest.isoformat()], env)
         materialize("etf_universe,etf_universe_names", [], env)
+    # No daemon runs the publish sensor here: readers (export, make health, etf_assets.read)
+    # get their snapshot the way `make publish` makes it.
+    print(publish(db_path, Path(settings.read_duckdb_path(str(db_path)))).line())
     print(summary(db_path, datetime.now(KST)))
     print("\n" + overview_summary(db_path))
     print(f"\ndemo finished in {time.monotonic() - started:.0f} s")

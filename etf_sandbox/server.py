@@ -1,13 +1,14 @@
-"""The sandbox HTTP server: one local server speaking KRX data service, KRX Open API, KIS and
-SEIBro.
+"""The sandbox HTTP server: one local server speaking KRX data service, KRX Open API, KIS,
+SEIBro and KOFIA.
 
 Why one server: the real client code runs unchanged against it (only base URLs differ), so
-tests exercise the wire. Route modules (`krx_routes`, `kis_routes`, `seibro_routes`) expose
+tests exercise the wire. Route modules (`krx_routes`, `kis_routes`, `seibro_routes`,
+`kofia_routes`) expose
 `ROUTES: dict[(method, path), handler]`; this module owns parsing, faults, stats and admin.
 The request, response, state and config types they share live in `etf_sandbox.wire` (and are
 re-exported here), so the route modules never import this one.
 
-Faults (per service "krx_data", "krx_openapi", "kis", "seibro", or "all"; set with
+Faults (per service "krx_data", "krx_openapi", "kis", "seibro", "kofia", or "all"; set with
 `Sandbox.set_faults`
 or `POST /_sandbox/faults` JSON `{"service": "krx_data", "http_5xx_next_n": 2}`):
 - latency_ms: extra delay per request (added to `SandboxConfig.latency_ms`).
@@ -44,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from etf_sandbox import kis_routes, krx_routes, seibro_routes
+from etf_sandbox import kis_routes, kofia_routes, krx_routes, seibro_routes
 from etf_sandbox.market import get_market
 from etf_sandbox.wire import (
     FAULT_KEYS,
@@ -92,6 +93,8 @@ def service_of(path: str) -> str:
         return "krx_data"
     if path.startswith("/websquare/"):
         return "seibro"
+    if path.startswith("/proframeWeb/"):
+        return "kofia"
     return "kis"
 
 
@@ -202,7 +205,7 @@ def reset_state(state: SandboxState) -> None:
 def _collect_routes() -> dict[tuple[str, str], Handler]:
     """ROUTES of the route modules, merged."""
     routes: dict[tuple[str, str], Handler] = {}
-    for module in (krx_routes, kis_routes, seibro_routes):
+    for module in (krx_routes, kis_routes, seibro_routes, kofia_routes):
         routes.update(module.ROUTES)
     return routes
 

@@ -19,7 +19,7 @@ from typing import Any
 from etf_assets.partitions import KST
 from etf_sandbox.market import Market
 
-SERVICES = ("krx_data", "krx_openapi", "kis", "seibro")
+SERVICES = ("krx_data", "krx_openapi", "kis", "seibro", "kofia")
 KRX_DATA_PATH = "/comm/bldAttendant/getJsonData.cmd"
 FAULT_KEYS = (
     "latency_ms", "timeout_every_n", "timeout_s", "http_5xx_next_n", "logout_next_n",

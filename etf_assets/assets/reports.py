@@ -5,7 +5,8 @@ The `etf_overview` view always shows the newest figures; this asset (re)creates 
 writes the session's overview files and charts next to the warehouse and puts the pictures
 people ask for (AUM by issuer and asset class, widest premiums, new 52-week highs, the
 largest net buys and sells by investor group, the highest distribution yields and the payout
-history of the highest-yielding fund) in the UI.
+history of the highest-yielding fund, the largest net creations and redemptions of the last
+five sessions, AUM by asset class × pension verdict) in the UI.
 """
 
 from datetime import date
@@ -19,6 +20,14 @@ from dateutil.relativedelta import relativedelta
 
 from etf_assets import charts
 from etf_assets.assets import REPORTS
+from etf_assets.assets.classification import (
+    creation_pictures,
+    etf_classification,
+    etf_creations,
+    pension_pictures,
+    recent_creations,
+)
+from etf_assets.assets.exposure import etf_exposure
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.listing import etf_details
 from etf_assets.assets.metrics import etf_52w, etf_aum, etf_tracking_error
@@ -241,13 +250,16 @@ def yield_pictures(
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[
         etf_details,
+        etf_classification,
+        etf_creations,
         etf_aum,
         etf_52w,
         etf_investor_flows,
         etf_returns,
         # The weekly snapshot in force on a session is among its last five sessions.
-        dg.AssetDep(
-            etf_tracking_error, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-4)
+        *(
+            dg.AssetDep(weekly, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-4))
+            for weekly in (etf_tracking_error, etf_exposure)
         ),
     ],
     kinds={"duckdb"},
@@ -274,6 +286,7 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
             write_query(conn, snapshot_sql, path, fmt)
         outliers = trimmed_names(premium_outliers(conn, snapshot_sql))
         flows_session, flows = session_net_flows(conn, session)
+        creation_days, creations = recent_creations(conn, session)
         overview = trimmed_names(frames[-1])
         top = highest_yields(overview, 1)
         history = payout_history(conn, top["ticker"].iloc[0], session) if len(top) else None
@@ -293,6 +306,8 @@ def etf_overview(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
         "etfs_with_aum_older_than_price": int(stale_aum.sum()),
         **aum_pictures(overview, session, out),
         **net_flow_pictures(flows, flows_session, overview, out),
+        **creation_pictures(creation_days, creations, overview, out),
+        **pension_pictures(overview, session, out),
         **yield_pictures(overview, history, session, out),
         "premium_outlier_note": OUTLIER_NOTE,
         "premium_outliers_count": len(outliers),

@@ -26,6 +26,8 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from etf_assets import partitions
+from etf_assets.assets.classification import etf_classification, etf_creations
+from etf_assets.assets.costs import etf_costs
 from etf_assets.assets.distributions import etf_distributions
 from etf_assets.assets.flows import etf_investor_flows
 from etf_assets.assets.holdings import etf_holdings
@@ -36,7 +38,7 @@ from etf_assets.assets.reports import etf_overview
 from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.universe import UNIVERSE
 from etf_assets.assets.utils import partition_dates
-from etf_assets.checks import rules
+from etf_assets.checks import classification_rules, cost_rules, rules
 from etf_assets.warehouse.write import newest_partition, warehouse
 
 PartitionRule = Callable[[duckdb.DuckDBPyConnection, str, Sequence[date]], rules.RuleOutcome]
@@ -51,6 +53,8 @@ TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
     "etf_returns": etf_returns,
     "etf_investor_flows": etf_investor_flows,
     "etf_overview_snapshot": etf_overview,
+    "etf_classification": etf_classification,
+    "etf_creations": etf_creations,
 }
 FRESHNESS = "fresh_in_sessions"
 FRESHNESS_DESCRIPTION = (
@@ -147,6 +151,46 @@ BALANCE_CHECKS: dict[str, PartitionCheck] = {
 }
 
 
+# The investor tables' own rules (checks/classification_rules.py).
+INVESTOR_CHECKS: dict[str, tuple[PartitionCheck, ...]] = {
+    "etf_classification": (
+        PartitionCheck(
+            "every_fund_classified",
+            classification_rules.every_fund_classified,
+            "Every fund etf_details lists on the session has its class, tax class and pension "
+            "verdicts decided, each with its rule.",
+            dg.AssetCheckSeverity.ERROR,
+            blocking=True,
+        ),
+        PartitionCheck(
+            "pensions_exclude_leverage",
+            classification_rules.pensions_exclude_leverage,
+            "No leveraged or inverse fund is eligible for 연금저축 or 퇴직연금, and no 파생형 "
+            "fund that is not 합성 for 퇴직연금.",
+            dg.AssetCheckSeverity.ERROR,
+            blocking=True,
+        ),
+    ),
+    "etf_creations": (
+        PartitionCheck(
+            "matches_prices",
+            classification_rules.creations_match_prices,
+            "Creations recomputed from etf_daily_prices (listed units, their change from the "
+            "previous stored session, × NAV) equal the table.",
+            dg.AssetCheckSeverity.ERROR,
+            blocking=True,
+        ),
+        PartitionCheck(
+            "whole_creation_units",
+            classification_rules.whole_creation_units,
+            "Units change in whole creation units (CU); a fraction is a split, a CU change or "
+            "a misprint.",
+            dg.AssetCheckSeverity.WARN,
+        ),
+    ),
+}
+
+
 PREMIUM_OUTLIERS = "premium_discount_outliers"
 OUTLIER_CHECKS: dict[str, PartitionCheck] = {
     "etf_daily_prices": PartitionCheck(
@@ -174,7 +218,7 @@ def partition_checks(table: str) -> list[PartitionCheck]:
         for checks in (BALANCE_CHECKS, OUTLIER_CHECKS, CROSS_SOURCE_CHECKS)
         if table in checks
     ]
-    return [*TABLE_CHECKS, *ranges, *per_table]
+    return [*TABLE_CHECKS, *ranges, *INVESTOR_CHECKS.get(table, ()), *per_table]
 
 
 def checked_dates(
@@ -319,6 +363,74 @@ def distributions_checks(
     yield _result(etf_distributions.key, FRESHNESS, dg.AssetCheckSeverity.ERROR, freshness)
 
 
+COSTS_TABLE = "etf_costs"
+COST_CHECKS = (
+    *(c for c in TABLE_CHECKS if c.name in ("unique_keys", "finite")),
+    PartitionCheck(
+        "ter_covers_total_fee",
+        cost_rules.ter_covers_total_fee,
+        "TER is never below the total fee (보수합계), beyond KOFIA's rounding of TER to 2 dp "
+        f"({cost_rules.TER_ROUNDING_PCTPT} %pt).",
+        dg.AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
+    PartitionCheck(
+        "all_in_is_ter_plus_trading",
+        cost_rules.all_in_is_ter_plus_trading,
+        "all_in_cost_pct (실부담비용) = ter_pct + trading_fee_pct, NULL exactly when either is.",
+        dg.AssetCheckSeverity.ERROR,
+        blocking=True,
+    ),
+    PartitionCheck(
+        "headline_fee_agrees",
+        cost_rules.headline_fee_agrees,
+        "KRX's headline fee (ETF_TOT_FEE) and KOFIA's 보수합계 agree within "
+        f"{cost_rules.HEADLINE_TOLERANCE_PCTPT} %pt; offenders listed (a fee cut since, or a "
+        "wrong match).",
+        dg.AssetCheckSeverity.WARN,
+    ),
+    PartitionCheck(
+        "listed_coverage",
+        cost_rules.listed_coverage,
+        f"At least {cost_rules.MIN_COVERAGE_PCT} % of the ETFs listed on the base date have a "
+        "row; the uncovered are listed.",
+        dg.AssetCheckSeverity.WARN,
+    ),
+)
+
+
+@dg.multi_asset_check(
+    name="etf_costs_checks",
+    specs=[
+        *(
+            dg.AssetCheckSpec(
+                c.name, asset=etf_costs, description=c.description, blocking=c.blocking
+            )
+            for c in COST_CHECKS
+        ),
+        dg.AssetCheckSpec(FRESHNESS, asset=etf_costs, description=FRESHNESS_DESCRIPTION),
+    ],
+    description="Every check of etf_costs over the run's months (without partitions: the "
+    "newest month written), on one connection.",
+)
+def costs_checks(
+    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
+) -> Iterator[dg.AssetCheckResult]:
+    with warehouse(duckdb) as conn:
+        months = checked_dates(context, conn, COSTS_TABLE)
+        unchecked = None if months else rules.unwritten(conn, COSTS_TABLE)
+        outcomes = [
+            (c, c.rule(conn, COSTS_TABLE, months) if months else unchecked) for c in COST_CHECKS
+        ]
+        freshness = rules.freshness(conn, COSTS_TABLE, partitions.now_kst())
+    for check, outcome in outcomes:
+        yield _result(etf_costs.key, check.name, check.severity, outcome, months)
+    yield _result(etf_costs.key, FRESHNESS, dg.AssetCheckSeverity.ERROR, freshness)
+
+
+# The exposure group's checks are wired in their own module, from this module's pieces above.
+from etf_assets.checks.exposure import ALL_EXPOSURE_CHECKS, EXPOSURE_TABLE_ASSETS  # noqa: E402
+
 # Every table the freshness rule watches (the staleness sensor, `make health`): the session
 # tables, the refreshed distributions, and the universe as of its newest session of prices.
 # Each with its asset key and partitions, which a stale table's alert looks up.
@@ -326,6 +438,8 @@ WATCHED_TABLES: dict[str, tuple[dg.AssetKey, dg.PartitionsDefinition | None]] = 
     **{table: (asset.key, asset.partitions_def) for table, asset in TABLE_ASSETS.items()},
     DISTRIBUTIONS_TABLE: (etf_distributions.key, etf_distributions.partitions_def),
     UNIVERSE: (dg.AssetKey(UNIVERSE), None),
+    COSTS_TABLE: (etf_costs.key, etf_costs.partitions_def),
+    **{table: (asset.key, asset.partitions_def) for table, asset in EXPOSURE_TABLE_ASSETS.items()},
 }
 
 
@@ -333,4 +447,6 @@ ALL_CHECKS = [
     *(table_checks(table) for table in TABLE_ASSETS),
     universe_checks,
     distributions_checks,
+    costs_checks,
+    *ALL_EXPOSURE_CHECKS,
 ]

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 
 from etf_assets.metrics.aum import relative_gap_pct
+from etf_assets.metrics.classification import ASSET_CLASS_VALUES
 from etf_assets.metrics.overview import PREMIUM_OUTLIER_PCT, premium_pct_sql, window_outliers_sql
 from etf_assets.metrics.returns import FREQUENCIES
 from etf_assets.metrics.tracking import WINDOWS
@@ -23,7 +24,7 @@ from etf_assets.partitions import (
     sessions_between,
     week_last_session,
 )
-from etf_assets.phases import GRACE, Target, phase_of
+from etf_assets.phases import GRACE, Target, disclosed_month, phase_of
 from etf_assets.warehouse.schema import TABLES
 from etf_assets.warehouse.write import newest_partition
 
@@ -94,6 +95,9 @@ COMPLETENESS: dict[str, Completeness] = {
     "etf_investor_flows": Completeness(_PRICE_UNIVERSE, 1.0),
     # The overview's universe is the newest master ∪ the newest session's priced ETFs.
     "etf_overview_snapshot": Completeness(_NEAREST_PRICE_UNIVERSE, 1.0),
+    "etf_classification": Completeness("SELECT ticker FROM etf_details WHERE trade_date = $d", 1.0),
+    # Every priced fund has its change (a delisted fund's row comes on top).
+    "etf_creations": Completeness(_PRICE_UNIVERSE, 1.0),
 }
 
 # Columns people rely on, with the share of rows that must be non-NULL.
@@ -123,10 +127,25 @@ COVERAGE: dict[str, dict[str, float]] = {
         "high_52w": 0.99,
         "premium_discount_20d_pct": 0.9,
     },
+    "etf_classification": {"region": 1.0, "fund_type": 0.99, "tax_class": 1.0},
+    # The first stored session's changes are unknown; CU is NULL for a fund no master listed.
+    "etf_creations": {"nav": 0.99, "net_creation_krw": 0.95, "cu_shares": 0.95},
 }
 
 # Predicates every row must satisfy (NULLs pass: coverage watches those).
 RANGES: dict[str, dict[str, str]] = {
+    "etf_classification": {
+        "asset_class is one of ours": "asset_class IN ("
+        + ", ".join(f"'{c}'" for c in ASSET_CLASS_VALUES)
+        + ")",
+        "weights between -100 and 1000 %": "least(stock_weight_pct, derivatives_weight_pct) "
+        ">= -100 AND greatest(stock_weight_pct, derivatives_weight_pct) <= 1000",
+    },
+    "etf_creations": {
+        "listed_shares >= 0": "listed_shares >= 0",
+        "nav > 0": "nav > 0",
+        "money has the sign of the change": "sign(net_creation_krw) = sign(shares_change)",
+    },
     "etf_details": {
         "expense_ratio_pct between 0 and 3": "expense_ratio_pct BETWEEN 0 AND 3",
         "leverage_factor in ±1, ±1.5, ±2, ±2.5, ±3 (HANARO …레버리지1.5X)": "abs(leverage_factor) "
@@ -165,7 +184,8 @@ RANGES: dict[str, dict[str, str]] = {
     "etf_overview_snapshot": {
         # A snapshot reads every table up to its session only; a later figure would be a leak.
         "no figure newer than the snapshot": "greatest(details_as_of, prices_as_of, aum_as_of, "
-        "tracking_as_of, week52_as_of, returns_as_of, flows_as_of) <= trade_date",
+        "tracking_as_of, week52_as_of, returns_as_of, flows_as_of, classification_as_of, "
+        "creations_as_of) <= trade_date",
         "aum_krw >= 0": "aum_krw >= 0",
     },
 }
@@ -770,6 +790,12 @@ def expected_newest(table: str, now: datetime) -> date:
     its phase's session once the phase's time plus GRACE has passed."""
     phase = phase_of(table)
     due = now.astimezone(KST) - GRACE - phase.since_midnight
+    if phase.target is Target.DISCLOSED_MONTH:
+        # Its month's first session's phase has passed, or the month has not begun for it.
+        day = due.date()
+        if not sessions_between(day.replace(day=1), day):
+            day = day.replace(day=1) - timedelta(days=1)
+        return disclosed_month(day)
     if phase.target is Target.WEEK:
         # The Sunday phase covers the week just ended.
         sunday = due.date() - timedelta(days=(due.date().weekday() + 1) % 7)
@@ -822,6 +848,13 @@ def freshness(conn: duckdb.DuckDBPyConnection, table: str, now: datetime) -> Rul
         return RuleOutcome(False, description, metadata)
     if newest is None:
         return unwritten(conn, table, metadata)
+    if phase_of(table).target is Target.DISCLOSED_MONTH:
+        months = max(0, (expected.year - newest.year) * 12 + expected.month - newest.month)
+        return RuleOutcome(
+            months == 0,
+            f"{table}: newest {newest:%Y-%m}, expected {expected:%Y-%m} ({months} months behind)",
+            {"newest": str(newest), **metadata, "months_behind": months},
+        )
     lag = len(sessions_between(newest + timedelta(days=1), expected))
     return RuleOutcome(
         lag == 0,

@@ -8,8 +8,19 @@ priced on the newest session; `is_active` says whether the ticker is in that new
 Returns (price and total, 1 week to 1 year and YTD), the trailing-year distribution yield and
 the payout rhythm come from etf_returns, dated by `returns_as_of`.
 
+What holding the fund really costs (TER, 기타비용, 실부담비용 and its gap to KRX's headline
+fee) comes from etf_costs' newest disclosed month, dated by `costs_as_of`; a snapshot reads
+only months whose base date is on or before its session.
+
 Net buying by foreigners, institutions and individuals over 5 and 20 sessions comes from
 etf_investor_flows, summed per ETF over the sessions ending on its newest flows (`flows_as_of`).
+
+The pension verdicts and tax class come from etf_classification (`classification_as_of`); net
+creations (money in and out) over 5 and 20 sessions from etf_creations, summed the same way
+over the sessions ending on its newest creations (`creations_as_of`).
+
+The three largest sector and country buckets of the fund's basket (`top_sectors`,
+`top_countries`) come from etf_exposure's newest week, dated by `exposure_as_of`.
 
 Close and NAV come from etf_daily_prices; AUM, its source and market cap from etf_aum, so AUM and
 market cap are always compared on the same date. `name` falls back to the price table's name
@@ -33,6 +44,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from etf_assets.metrics.exposure import top_buckets_sql
 from etf_assets.metrics.returns import RETURN_COLUMNS, TOTAL_RETURN_COLUMNS
 from etf_assets.metrics.sql import usable
 from etf_assets.metrics.tracking import WINDOWS
@@ -48,6 +60,8 @@ RANKED_PREMIUM_SESSIONS = 20
 # Net buying per investor group over the last N sessions (etf_investor_flows): the groups
 # people follow, who each.
 OVERVIEW_FLOW_WINDOWS = (5, 20)
+# Net creations (etf_creations: money in and out of the fund) over the last N sessions.
+OVERVIEW_CREATION_WINDOWS = (5, 20)
 OVERVIEW_FLOW_INVESTORS = {
     "foreign": "foreigners (외국인, 기타외국인 included)",
     "institution": "institutions (기관)",
@@ -100,6 +114,24 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
         for n in OVERVIEW_FLOW_WINDOWS
     ),
     ("flows_as_of", "DATE", "f.flows_as_of"),
+    ("pension_savings_eligible", "BOOLEAN", "c.pension_savings_eligible"),
+    ("retirement_eligible", "BOOLEAN", "c.retirement_eligible"),
+    ("retirement_risk_asset", "BOOLEAN", "c.retirement_risk_asset"),
+    ("tax_class", "VARCHAR", "c.tax_class"),
+    ("classification_as_of", "DATE", "c.trade_date"),
+    *(
+        (f"net_creation_{n}d_krw", "DOUBLE", f"n.net_creation_{n}d_krw")
+        for n in OVERVIEW_CREATION_WINDOWS
+    ),
+    ("creations_as_of", "DATE", "n.creations_as_of"),
+    ("ter_pct", "DOUBLE", "k.ter_pct"),
+    ("other_expenses_pct", "DOUBLE", "k.other_expenses_pct"),
+    ("all_in_cost_pct", "DOUBLE", "k.all_in_cost_pct"),
+    ("all_in_minus_headline_pct", "DOUBLE", "round(k.all_in_cost_pct - d.expense_ratio_pct, 6)"),
+    ("costs_as_of", "DATE", "k.month"),
+    ("top_sectors", "VARCHAR", "x.top_sectors"),
+    ("top_countries", "VARCHAR", "x.top_countries"),
+    ("exposure_as_of", "DATE", "x.exposure_as_of"),
 )
 
 COLUMN_TYPES: tuple[tuple[str, str], ...] = tuple((name, kind) for name, kind, _ in COLUMNS)
@@ -112,6 +144,8 @@ _SOURCES = (
     ("t", "etf_tracking_error", "as_of_date"),
     ("w", "etf_52w", "trade_date"),
     ("r", "etf_returns", "trade_date"),
+    ("c", "etf_classification", "trade_date"),
+    ("k", "etf_costs", "kofia_base_date"),
 )
 
 
@@ -158,6 +192,37 @@ f AS (
 )"""
 
 
+def net_creations_sql(bound: str) -> str:
+    """CTEs ending in `n`: per ticker, `creations_as_of` and its net creations summed over the
+    N sessions (dates of etf_daily_prices, within `bound`) ending there; NULL unless the fund
+    has the figure on all N (a young fund, or history that starts inside the window)."""
+    sums = ",\n        ".join(
+        f"CASE WHEN count(r.net_creation_krw) FILTER (WHERE r.session_no > e.end_no - {n}) = {n} "
+        f"THEN sum(r.net_creation_krw) FILTER (WHERE r.session_no > e.end_no - {n}) END "
+        f"AS net_creation_{n}d_krw"
+        for n in OVERVIEW_CREATION_WINDOWS
+    )
+    return f"""n_sessions AS (
+    SELECT trade_date, row_number() OVER (ORDER BY trade_date) AS session_no
+    FROM (SELECT DISTINCT trade_date FROM etf_daily_prices WHERE {bound})
+),
+n_rows AS (
+    SELECT ticker, trade_date, net_creation_krw, session_no
+    FROM etf_creations JOIN n_sessions USING (trade_date)
+),
+n_end AS (
+    SELECT ticker, max(trade_date) AS creations_as_of, max(session_no) AS end_no
+    FROM n_rows GROUP BY ticker
+),
+n AS (
+    SELECT e.ticker, e.creations_as_of,
+        {sums}
+    FROM n_end AS e JOIN n_rows AS r USING (ticker)
+    WHERE r.session_no > e.end_no - {max(OVERVIEW_CREATION_WINDOWS)}
+    GROUP BY e.ticker, e.creations_as_of
+)"""
+
+
 def overview_sql(until: date | None = None) -> str:
     """The overview as of the newest data, or as of `until` (partitions on or before it only).
 
@@ -166,7 +231,7 @@ def overview_sql(until: date | None = None) -> str:
     """
     bound = {
         key: f"{key} <= DATE '{until.isoformat()}'" if until else "TRUE"
-        for key in ("trade_date", "as_of_date")
+        for key in ("trade_date", "as_of_date", "kofia_base_date")
     }
     newest = [
         f"""{alias} AS (
@@ -177,8 +242,15 @@ def overview_sql(until: date | None = None) -> str:
     ]
     sources = [alias for alias, _, _ in _SOURCES]
     select = ",\n    ".join(f"CAST({expr} AS {kind}) AS {name}" for name, kind, expr in COLUMNS)
-    joins = "\n".join(f"LEFT JOIN {alias} USING (ticker)" for alias in (*sources, "f"))
-    ctes = ",\n".join([*newest, net_buying_sql(bound["trade_date"])])
+    joins = "\n".join(f"LEFT JOIN {alias} USING (ticker)" for alias in (*sources, "f", "n", "x"))
+    ctes = ",\n".join(
+        [
+            *newest,
+            net_buying_sql(bound["trade_date"]),
+            net_creations_sql(bound["trade_date"]),
+            top_buckets_sql(bound["as_of_date"]),
+        ]
+    )
     return f"""WITH
 newest_master AS (
     SELECT ticker FROM etf_details WHERE trade_date =

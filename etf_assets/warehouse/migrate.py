@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import duckdb
 
+from etf_assets.metrics.exposure import create_exposure_views
 from etf_assets.metrics.overview import create_overview_view
 from etf_assets.warehouse.schema import TABLES
 
@@ -68,3 +69,4 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         "ORDER BY written_at DESC) = 1"
     )
     create_overview_view(conn)
+    create_exposure_views(conn)

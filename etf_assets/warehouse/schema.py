@@ -18,8 +18,13 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
+from etf_assets.metrics.classification import ASSET_CLASS_VALUES, TAX_CLASS_VALUES
 from etf_assets.metrics.overview import COLUMN_TYPES as OVERVIEW_COLUMN_TYPES
-from etf_assets.metrics.overview import OVERVIEW_FLOW_INVESTORS, OVERVIEW_FLOW_WINDOWS
+from etf_assets.metrics.overview import (
+    OVERVIEW_CREATION_WINDOWS,
+    OVERVIEW_FLOW_INVESTORS,
+    OVERVIEW_FLOW_WINDOWS,
+)
 from etf_assets.metrics.returns import FREQUENCIES, TTM_DAYS, WINDOW_NAMES
 from etf_assets.metrics.tracking import LEVERAGE_SOURCES, WINDOWS
 from etf_assets.parsing.krx import MASTER_FIELDS
@@ -69,20 +74,23 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "fetched_at": "when the master was fetched, KST wall-clock time (no time zone stored)",
     # etf_details: the master typed
     "isin": "ISIN (KRX ISU_CD)",
-    "name": "short Korean name (KRX ISU_ABBRV), e.g. KODEX 200",
+    "name": "short Korean name (KRX ISU_ABBRV), e.g. KODEX 200; in stock_sectors the stock's",
     "name_full": "full Korean fund name (KRX ISU_NM)",
     "name_eng": "English fund name (KRX ISU_ENG_NM)",
     "issuer": "asset manager's short name (운용사, KRX COM_ABBRV)",
     "tracking_index": "name of the underlying index (KRX ETF_OBJ_IDX_NM)",
     "index_provider": "index provider (KRX IDX_CALC_INST_NM1)",
     "market_region": "market of the underlying: 국내 or 해외 (KRX IDX_MKT_CLSS_NM)",
-    "asset_class": "asset class of the underlying: 주식, 채권, 원자재, … (KRX IDX_ASST_CLSS_NM)",
+    "asset_class": "asset class of the underlying: KRX's label (IDX_ASST_CLSS_NM: 주식, 채권, "
+    "원자재, …) in etf_details and etf_overview; in etf_classification our class of it: "
+    + ", ".join(ASSET_CLASS_VALUES)
+    + " (KRX's 기타 is money_market for CD금리/KOFR funds)",
     "replication_method": "replication method, e.g. 실물(패시브) (KRX ETF_REPLICA_METHD_TP_CD)",
     "leverage_factor": "signed daily multiple of the index, unitless: 1, 2, −1, −2 "
     "(decoded from KRX IDX_CALC_INST_NM2)",
     "expense_ratio_pct": "total fee (총보수) in % p.a., as KRX's ETF_TOT_FEE (0.15 = 0.15 %)",
-    "listed_shares": "listed shares (상장좌수), a count (KRX LIST_SHRS); NULL when KRX sends 0 "
-    "or none",
+    "listed_shares": "listed shares (상장좌수 of a fund; 상장주식수 of a stock in stock_shares), "
+    "a count (KRX LIST_SHRS); NULL when KRX sends 0 or none",
     "cu_shares": "creation unit size: ETF shares per creation unit, a count (KRX CU_QTY)",
     "tax_type": "tax type label (KRX TAX_TP_CD), e.g. 비과세",
     "listing_date": "listing date (KRX LIST_DD)",
@@ -118,11 +126,14 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "shares_per_cu": "quantity held per creation unit, in shares or contracts, negative for a "
     "short leg (KRX COMPST_ISU_CU1_SHRS); NULL where KRX sends none (cash lines)",
     "value_krw": "valuation of the quantity per creation unit (평가금액) in KRW (KRX VALU_AMT; "
-    "KIS etf_cnfg_issu_avls); NULL where the source sends none (ETF and cash lines)",
+    "KIS etf_cnfg_issu_avls); NULL where the source sends none (ETF and cash lines). In "
+    "etf_exposure and etf_stock_holders the fund's whole position in KRW: the lines' "
+    "amount_krw (else value_krw) × creation units, signed (short legs negative)",
     "amount_krw": "amount of the line per creation unit (구성금액) in KRW (KRX COMPST_AMT), the "
     "one figure of cash lines; NULL where KRX sends none (futures lines) and for KIS rows",
     "weight_pct": "weight in the basket, in % (KRX COMPST_RTO); NULL where KRX sends none "
-    "(cash and derivative lines)",
+    "(cash and derivative lines). In etf_exposure and etf_stock_holders: |line value| ÷ the "
+    "basket's gross value Σ |line value| × 100, every line weighed (summing to 100 per fund)",
     # etf_aum
     "aum_krw": "net assets (순자산총액) in KRW as KRX publishes INVSTASST_NETASST_TOTAMT; "
     "NAV × listed shares when KRX publishes none (0 on the wire), KIS's net assets when KRX "
@@ -219,7 +230,9 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "net_value_krw": "net buying in KRW (순매수 거래대금) = buy_value_krw − sell_value_krw, "
     "signed; the four groups' nets sum to 0",
     # etf_overview (and its snapshot): each group of figures is the ETF's newest, dated
-    "is_active": "true when the ticker is in the newest ETF master (etf_details)",
+    "is_active": "in etf_overview: true when the ticker is in the newest ETF master "
+    "(etf_details); in etf_classification: true for an actively managed fund (액티브 in KRX "
+    "ETF_REPLICA_METHD_TP_CD)",
     "details_as_of": "trade_date of the etf_details row the static attributes come from",
     "prices_as_of": "session of close and nav (etf_daily_prices)",
     "aum_as_of": "session of aum_krw, aum_source and market_cap_krw (etf_aum)",
@@ -236,6 +249,62 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     },
     "flows_as_of": "session of the ETF's newest investor flows (etf_investor_flows), where its "
     "net-buying windows end",
+    # etf_classification: what the fund is, how it is taxed, which pension may hold it
+    "region": "where the underlying trades: domestic, foreign or domestic_and_foreign (KRX "
+    "IDX_MKT_CLSS_NM 국내, 해외, 국내&해외)",
+    "is_inverse": "true when leverage_factor is negative (인버스)",
+    "is_leveraged": "true when |leverage_factor| is above 1 (레버리지, 인버스2X); a blank factor "
+    "is read from the name",
+    "is_synthetic": "true for a swap-based fund (합성 in KRX ETF_REPLICA_METHD_TP_CD or the name)",
+    "is_covered_call": "true when the name or index says 커버드콜 (covered call)",
+    "is_target_maturity": "true when the short name gives a maturity as YY-MM (KODEX 25-12 …) "
+    "or says 만기",
+    "is_currency_hedged": "true when the name carries (H), KRX's mark of a currency-hedged fund",
+    "fund_type": "the fund type printed at the end of the full name (KRX ISU_NM), e.g. 주식, "
+    "주식-파생형, 채권혼합-파생재간접형; NULL when the name carries none",
+    "tax_class": "what KRX's tax label (TAX_TP_CD) means for a holder: "
+    + ", ".join(TAX_CLASS_VALUES)
+    + " (tax_class_rule says what each means); NULL for a label we do not know",
+    "tax_class_rule": "how the fund's gains and distributions are taxed for a holder, with the "
+    "law (docs/assets.md § Pension eligibility and tax class)",
+    "basket_as_of": "week (etf_holdings as_of_date) of the newest basket at or before trade_date, "
+    "which stock_weight_pct and derivatives_weight_pct measure; NULL without one",
+    "stock_weight_pct": "stocks in that basket as % of net assets per creation unit (NAV × CU of "
+    "the basket's week): stock and other lines (foreign stocks under KRX's own codes) at KRX's "
+    "amount (COMPST_AMT); NULL without a basket or NAV",
+    "derivatives_weight_pct": "futures and options in that basket as % of net assets per "
+    "creation unit: the absolute exposure KRX values them at (VALU_AMT); NULL as stock_weight_pct",
+    "pension_savings_eligible": "true when a 연금저축 account may hold the fund (no leveraged or "
+    "inverse ETF); see pension_savings_rule",
+    "pension_savings_rule": "the rule that decided pension_savings_eligible",
+    "retirement_eligible": "true when a 퇴직연금 DC/IRP account may hold the fund: neither "
+    "leveraged nor inverse, and not 파생형 unless 합성; see retirement_rule",
+    "retirement_rule": "the rule that decided retirement_eligible (and the measured basket where "
+    "the name carries no fund type)",
+    "retirement_risk_asset": "true when the fund counts against 퇴직연금's 70 % limit on risk "
+    "assets (may invest 50 % or more in stocks), false for a safe asset; NULL where "
+    "retirement_eligible is false",
+    "retirement_risk_rule": "the rule that decided retirement_risk_asset (the measured basket "
+    "where it stood in for the prospectus's stock limit)",
+    # etf_creations: listed-unit changes × NAV
+    "shares_change": "listed units minus the fund's previous stored session's (신규 설정 +, 환매 "
+    "−), a signed count; the listing: every unit listed; a delisting: minus the last units; "
+    "NULL when unknown (the stored history starts with the fund listed)",
+    "net_creation_krw": "money in (+, 설정) or out (−, 환매) that session = shares_change × nav, "
+    "in KRW",
+    "cu_multiple": "shares_change ÷ cu_shares: creation units created (+) or redeemed (−), a "
+    "whole number unless the data is wrong",
+    "event": "listing (the fund's first session: every unit a creation), delisting (the first "
+    "session without it: the last units redeemed at the last NAV) or NULL",
+    **{
+        f"net_creation_{n}d_krw": f"net creations (etf_creations.net_creation_krw) summed over "
+        f"the last {n} sessions up to creations_as_of, in KRW; NULL unless the ETF has the "
+        f"figure on all {n}"
+        for n in OVERVIEW_CREATION_WINDOWS
+    },
+    "classification_as_of": "session of the pension and tax figures (etf_classification)",
+    "creations_as_of": "session of the ETF's newest creations (etf_creations), where its "
+    "net-creation windows end",
     # etf_universe and etf_universe_names: every fund ever priced or in the newest master
     "isin_from_master": "true when isin comes from a master row (KRX ISU_CD); false: derived "
     "from the ticker by KRX's ISIN rule (a fund no stored master lists)",
@@ -258,6 +327,66 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "liquidation_per_share_krw": "that liquidation payout, KRW per share (with decimals); "
     "NULL without one",
     "liquidation_pay_date": "pay date of that liquidation payout; NULL without one",
+    # etf_costs (KOFIA 전자공시, 펀드별 보수비용비교): what a holder pays, per disclosure month
+    "month": "disclosure month (its first day) the row describes: KOFIA's figures as of the "
+    "month's last business day; the monthly partition key",
+    "kofia_base_date": "KOFIA's 기준일: the month's last business day the figures are as of",
+    "kofia_fund_code": "KOFIA's own fund code (표준코드 of the fund class, KR5…/K55…): not the "
+    "ETF's ISIN",
+    "kofia_fund_name": "the fund's legal name as KOFIA files it (펀드명), class label included",
+    "kofia_fund_type": "KOFIA's fund type (펀드유형), e.g. 주식형, 파생형",
+    "total_fee_pct": "total fee (보수합계) in % p.a. as KOFIA discloses it: management + sales + "
+    "trustee + administration fees; comparable with KRX's headline fee (expense_ratio_pct)",
+    "management_fee_pct": "management fee (운용보수) in % p.a. (KOFIA)",
+    "sales_fee_pct": "sales fee (판매보수) in % p.a. (KOFIA)",
+    "trustee_fee_pct": "trustee fee (수탁보수) in % p.a. (KOFIA)",
+    "admin_fee_pct": "administration fee (사무관리보수) in % p.a. (KOFIA)",
+    "other_expenses_pct": "other expenses (기타비용: index licences, listing, audit, …) in % p.a. "
+    "over the trailing year, as KOFIA prints it (2 dp); moves month to month",
+    "ter_pct": "total expense ratio (TER, 총보수·비용비율) = total fee + other expenses, in % p.a. "
+    "(KOFIA prints it to 2 dp); NULL for a fund younger than a year",
+    "trading_fee_pct": "trading and brokerage costs (매매·중개수수료율) in % p.a. over the "
+    "trailing year (KOFIA); not in the TER",
+    "all_in_cost_pct": "all-in cost (실부담비용) = ter_pct + trading_fee_pct, in % p.a.: what a "
+    "holder bore; NULL when either is NULL",
+    "front_load_pct": "front-end load (선취수수료) in % of the amount bought (KOFIA); 0 for ETFs",
+    "back_load_pct": "back-end load (후취수수료) in % of the amount sold (KOFIA); 0 for ETFs",
+    "category_average_fee_pct": "KOFIA's average total fee of the fund's type (유사유형 "
+    "평균보수율), in % p.a.",
+    "all_in_minus_headline_pct": "all_in_cost_pct − expense_ratio_pct, in %pt: what a holder "
+    "pays above KRX's headline fee (etf_costs of costs_as_of against the newest master)",
+    "costs_as_of": "disclosure month (its first day) of ter_pct, other_expenses_pct and "
+    "all_in_cost_pct (etf_costs)",
+    "match_method": "how the KOFIA fund was matched to the ticker: full_name, "
+    "full_name_without_class or closest_name (docs/kofia.md § Matching)",
+    # stock_sectors, stock_shares (KRX 업종분류 현황 MDCSTAT03901, 전종목 시세 MDCSTAT01501)
+    "stock_code": "KRX short code of a listed stock (단축코드), text of 6 characters, some "
+    "alphanumeric (00104K); the constituent_code of its basket lines",
+    "market": "KRX market the stock is listed on: STK (KOSPI) or KSQ (KOSDAQ), the mktId asked",
+    "sector": "KRX industry (업종, MDCSTAT03901 IDX_IND_NM), e.g. 전기전자; NULL when KRX gives "
+    "none",
+    # etf_exposure, etf_overlap, etf_stock_holders (look-through of etf_holdings)
+    "dimension": "what a bucket groups the basket by: asset_kind (the line's kind), sector "
+    "(KRX 업종 of a stock; other lines by kind) or country (ISIN prefix, KR for KRW cash)",
+    "bucket": "one value of the dimension, e.g. stock, 전기전자, US; `unknown` where it cannot "
+    "be told (a stock without sector, a foreign line without ISIN), never dropped",
+    "ticker_a": "short code of the first fund of the pair (see ticker)",
+    "ticker_b": "short code of the second fund of the pair (see ticker)",
+    "overlap_pct": "overlap of the two baskets in %: Σ over holdings both hold on the same side "
+    "of min(weight in a, weight in b), weights over each fund's securities and derivatives "
+    "(cash left out), so overlap(a, a) = 100; stored for pairs of at least 10 %",
+    "common_holdings": "holdings both funds hold on the same side, a count",
+    "stock_name": "short Korean name of the stock (KRX ISU_ABBRV; the PDF's name when KRX's "
+    "stock screen has none)",
+    "shares": "shares of the stock the fund holds: shares_per_cu × creation units (listed "
+    "shares ÷ CU shares of the week's last session), a count; NULL when either is unknown",
+    "etf_owned_pct": "shares held by all ETFs (long positions) ÷ the stock's listed shares × "
+    "100, in %, the same on every row of the stock; NULL without listed shares",
+    "exposure_as_of": "week (as_of_date) of top_sectors and top_countries (etf_exposure)",
+    "top_sectors": "the fund's three largest sector buckets with their weights, e.g. "
+    "'전기전자 45.2%, 운수장비 10.1%, 기타금융 8.0%' (etf_exposure)",
+    "top_countries": "the fund's three largest country buckets with their weights, e.g. "
+    "'US 92.3%, KR 7.7%' (etf_exposure)",
 }
 
 
@@ -483,10 +612,84 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            "etf_classification",
+            "trade_date",
+            ("trade_date", "ticker"),
+            (
+                ("trade_date", "DATE"),
+                ("ticker", "VARCHAR"),
+                ("asset_class", "VARCHAR"),
+                ("region", "VARCHAR"),
+                ("leverage_factor", "DOUBLE"),
+                ("is_inverse", "BOOLEAN"),
+                ("is_leveraged", "BOOLEAN"),
+                ("is_synthetic", "BOOLEAN"),
+                ("is_active", "BOOLEAN"),
+                ("is_covered_call", "BOOLEAN"),
+                ("is_target_maturity", "BOOLEAN"),
+                ("is_currency_hedged", "BOOLEAN"),
+                ("fund_type", "VARCHAR"),
+                ("tax_class", "VARCHAR"),
+                ("tax_class_rule", "VARCHAR"),
+                ("basket_as_of", "DATE"),
+                ("stock_weight_pct", "DOUBLE"),
+                ("derivatives_weight_pct", "DOUBLE"),
+                ("pension_savings_eligible", "BOOLEAN"),
+                ("pension_savings_rule", "VARCHAR"),
+                ("retirement_eligible", "BOOLEAN"),
+                ("retirement_rule", "VARCHAR"),
+                ("retirement_risk_asset", "BOOLEAN"),
+                ("retirement_risk_rule", "VARCHAR"),
+            ),
+        ),
+        Table(
+            "etf_creations",
+            "trade_date",
+            ("trade_date", "ticker"),
+            (
+                ("trade_date", "DATE"),
+                ("ticker", "VARCHAR"),
+                ("listed_shares", "BIGINT"),
+                ("shares_change", "BIGINT"),
+                ("nav", "DOUBLE"),
+                ("net_creation_krw", "DOUBLE"),
+                ("cu_shares", "BIGINT"),
+                ("cu_multiple", "DOUBLE"),
+                ("event", "VARCHAR"),
+            ),
+        ),
+        Table(
             "etf_overview_snapshot",
             "trade_date",
             ("trade_date", "ticker"),
             (("trade_date", "DATE"), *OVERVIEW_COLUMN_TYPES),
+        ),
+        Table(
+            "etf_costs",
+            "month",
+            ("month", "ticker"),
+            (
+                ("month", "DATE"),
+                ("ticker", "VARCHAR"),
+                ("kofia_base_date", "DATE"),
+                ("kofia_fund_code", "VARCHAR"),
+                ("kofia_fund_name", "VARCHAR"),
+                ("kofia_fund_type", "VARCHAR"),
+                ("total_fee_pct", "DOUBLE"),
+                ("management_fee_pct", "DOUBLE"),
+                ("sales_fee_pct", "DOUBLE"),
+                ("trustee_fee_pct", "DOUBLE"),
+                ("admin_fee_pct", "DOUBLE"),
+                ("other_expenses_pct", "DOUBLE"),
+                ("ter_pct", "DOUBLE"),
+                ("trading_fee_pct", "DOUBLE"),
+                ("all_in_cost_pct", "DOUBLE"),
+                ("front_load_pct", "DOUBLE"),
+                ("back_load_pct", "DOUBLE"),
+                ("category_average_fee_pct", "DOUBLE"),
+                ("match_method", "VARCHAR"),
+            ),
+            monthly=True,
         ),
         Table(
             "etf_universe",
@@ -508,6 +711,70 @@ TABLES: dict[str, Table] = {
                 ("liquidation_record_date", "DATE"),
                 ("liquidation_per_share_krw", "DOUBLE"),
                 ("liquidation_pay_date", "DATE"),
+            ),
+        ),
+        Table(
+            "stock_sectors",
+            "trade_date",
+            ("trade_date", "stock_code"),
+            (
+                ("trade_date", "DATE"),
+                ("stock_code", "VARCHAR"),
+                ("name", "VARCHAR"),
+                ("market", "VARCHAR"),
+                ("sector", "VARCHAR"),
+            ),
+        ),
+        Table(
+            "stock_shares",
+            "trade_date",
+            ("trade_date", "stock_code"),
+            (
+                ("trade_date", "DATE"),
+                ("stock_code", "VARCHAR"),
+                ("listed_shares", "BIGINT"),
+                ("close", "DOUBLE"),
+                ("market_cap_krw", "BIGINT"),
+            ),
+        ),
+        Table(
+            "etf_exposure",
+            "as_of_date",
+            ("as_of_date", "ticker", "dimension", "bucket"),
+            (
+                ("as_of_date", "DATE"),
+                ("ticker", "VARCHAR"),
+                ("dimension", "VARCHAR"),
+                ("bucket", "VARCHAR"),
+                ("weight_pct", "DOUBLE"),
+                ("value_krw", "DOUBLE"),
+            ),
+        ),
+        Table(
+            "etf_overlap",
+            "as_of_date",
+            ("as_of_date", "ticker_a", "ticker_b"),
+            (
+                ("as_of_date", "DATE"),
+                ("ticker_a", "VARCHAR"),
+                ("ticker_b", "VARCHAR"),
+                ("overlap_pct", "DOUBLE"),
+                ("common_holdings", "INTEGER"),
+            ),
+        ),
+        Table(
+            "etf_stock_holders",
+            "as_of_date",
+            ("as_of_date", "stock_code", "etf_ticker"),
+            (
+                ("as_of_date", "DATE"),
+                ("stock_code", "VARCHAR"),
+                ("etf_ticker", "VARCHAR"),
+                ("stock_name", "VARCHAR"),
+                ("shares", "DOUBLE"),
+                ("weight_pct", "DOUBLE"),
+                ("value_krw", "DOUBLE"),
+                ("etf_owned_pct", "DOUBLE"),
             ),
         ),
         Table(

@@ -21,6 +21,7 @@ from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.errors import KRXError
 from etf_assets.partitions import KST, weekly_partitions
 from etf_assets.resources.kis import KISClient
+from etf_assets.resources.kofia import KOFIAClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
 from etf_assets_tests.helpers import checks_for, krx_client, materialize
@@ -77,6 +78,7 @@ def priced(fast_kis_sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) 
         "krx": krx_client(fast_kis_sandbox),
         "kis": KISClient(),
         "seibro": SEIBroClient(),
+        "kofia": KOFIAClient(),
         "duckdb": DuckDBResource(database=str(db)),
     }
     for assets in ([krx_etf_list, etf_details], [etf_daily_prices]):
@@ -91,6 +93,7 @@ def test_aum_with_kis_beside_krx(
         "krx": krx_client(fast_kis_sandbox),
         "kis": kis_client(fast_kis_sandbox, token_cache),
         "seibro": SEIBroClient(),
+        "kofia": KOFIAClient(),
         "duckdb": DuckDBResource(database=str(priced)),
     }
     result = dg.materialize(
@@ -134,7 +137,7 @@ def test_holdings_fall_back_to_kis_components(
     session, as the Sunday phase runs for it, so the fallback applies."""
     week = date.fromisoformat(str(weekly_partitions().get_last_partition_key()))
     listing = {"krx": krx_client(fast_kis_sandbox), "kis": KISClient(), "seibro": SEIBroClient(),
-               "duckdb": DuckDBResource(database=str(priced))}  # fmt: skip
+               "kofia": KOFIAClient(), "duckdb": DuckDBResource(database=str(priced))}  # fmt: skip
     assert materialize([krx_etf_list, etf_details], listing, week.isoformat()).success
     monkeypatch.setattr(
         partitions, "now_kst", lambda: datetime(week.year, week.month, week.day, 21, tzinfo=KST)
@@ -150,6 +153,7 @@ def test_holdings_fall_back_to_kis_components(
         ),
         "kis": kis_client(fast_kis_sandbox, token_cache),
         "seibro": SEIBroClient(),
+        "kofia": KOFIAClient(),
         "duckdb": DuckDBResource(database=str(priced)),
     }
     result = dg.materialize(

@@ -33,6 +33,7 @@ from etf_assets.assets.metrics import etf_aum
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.partitions import KST
 from etf_assets.resources.kis import KISClient
+from etf_assets.resources.kofia import KOFIAClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.warehouse.write import replace_partition, warehouse
@@ -205,6 +206,7 @@ def run(
         "krx": KRXClient(data_url=url, openapi_url=url, **krx),
         "kis": kis or KISClient(),
         "seibro": SEIBroClient(url=url),
+        "kofia": KOFIAClient(),
         "duckdb": DuckDBResource(database=str(db)),
     }
     result = materialize(assets, res, partition)
@@ -428,6 +430,7 @@ def test_real_investor_flows_are_stored_exactly_and_sum_to_zero(
         "krx": KRXClient(data_url=replay_url, openapi_url=replay_url),
         "kis": KISClient(),
         "seibro": SEIBroClient(url=replay_url),
+        "kofia": KOFIAClient(),
         "duckdb": DuckDBResource(database=str(db)),
     }
     result = dg.materialize(

@@ -13,7 +13,7 @@ from etf_sandbox.demo import DemoPlan, plan
 
 def loaded(todo: DemoPlan, table: str) -> date:
     """The newest partition the demo writes for `table`."""
-    if table in ("krx_etf_list", "etf_details"):
+    if table in ("krx_etf_list", "etf_details", "etf_classification"):
         return todo.listing_end
     if table == "etf_investor_flows":
         return todo.flows_latest

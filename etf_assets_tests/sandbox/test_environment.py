@@ -16,6 +16,7 @@ URL_READERS = (
     settings.krx_openapi_url,
     settings.kis_base_url,
     settings.seibro_url,
+    settings.kofia_url,
 )
 
 
