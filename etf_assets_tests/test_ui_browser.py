@@ -64,6 +64,9 @@ PARTITION = AS_OF.isoformat()
 STARTUP_TIMEOUT_S = 75.0
 RUN_TIMEOUT_S = 75.0
 UI_TIMEOUT_MS = 30_000
+# The graph opens at a scale of at most 1.0, its zoom-out button steps 0.05, and below 0.15 it
+# draws groups only: more clicks than 17 can never bring more nodes into view.
+ZOOM_OUT_MAX_CLICKS = 17
 
 
 @dataclass(frozen=True)
@@ -187,13 +190,28 @@ def wait_for_listing_run(ui: DagsterUI) -> dict[str, Any]:
                 f"(status: {status}):\n{_log_tail(ui.log)}")  # fmt: skip
 
 
-def zoom_out(page: Any) -> None:
-    """Zoom the graph out (each click is a small step): the UI renders only the nodes in view,
-    and the graph with every group expanded is taller than the window."""
+def zoom_out_until_shown(page: Any, names: list[str]) -> None:
+    """Zoom out as a user would, one click of the zoom-out button at a time, until every named
+    asset's node is on screen: the UI renders only the nodes in view, its "zoom to fit" fits
+    only the width, and the lineage with every group expanded is several windows tall (and
+    grows with every asset group). A graph too tall to show whole even at the smallest scale
+    that still draws nodes fails here, naming the nodes it could not show.
+    """
+    shown = page.locator("[class*=AssetNode_assetName]")
+    shown.first.wait_for()  # the expanded layout is drawn (collapsed groups show no nodes)
     button = page.locator("button:has([aria-label=zoom_out])")
-    for _ in range(3):
+
+    def missing() -> list[str]:
+        return sorted(set(names) - {text.strip() for text in shown.all_inner_texts()})
+
+    for _ in range(ZOOM_OUT_MAX_CLICKS):
+        if not missing():
+            return
         button.click()
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(100)  # one re-render of the nodes in view
+    if missing():
+        pytest.fail(f"the asset graph never showed {missing()} together with the other assets, "
+                    f"even zoomed out {ZOOM_OUT_MAX_CLICKS} clicks")  # fmt: skip
 
 
 def expand_all_groups(page: Any) -> None:
@@ -248,15 +266,13 @@ def test_asset_graph_and_a_run_launched_from_the_ui(request: pytest.FixtureReque
             page.goto(f"{dagster_ui.url}/asset-groups")
             page.get_by_text("Materialize all").wait_for()
             expand_all_groups(page)
-            zoom_out(page)
+            zoom_out_until_shown(page, expected)
 
             def node(name: str) -> Any:
                 """The graph node of an asset (not the sidebar's or the tree's entry)."""
                 exact = re.compile(f"^{re.escape(name)}$")
                 return page.locator("[class*=AssetNode_assetName]", has_text=exact)
 
-            for name in expected:
-                node(name).wait_for(state="visible")
             page.screenshot(path=str(ARTIFACTS / "ui_asset_graph.png"))
 
             # Select the listing assets and launch one partition from the dialog.
