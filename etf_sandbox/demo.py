@@ -62,7 +62,8 @@ class DemoPlan:
     listing_end: date  # the listing and the distributions' month follow the 09:00 phase
     flows_first: date
     flows_latest: date
-    week: date
+    week: date  # holdings, tracking and the exposure group
+    costs_month: date  # the newest month KOFIA has disclosed (etf_costs' monthly key)
 
     @property
     def first(self) -> date:
@@ -91,6 +92,7 @@ def plan(now: datetime) -> DemoPlan:
         flows_first=sessions_back(flows_latest, FLOW_SESSIONS)[0],
         flows_latest=flows_latest,
         week=week,
+        costs_month=expected_newest("etf_costs", now),
     )
 
 
@@ -137,6 +139,9 @@ def main() -> None:
         materialize("etf_distributions", ["--partition-range", months], env)
         materialize("etf_returns", ["--partition", latest.isoformat()], env)
         materialize("etf_holdings,etf_tracking_error", ["--partition", str(todo.week)], env)
+        exposure = "stock_sectors,stock_shares,etf_exposure,etf_overlap,etf_stock_holders"
+        materialize(exposure, ["--partition", str(todo.week)], env)
+        materialize("etf_costs", ["--partition", todo.costs_month.isoformat()], env)
         # After the week's basket, which measures a bond-mixed fund's stocks for 퇴직연금.
         materialize("etf_classification", ["--partition-range", listing], env)
         materialize("etf_creations", ["--partition-range", f"{todo.first}...{latest}"], env)

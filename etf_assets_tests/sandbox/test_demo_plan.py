@@ -8,6 +8,7 @@ import pytest
 from etf_assets.checks import WATCHED_TABLES
 from etf_assets.checks.rules import expected_newest, refreshed_whole
 from etf_assets.partitions import KST
+from etf_assets.phases import phase_of
 from etf_sandbox.demo import DemoPlan, plan
 
 
@@ -17,8 +18,10 @@ def loaded(todo: DemoPlan, table: str) -> date:
         return todo.listing_end
     if table == "etf_investor_flows":
         return todo.flows_latest
-    if table in ("etf_holdings", "etf_tracking_error"):
+    if table in ("etf_holdings", "etf_tracking_error") or phase_of(table).name == "exposure":
         return todo.week
+    if table == "etf_costs":
+        return todo.costs_month
     return todo.latest  # prices and everything derived from them, the universe included
 
 
