@@ -542,14 +542,18 @@ def nav_daily_trend(req: SandboxRequest, state: SandboxState) -> SandboxResponse
 # ---- inquire-component-stock-price ----------------------------------------------------------
 
 
+_UNQUOTED = ("bond", "cash")  # PDF kinds KIS lists without a price
+
+
 def _component_rows(state: SandboxState, ticker: str, d: date) -> list[dict[str, str]]:
     """output2: one row per constituent of 1 CU, priced so avls / stck_prpr = shares per CU.
 
     The market's PDF has the quantity, `amount_krw` at the current price and `value_krw` at
     the previous one (either may be missing: derivatives carry only the valuation, cash and ETF
-    lines only the amount); KIS has no quantity, only the price and the two values. Instruments
-    whose per-unit value is under 100 KRW (bonds by face amount) and cash get no quote ("0")
-    and their amount as value, like KIS's cash rows; weight is "" where the market has none.
+    lines only the amount); KIS has no quantity, only the price and the two values. Bonds (held
+    by face amount) and cash get no quote ("0") and their amount as value, like KIS's cash rows;
+    decided by the line's kind, not its per-unit value, as a stock may trade under 100 KRW.
+    Weight is "" where the market has none.
     """
     rows = []
     for h in state.market.holdings(ticker, d).to_dict("records"):
@@ -559,7 +563,7 @@ def _component_rows(state: SandboxState, ticker: str, d: date) -> list[dict[str,
         amount = _num(h.get("amount_krw"))
         amount = (prev_value if amount is None else amount) or 0.0
         unit = amount / qty if qty else 0.0
-        if abs(unit) >= 100 and qty:
+        if qty and h.get("kind") not in _UNQUOTED and round(abs(unit)):
             price = round(abs(unit))
             prev_price = round(abs(prev_value / qty)) if prev_value is not None else price
             value, valued_prev = round(qty * price), round(qty * prev_price)

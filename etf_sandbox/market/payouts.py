@@ -19,7 +19,7 @@ from etf_sandbox.market.reference import FAMOUS_DELISTED
 # monthly). Shares of funds by policy; a fund's draw picks one.
 FREQUENCIES = ("none", "annual", "semiannual", "quarterly", "monthly")
 FREQUENCY_SHARES = {  # in FREQUENCIES' order
-    "국내주식": (0.13, 0.38, 0.20, 0.255, 0.035),
+    "국내주식": (0.13, 0.38, 0.20, 0.265, 0.025),  # + covered-call funds, always monthly
     "해외주식": (0.06, 0.34, 0.16, 0.34, 0.10),
     "채권": (0.10, 0.56, 0.04, 0.06, 0.24),
     "파생상품": (0.27, 0.55, 0.08, 0.07, 0.03),
@@ -40,7 +40,9 @@ QUARTER_WEIGHTS = {1: 0.7, 4: 1.9, 7: 0.8, 10: 0.6}
 MID_MONTH_SHARE = 0.3  # monthly payers with a record date mid-month (49 of 193 in 2026-08)
 MID_MONTH_DAY = 15  # or the last session before it when the 15th is not a session
 SKIP_P = {"quarterly": 0.08, "monthly": 0.03}  # a payout a payer leaves out
-PAY_LAG_P = {1: 0.10, 2: 0.88, 3: 0.02}  # sessions from record date to pay date, per fund
+# Sessions from record date to pay date, drawn per fund; weighted by payouts (monthly payers
+# count 12 times) the real shares are 10 / 88 / 2 %.
+PAY_LAG_P = {1: 0.10, 2: 0.883, 3: 0.017}
 LIQUIDATION_SUNDAY_SHARE = 0.37  # liquidations recorded on a Sunday, paid the next day
 SPECIAL_PAYOUT_SHARE = 0.003  # payouts SEIBro lists with another reason (특별분배)
 MONTHLY_PAYER_TE_PCT = 0.3

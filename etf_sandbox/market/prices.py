@@ -186,10 +186,13 @@ def _choose_specials(
     famous = {r[0] for r in FAMOUS}
     published = index_status == "published"
     plain = etfs[_plain(etfs) & published]
-    te_fund = plain[
-        (plain["leverage_factor"] == 1.0)
+    covered_call = plain["name"].str.contains("커버드콜")  # its PDF has no weights (KRX's "-")
+    te_fund = plain[  # a plain stock basket (`baskets.basket_type`) on an index build may
+        (plain["leverage_factor"] == 1.0)  # rescale (never one with a real starting level)
         & (plain["asset_class"] == "주식")
         & (plain["market_region"] == "국내")
+        & ~covered_call
+        & ~plain["tracking_index"].isin(_INDEX_LEVEL0)
     ].iloc[0]["ticker"]
     anchor_row = bisect.bisect_right(sessions, ANCHOR) - 1
     new_day = sessions[anchor_row - 100]
@@ -202,7 +205,8 @@ def _choose_specials(
     gap = recent["listing_date"].map(lambda d: abs((d - new_day).days))
     new_fund = recent.loc[gap.idxmin(), "ticker"]
     etfs.loc[etfs["ticker"] == new_fund, "listing_date"] = new_day
-    others = plain[~plain["ticker"].isin([te_fund])]
+    # Covered-call funds stay out of the other roles too, as they were while one was te_0_5.
+    others = plain[~plain["ticker"].isin([te_fund]) & ~covered_call]
     payers = others[(others["leverage_factor"] == 1.0) & (others["asset_class"] == "주식")
                     & (others.index != others.index[1])]  # fmt: skip
     dividend = payers["name"].str.contains("배당|커버드콜|인컴")
