@@ -4,7 +4,8 @@ Every partition is written by `DELETE … WHERE key IN (…)` + `INSERT … BY N
 transaction, so re-running is idempotent and a failed run leaves the previous rows intact.
 No primary keys are declared: uniqueness is watched by asset checks, which must be able to see
 a duplicate to report it. Each write logs its partitions in `etf_partition_log` (rows, note,
-when), which freshness, closures and the backfill's resume read.
+when), which freshness, closures and the backfill's resume read. "When" is Python's clock, not
+DuckDB's `current_timestamp`, so the log and the freshness rule read the same clock.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -87,10 +88,11 @@ def replace_partitions(
                 conn.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM _etf_assets_incoming")
             finally:
                 conn.unregister("_etf_assets_incoming")
+        written_at = datetime.now(UTC)
         conn.executemany(
-            "INSERT INTO etf_partition_log (table_name, partition_date, row_count, note) "
-            "VALUES (?, ?, ?, ?)",
-            [[table_name, d, int(counts.get(d, 0)), notes.get(d)] for d in dates],
+            "INSERT INTO etf_partition_log (table_name, partition_date, row_count, note, "
+            "written_at) VALUES (?, ?, ?, ?, ?)",
+            [[table_name, d, int(counts.get(d, 0)), notes.get(d), written_at] for d in dates],
         )
         conn.execute("COMMIT")
     except BaseException:
@@ -152,9 +154,9 @@ def replace_partitions_by_query(
         )
         conn.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM {INCOMING}")
         conn.execute(
-            "INSERT INTO etf_partition_log (table_name, partition_date, row_count) "
-            "SELECT ?, unnest(?::DATE[]), unnest(?::BIGINT[])",
-            [table_name, dates, [int(counts.get(d, 0)) for d in dates]],
+            "INSERT INTO etf_partition_log (table_name, partition_date, row_count, written_at) "
+            "SELECT ?, unnest(?::DATE[]), unnest(?::BIGINT[]), ?",
+            [table_name, dates, [int(counts.get(d, 0)) for d in dates], datetime.now(UTC)],
         )
         conn.execute(f"DROP TABLE {INCOMING}")
         conn.execute("COMMIT")
@@ -214,10 +216,11 @@ def replace_tables(
             finally:
                 conn.unregister("_etf_assets_incoming")
         if as_of is not None:
+            written_at = datetime.now(UTC)
             conn.executemany(
-                "INSERT INTO etf_partition_log (table_name, partition_date, row_count, note) "
-                "VALUES (?, ?, ?, 'rebuilt whole')",
-                [[name, as_of, len(frame)] for name, frame in conformed.items()],
+                "INSERT INTO etf_partition_log (table_name, partition_date, row_count, note, "
+                "written_at) VALUES (?, ?, ?, 'rebuilt whole', ?)",
+                [[name, as_of, len(frame), written_at] for name, frame in conformed.items()],
             )
         conn.execute("COMMIT")
     except BaseException:
