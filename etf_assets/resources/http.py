@@ -108,6 +108,65 @@ def build_session(
     return session
 
 
+_SHARED_SESSIONS: dict[tuple[str, int, int], requests.Session] = {}
+_SHARED_SESSIONS_LOCK = threading.Lock()
+
+
+def shared_session(url: str, max_retries: int, max_workers: int) -> requests.Session:
+    """One retrying session per (url, retries, workers) in the process, for every thread."""
+    key = (url.rstrip("/"), max_retries, max_workers)
+    with _SHARED_SESSIONS_LOCK:
+        session = _SHARED_SESSIONS.get(key)
+        if session is None:
+            session = _SHARED_SESSIONS[key] = build_session(
+                total_retries=max_retries, pool_maxsize=max(10, max_workers + 2)
+            )
+        return session
+
+
+@dataclass(frozen=True)
+class XMLService:
+    """A portal answering XML to a POSTed XML body (SEIBro, KOFIA): where, and how its errors
+    name themselves. `error` takes (message, screen=, status=, body_excerpt=)."""
+
+    source: str  # as people name it, e.g. "SEIBro"
+    variable: str  # the environment variable of its URL, e.g. "SEIBRO_URL"
+    path: str
+    referer_path: str
+    screen: str
+    error: Callable[..., Exception]
+
+
+def post_xml(
+    service: XMLService, session: requests.Session, url: str, body: str, when: str,
+    *, timeout_s: float, max_retries: int,
+) -> str:  # fmt: skip
+    """POST `body` as XML and return the answer's text; transport failures (after urllib3's
+    retries) and non-200 answers raise `service.error` naming `when`."""
+    base = url.rstrip("/")
+    try:
+        resp = session.post(
+            base + service.path,
+            data=body.encode("utf-8"),
+            headers={
+                "Content-Type": "application/xml; charset=UTF-8",
+                "Accept": "application/xml, text/xml, */*",
+                "Referer": base + service.referer_path,
+            },
+            timeout=timeout_s,
+        )
+    except requests.RequestException as exc:
+        message = transport_failure(service.source, base, service.variable, when, exc, max_retries)
+        raise service.error(message, screen=service.screen) from exc
+    text = resp.content.decode("utf-8", errors="replace")
+    if resp.status_code != 200:
+        raise service.error(
+            f"HTTP error for {when}", screen=service.screen, status=resp.status_code,
+            body_excerpt=text[:160],
+        )  # fmt: skip
+    return text
+
+
 def _pacing(
     rate_per_s: float, burst: int, window_cap: int | None, window_s: float
 ) -> tuple[float, int, int, float]:

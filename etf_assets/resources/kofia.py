@@ -15,11 +15,9 @@ Transport rules that come from the wire:
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import dagster as dg
-import requests
 from pydantic import Field, PrivateAttr
 
 from etf_assets import partitions, settings
@@ -27,18 +25,17 @@ from etf_assets.errors import KOFIAError, KOFIANotYetDisclosed
 from etf_assets.parsing.kofia import ETF_NAME_FILTER, Row, parse_answer, request_body
 from etf_assets.resources.http import (
     RequestCounter,
-    build_session,
+    XMLService,
     get_rate_limiter,
-    transport_failure,
+    post_xml,
+    shared_session,
 )
 
 SERVICE = "kofia"
 PATH = "/proframeWeb/XMLSERVICES/"
 REFERER_PATH = "/websquare/index.jsp?w2xPath=/wq/fundann/DISFundFeeCMS.xml"
 SCREEN = "펀드별 보수비용비교"
-
-_SESSIONS: dict[tuple[str, int, int], requests.Session] = {}
-_SESSIONS_LOCK = threading.Lock()
+XML_SERVICE = XMLService("KOFIA", "KOFIA_URL", PATH, REFERER_PATH, SCREEN, KOFIAError)
 
 
 def base_date(month: date) -> date:
@@ -99,40 +96,10 @@ class KOFIAClient(dg.ConfigurableResource):
 
     def _post(self, body: str, when: str) -> str:
         """One paced POST; transport failures (after urllib3's retries) → KOFIAError."""
-        base = self.url.rstrip("/")
         get_rate_limiter(SERVICE, self.requests_per_second).acquire()
         self._requests.add()
-        try:
-            resp = self._session().post(
-                base + PATH,
-                data=body.encode("utf-8"),
-                headers={
-                    "Content-Type": "application/xml; charset=UTF-8",
-                    "Accept": "text/xml, application/xml, */*",
-                    "Referer": base + REFERER_PATH,
-                },
-                timeout=self.timeout_s,
-            )
-        except requests.RequestException as exc:
-            raise KOFIAError(
-                transport_failure("KOFIA", base, "KOFIA_URL", when, exc, self.max_retries),
-                screen=SCREEN,
-            ) from exc
-        text = resp.content.decode("utf-8", errors="replace")
-        if resp.status_code != 200:
-            raise KOFIAError(
-                f"HTTP error for {when}", screen=SCREEN, status=resp.status_code,
-                body_excerpt=text[:160],
-            )  # fmt: skip
-        return text
-
-    def _session(self) -> requests.Session:
-        """One retrying session per (url, retries, workers) in the process, for every thread."""
-        key = (self.url.rstrip("/"), self.max_retries, self.max_workers)
-        with _SESSIONS_LOCK:
-            session = _SESSIONS.get(key)
-            if session is None:
-                session = _SESSIONS[key] = build_session(
-                    total_retries=self.max_retries, pool_maxsize=max(10, self.max_workers + 2)
-                )
-            return session
+        session = shared_session(self.url, self.max_retries, self.max_workers)
+        return post_xml(
+            XML_SERVICE, session, self.url, body, when,
+            timeout_s=self.timeout_s, max_retries=self.max_retries,
+        )  # fmt: skip

@@ -18,11 +18,9 @@ Transport rules that come from the wire:
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import dagster as dg
-import requests
 from pydantic import Field, PrivateAttr
 
 from etf_assets import settings
@@ -41,18 +39,17 @@ from etf_assets.parsing.seibro import (
 from etf_assets.partitions import month_windows
 from etf_assets.resources.http import (
     RequestCounter,
-    build_session,
+    XMLService,
     get_rate_limiter,
-    transport_failure,
+    post_xml,
+    shared_session,
 )
 
 SERVICE = "seibro"
 PATH = "/websquare/engine/proworks/callServletService.jsp"
 REFERER_PATH = "/websquare/control.jsp?w2xPath=/IPORTAL/user/etf/BIP_CNTS06030V.xml&menuNo=179"
 SCREEN = "분배금지급현황"
-
-_SESSIONS: dict[tuple[str, int, int], requests.Session] = {}
-_SESSIONS_LOCK = threading.Lock()
+XML_SERVICE = XMLService("SEIBro", "SEIBRO_URL", PATH, REFERER_PATH, SCREEN, SEIBroError)
 
 
 class SEIBroClient(dg.ConfigurableResource):
@@ -112,43 +109,13 @@ class SEIBroClient(dg.ConfigurableResource):
 
     def _post(self, body: str, when: str) -> str:
         """One paced POST; transport failures (after urllib3's retries) → SEIBroError."""
-        base = self.url.rstrip("/")
         get_rate_limiter(SERVICE, self.requests_per_second).acquire()
         self._requests.add()
-        try:
-            resp = self._session().post(
-                base + PATH,
-                data=body.encode("utf-8"),
-                headers={
-                    "Content-Type": "application/xml; charset=UTF-8",
-                    "Referer": base + REFERER_PATH,
-                    "Accept": "application/xml, text/xml, */*",
-                },
-                timeout=self.timeout_s,
-            )
-        except requests.RequestException as exc:
-            raise SEIBroError(
-                transport_failure("SEIBro", base, "SEIBRO_URL", when, exc, self.max_retries),
-                screen=SCREEN,
-            ) from exc
-        text = resp.content.decode("utf-8", errors="replace")
-        if resp.status_code != 200:
-            raise SEIBroError(
-                f"HTTP error for {when}", screen=SCREEN, status=resp.status_code,
-                body_excerpt=text[:160],
-            )  # fmt: skip
-        return text
-
-    def _session(self) -> requests.Session:
-        """One retrying session per (url, retries, workers) in the process, for every thread."""
-        key = (self.url.rstrip("/"), self.max_retries, self.max_workers)
-        with _SESSIONS_LOCK:
-            session = _SESSIONS.get(key)
-            if session is None:
-                session = _SESSIONS[key] = build_session(
-                    total_retries=self.max_retries, pool_maxsize=max(10, self.max_workers + 2)
-                )
-            return session
+        session = shared_session(self.url, self.max_retries, self.max_workers)
+        return post_xml(
+            XML_SERVICE, session, self.url, body, when,
+            timeout_s=self.timeout_s, max_retries=self.max_retries,
+        )  # fmt: skip
 
 
 def _key(row: Row) -> tuple[str, str]:
