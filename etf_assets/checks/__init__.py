@@ -255,10 +255,11 @@ def _result(
     )
 
 
-def table_checks(table: str) -> dg.AssetChecksDefinition:
-    """Every check of `table` as one step: partition checks first, then freshness."""
-    asset = TABLE_ASSETS[table]
-    checks = partition_checks(table)
+def table_checks(
+    table: str, asset: dg.AssetsDefinition, checks: Sequence[PartitionCheck], description: str
+) -> dg.AssetChecksDefinition:
+    """Every check of `table` as one step on one connection: the partition checks over the
+    run's partitions (or the newest written), then freshness."""
     specs = [
         *(
             dg.AssetCheckSpec(c.name, asset=asset, description=c.description, blocking=c.blocking)
@@ -268,9 +269,7 @@ def table_checks(table: str) -> dg.AssetChecksDefinition:
     ]
 
     @dg.multi_asset_check(
-        name=f"{asset.key.to_python_identifier()}_checks",
-        specs=specs,
-        description=f"Every check of {table}, on one connection.",
+        name=f"{asset.key.to_python_identifier()}_checks", specs=specs, description=description
     )
     def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
@@ -399,33 +398,13 @@ COST_CHECKS = (
 )
 
 
-@dg.multi_asset_check(
-    name="etf_costs_checks",
-    specs=[
-        *(
-            dg.AssetCheckSpec(
-                c.name, asset=etf_costs, description=c.description, blocking=c.blocking
-            )
-            for c in COST_CHECKS
-        ),
-        dg.AssetCheckSpec(FRESHNESS, asset=etf_costs, description=FRESHNESS_DESCRIPTION),
-    ],
-    description="Every check of etf_costs over the run's months (without partitions: the "
-    "newest month written), on one connection.",
+costs_checks = table_checks(
+    COSTS_TABLE,
+    etf_costs,
+    COST_CHECKS,
+    "Every check of etf_costs over the run's months (without partitions: the newest month "
+    "written), on one connection.",
 )
-def costs_checks(
-    context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-) -> Iterator[dg.AssetCheckResult]:
-    with warehouse(duckdb) as conn:
-        months = checked_dates(context, conn, COSTS_TABLE)
-        unchecked = None if months else rules.unwritten(conn, COSTS_TABLE)
-        outcomes = [
-            (c, c.rule(conn, COSTS_TABLE, months) if months else unchecked) for c in COST_CHECKS
-        ]
-        freshness = rules.freshness(conn, COSTS_TABLE, partitions.now_kst())
-    for check, outcome in outcomes:
-        yield _result(etf_costs.key, check.name, check.severity, outcome, months)
-    yield _result(etf_costs.key, FRESHNESS, dg.AssetCheckSeverity.ERROR, freshness)
 
 
 # The exposure group's checks are wired in their own module, from this module's pieces above.
@@ -444,7 +423,10 @@ WATCHED_TABLES: dict[str, tuple[dg.AssetKey, dg.PartitionsDefinition | None]] = 
 
 
 ALL_CHECKS = [
-    *(table_checks(table) for table in TABLE_ASSETS),
+    *(
+        table_checks(t, a, partition_checks(t), f"Every check of {t}, on one connection.")
+        for t, a in TABLE_ASSETS.items()
+    ),
     universe_checks,
     distributions_checks,
     costs_checks,

@@ -6,14 +6,12 @@ dimension, overlap symmetric with overlap(a, a) = 100, etf_owned_pct within [0, 
 stock more than 30 % ETF-owned, held stocks missing from KRX's stock screens, freshness.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import dagster as dg
 import duckdb
-from dagster_duckdb import DuckDBResource
 
-from etf_assets import partitions
 from etf_assets.assets.exposure import (
     etf_exposure,
     etf_overlap,
@@ -21,18 +19,9 @@ from etf_assets.assets.exposure import (
     stock_sectors,
     stock_shares,
 )
-from etf_assets.checks import (
-    FRESHNESS,
-    FRESHNESS_DESCRIPTION,
-    TABLE_CHECKS,
-    PartitionCheck,
-    _result,
-    checked_dates,
-    rules,
-)
+from etf_assets.checks import TABLE_CHECKS, PartitionCheck, table_checks
 from etf_assets.checks.rules import MAX_OFFENDERS, RuleOutcome
 from etf_assets.metrics.exposure import DIMENSIONS, OWNED_WARN_PCT, WEIGHT_TOLERANCE_PCTPT
-from etf_assets.warehouse.write import warehouse
 
 _DATES = "(SELECT unnest($dates::DATE[]))"
 # overlap(a, a) and the stored pairs' mirror are equal up to float summation order.
@@ -187,30 +176,7 @@ EXPOSURE_CHECKS: dict[str, tuple[dg.AssetsDefinition, tuple[PartitionCheck, ...]
 def exposure_checks(table: str) -> dg.AssetChecksDefinition:
     """Every check of one exposure table as one step, freshness last."""
     asset, checks = EXPOSURE_CHECKS[table]
-    specs = [
-        *(
-            dg.AssetCheckSpec(c.name, asset=asset, description=c.description, blocking=c.blocking)
-            for c in checks
-        ),
-        dg.AssetCheckSpec(FRESHNESS, asset=asset, description=FRESHNESS_DESCRIPTION),
-    ]
-
-    @dg.multi_asset_check(
-        name=f"{table}_checks", specs=specs, description=f"Every check of {table}."
-    )
-    def _checks(
-        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
-    ) -> Iterator[dg.AssetCheckResult]:
-        with warehouse(duckdb) as conn:
-            dates = checked_dates(context, conn, table)
-            unchecked = None if dates else rules.unwritten(conn, table)
-            outcomes = [(c, c.rule(conn, table, dates) if dates else unchecked) for c in checks]
-            freshness = rules.freshness(conn, table, partitions.now_kst())
-        for check, outcome in outcomes:
-            yield _result(asset.key, check.name, check.severity, outcome, dates)
-        yield _result(asset.key, FRESHNESS, _ERROR, freshness)
-
-    return _checks
+    return table_checks(table, asset, checks, f"Every check of {table}.")
 
 
 EXPOSURE_TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
