@@ -10,6 +10,7 @@ import pytest
 from etf_assets.definitions import defs
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
+from etf_assets.warehouse.write import WAREHOUSE_POOL
 
 ASSETS = {
     "krx_etf_list", "etf_details", "etf_daily_prices", "etf_holdings",
@@ -29,6 +30,23 @@ def test_definitions_hold_the_asset_graph() -> None:
     jobs = {job.name for job in defs.resolve_all_job_defs()}
     assert {"listing_job", "prices_job", "week52_job", "tracking_job", "monitoring_job"} <= jobs
     assert set(defs.resources) >= {"krx", "kis", "duckdb"}
+
+
+def test_every_step_opening_the_warehouse_is_in_its_concurrency_pool() -> None:
+    """deploy/dagster.yaml admits one run at a time into this pool: a step outside it could
+    start beside a writer and fail on DuckDB's file lock."""
+    repository = defs.get_repository_def()
+    steps = {
+        key.to_user_string(): assets.node_def.pool
+        for key, assets in repository.assets_defs_by_key.items()
+        if assets.is_executable
+    }
+    steps |= {
+        f"{key.asset_key.to_user_string()}:{key.name}": checks.node_def.pool
+        for key, checks in repository.asset_checks_defs_by_key.items()
+    }
+    assert len(steps) > 100
+    assert {name for name, pool in steps.items() if pool != WAREHOUSE_POOL} == set()
 
 
 def test_definitions_load_in_a_fresh_process_without_warnings_or_a_calendar_build(

@@ -45,7 +45,12 @@ from etf_assets.metrics.classification import (
 from etf_assets.metrics.creations import creations_frame, largest_net_creations
 from etf_assets.metrics.units import krw_korean, krw_unit
 from etf_assets.partitions import session_partitions
-from etf_assets.warehouse.write import METRIC_WRITE_BATCH_SESSIONS, replace_partitions, warehouse
+from etf_assets.warehouse.write import (
+    METRIC_WRITE_BATCH_SESSIONS,
+    WAREHOUSE_POOL,
+    replace_partitions,
+    warehouse,
+)
 
 VERDICT_COLUMNS = ("pension_savings_eligible", "retirement_eligible", "retirement_risk_asset")
 CREATION_BARS = 10  # inflows, and as many outflows
@@ -54,6 +59,7 @@ CREATION_MONEY = ("net_creation_krw",)
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=CLASSIFICATION,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -126,6 +132,7 @@ def _unpriced(conn: duckdb.DuckDBPyConnection, dates: list[date]) -> list[date]:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=CLASSIFICATION,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

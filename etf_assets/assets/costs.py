@@ -44,7 +44,7 @@ from etf_assets.parsing.kofia import costs_frame
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.kofia import KOFIAClient
 from etf_assets.warehouse.schema import TABLES
-from etf_assets.warehouse.write import replace_partitions, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions, warehouse
 
 TABLE = "etf_costs"
 LARGEST_FUNDS = 20
@@ -194,6 +194,7 @@ def month_figures(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=COSTS,
     partitions_def=partitions.month_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -41,7 +41,7 @@ from etf_assets.parsing.seibro import distributions_frame
 from etf_assets.resources.http import fan_out
 from etf_assets.resources.seibro import SEIBroClient
 from etf_assets.warehouse.schema import TABLES
-from etf_assets.warehouse.write import replace_partitions, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions, warehouse
 
 TABLE = "etf_distributions"
 SOURCE = "seibro"
@@ -73,6 +73,7 @@ def _newest_payouts(frame: pd.DataFrame, today: date) -> pd.DataFrame:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=DISTRIBUTIONS,
     partitions_def=partitions.month_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -42,7 +42,7 @@ from etf_assets.parsing.stocks import stock_sectors_frame, stock_shares_frame
 from etf_assets.partitions import weekly_partitions
 from etf_assets.resources.krx import STOCK_MARKETS, KRXClient, Rows, fatal_fails_run
 from etf_assets.warehouse.schema import TABLES
-from etf_assets.warehouse.write import replace_partition, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partition, warehouse
 
 NO_STOCKS_NOTE = "KRX answered no stock with a price for {day} (a closure?)"
 CHART_BARS = 15
@@ -78,6 +78,7 @@ def _stock_reference(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=EXPOSURE,
     partitions_def=weekly_partitions(),
     kinds={"duckdb"},
@@ -94,6 +95,7 @@ def stock_sectors(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=EXPOSURE,
     partitions_def=weekly_partitions(),
     kinds={"duckdb"},
@@ -212,6 +214,7 @@ def _exposure_figures(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=EXPOSURE,
     partitions_def=weekly_partitions(),
     deps=[etf_holdings, stock_sectors],
@@ -266,6 +269,7 @@ def _overlap_pictures(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=EXPOSURE,
     partitions_def=weekly_partitions(),
     deps=[etf_holdings],
@@ -308,6 +312,7 @@ def _holder_pictures(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=EXPOSURE,
     partitions_def=weekly_partitions(),
     deps=[etf_holdings, stock_shares, stock_sectors],

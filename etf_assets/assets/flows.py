@@ -44,7 +44,7 @@ from etf_assets.parsing.rules import etf_isin
 from etf_assets.partitions import at_kst, session_partitions
 from etf_assets.phases import FLOWS_FINAL_AT
 from etf_assets.resources.krx import KRXClient
-from etf_assets.warehouse.write import replace_partitions, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions, warehouse
 
 TABLE = "etf_investor_flows"
 # The 04902 answers a range needs: two sides of each measure give the third (sell = buy − net),
@@ -148,6 +148,7 @@ def _fund_sessions(frame: pd.DataFrame) -> set[tuple[date, str]]:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=FLOWS,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

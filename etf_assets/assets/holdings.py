@@ -24,7 +24,7 @@ from etf_assets.partitions import kis_quote_session, weekly_partitions
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.warehouse.schema import TABLES
-from etf_assets.warehouse.write import replace_partition, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partition, warehouse
 
 FAILURE_TOLERANCE = 0.05
 
@@ -53,6 +53,7 @@ def _kis_fallback(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=HOLDINGS,
     partitions_def=weekly_partitions(),
     deps=[etf_details],

@@ -23,10 +23,11 @@ from etf_assets.assets.utils import (
 from etf_assets.parsing.krx import etf_details_frame, master_raw_frame, parse_krx_date
 from etf_assets.partitions import session_partitions
 from etf_assets.resources.krx import KRXClient
-from etf_assets.warehouse.write import replace_partitions, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions, warehouse
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=LISTING,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -75,6 +76,7 @@ def krx_etf_list(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=LISTING,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

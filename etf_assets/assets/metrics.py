@@ -55,7 +55,7 @@ from etf_assets.partitions import (
 from etf_assets.resources.kis import KISClient
 from etf_assets.resources.krx import KRXClient
 from etf_assets.warehouse.schema import TABLES
-from etf_assets.warehouse.write import replace_partitions_in_batches, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions_in_batches, warehouse
 
 KIS_FAILURE_TOLERANCE = 0.05
 # parse_inquire_price's names → etf_aum's `_kis` columns.
@@ -90,6 +90,7 @@ def _kis_snapshot(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=METRICS,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -184,6 +185,7 @@ def missing_price_sessions(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=METRICS,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -326,6 +328,7 @@ def _payout_metadata(effect: pd.DataFrame) -> dict[str, object]:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=METRICS,
     partitions_def=weekly_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -51,7 +51,7 @@ from etf_assets.phases import OPENAPI_PUBLISHED_AT, PRICES_FINAL_AT
 from etf_assets.resources.http import FanOutBatch
 from etf_assets.resources.krx import KRXClient
 from etf_assets.warehouse.schema import TABLES
-from etf_assets.warehouse.write import replace_partitions, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions, warehouse
 
 # Sessions fetched or in flight but not yet written, at most: the memory of a range run and
 # what a killed run fetches again. Writes take half of it at a time (KRXClient.fan_out_batches).
@@ -211,6 +211,7 @@ class _RangeTally:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=PRICES,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -54,7 +54,7 @@ from etf_assets.metrics.overview import (
 from etf_assets.metrics.units import krw_korean, krw_unit
 from etf_assets.partitions import session_partitions
 from etf_assets.warehouse.export import FORMATS, write_query
-from etf_assets.warehouse.write import replace_partitions, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions, warehouse
 
 CHART_MAX_BARS = 15
 NET_FLOW_BARS = 10  # net buys, and as many net sells
@@ -245,6 +245,7 @@ def yield_pictures(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=REPORTS,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

@@ -45,7 +45,7 @@ from etf_assets.partitions import (
     xkrx_sessions,
 )
 from etf_assets.resources.krx import KRXClient
-from etf_assets.warehouse.write import replace_partitions_in_batches, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, replace_partitions_in_batches, warehouse
 
 TABLE = "etf_returns"
 CROSS_CHECK_WINDOW = "1m"
@@ -103,6 +103,7 @@ def krx_changes_registered(
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     group_name=METRICS,
     partitions_def=session_partitions(),
     backfill_policy=dg.BackfillPolicy.single_run(),

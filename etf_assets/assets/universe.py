@@ -24,7 +24,7 @@ from etf_assets.assets.listing import etf_details
 from etf_assets.assets.prices import etf_daily_prices
 from etf_assets.assets.utils import announce_warehouse, markdown_table, table_metadata
 from etf_assets.metrics.universe import DELISTED, ISSUER_FROM_BRAND, LISTED, universe_frames
-from etf_assets.warehouse.write import newest_partition, replace_tables, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, newest_partition, replace_tables, warehouse
 
 UNIVERSE = "etf_universe"
 UNIVERSE_NAMES = "etf_universe_names"
@@ -79,6 +79,7 @@ def universe_metadata(universe: pd.DataFrame, names: pd.DataFrame) -> dict[str, 
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_POOL,
     specs=[
         dg.AssetSpec(
             UNIVERSE,

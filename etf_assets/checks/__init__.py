@@ -39,7 +39,7 @@ from etf_assets.assets.returns import etf_returns
 from etf_assets.assets.universe import UNIVERSE
 from etf_assets.assets.utils import partition_dates
 from etf_assets.checks import classification_rules, cost_rules, rules
-from etf_assets.warehouse.write import newest_partition, warehouse
+from etf_assets.warehouse.write import WAREHOUSE_POOL, newest_partition, warehouse
 
 PartitionRule = Callable[[duckdb.DuckDBPyConnection, str, Sequence[date]], rules.RuleOutcome]
 TABLE_ASSETS: dict[str, dg.AssetsDefinition] = {
@@ -269,7 +269,10 @@ def table_checks(
     ]
 
     @dg.multi_asset_check(
-        name=f"{asset.key.to_python_identifier()}_checks", specs=specs, description=description
+        pool=WAREHOUSE_POOL,
+        name=f"{asset.key.to_python_identifier()}_checks",
+        specs=specs,
+        description=description,
     )
     def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
@@ -287,6 +290,7 @@ def table_checks(
 
 
 @dg.multi_asset_check(
+    pool=WAREHOUSE_POOL,
     name="etf_universe_checks",
     specs=[
         *(
@@ -333,6 +337,7 @@ DISTRIBUTION_CHECKS = (
 
 
 @dg.multi_asset_check(
+    pool=WAREHOUSE_POOL,
     name="etf_distributions_checks",
     specs=[
         *(

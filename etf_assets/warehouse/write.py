@@ -232,6 +232,10 @@ def replace_tables(
 _SCHEMA_ENSURED: set[str] = set()
 IN_MEMORY = ":memory:"
 
+# The Dagster concurrency pool of every asset and check: each one opens the warehouse, and
+# DuckDB admits one writing process per file. deploy/dagster.yaml gives it one run at a time.
+WAREHOUSE_POOL = "etf_warehouse"
+
 
 def usable_warehouse(database: str) -> Path:
     """The warehouse file's absolute path once DuckDB can create or write it there; otherwise a
