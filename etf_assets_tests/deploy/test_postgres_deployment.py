@@ -3,9 +3,15 @@ server, dagster-daemon and the webserver as separate processes running the comma
 deploy/compose.yaml with deploy/dagster.yaml as the instance, against a small sandbox market.
 
 It shows: two runs submitted at once both succeed, one after the other (the queue admits one
-warehouse writer at a time); the daemon's sensors tick into Postgres (the read snapshot is
-published after a run that wrote, a failed run is alerted); nothing is written to SQLite.
+run of the warehouse's concurrency pool at a time); the daemon's sensors tick into Postgres (the
+read snapshot is published after a run that wrote, a failed run is alerted); a schedule started
+with `dagster schedule start` ticks into Postgres; nothing is written to SQLite.
 Select it with `pytest -k postgres`.
+
+Schedules tick at their cron times only (09:00 KST at the earliest), so the daemon runs on a
+moved clock (time-machine, through a `sitecustomize` of the test's own): it starts at 08:59:40
+of the next closed weekday, and the 09:00 listing schedule ticks within about a minute, skipped
+because the day is no XKRX session. Everything else runs on the real clock.
 """
 
 import json
@@ -18,7 +24,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +38,7 @@ import yaml
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from etf_assets import settings
-from etf_assets.partitions import KST, previous_session
+from etf_assets.partitions import KST, is_session, now_kst, previous_session
 from etf_assets.sensors import ALERT_TAG
 from etf_assets_tests.helpers import AS_OF, REPO
 from etf_sandbox.localrun import sandbox_env
@@ -45,6 +52,32 @@ SESSIONS = (previous_session(previous_session(AS_OF)), previous_session(AS_OF))
 FAILING_SESSION = AS_OF
 WAIT_S = 90.0
 T = TypeVar("T")
+SCHEDULE = "listing_schedule"  # 09:00 KST on weekdays
+CLOCK_ENV = "DEPLOY_TEST_CLOCK"
+CLOCK_HOOK = f"""\
+import os
+
+import time_machine
+
+time_machine.travel(os.environ["{CLOCK_ENV}"], tick=True).start()
+"""
+
+
+def closed_weekday() -> date:
+    """The first weekday after today that is no XKRX session (a holiday, the year-end closure).
+
+    After, not before: gRPC turns a call's timeout into a deadline on the process's clock, and
+    a clock moved back would have every call of the daemon to the code server past its deadline.
+    """
+    day = now_kst().date() + timedelta(days=1)
+    while day.weekday() >= 5 or is_session(day):
+        day += timedelta(days=1)
+    return day
+
+
+def moved_clock(env: dict[str, str], hook: Path, at: datetime) -> dict[str, str]:
+    """`env` for a process whose clock starts at `at` and runs on from there."""
+    return {**env, "PYTHONPATH": str(hook), CLOCK_ENV: at.isoformat()}
 
 
 def free_port() -> int:
@@ -176,6 +209,15 @@ def postgres_rows(env: dict[str, str], sql: str) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
+def schedule_ticks(env: dict[str, str]) -> list[tuple[Any, ...]]:
+    """The ticks of SCHEDULE in Postgres: status and skip reason."""
+    return postgres_rows(
+        env,
+        "SELECT tick_body::json->>'status', tick_body::json->>'skip_reason' FROM job_ticks "
+        f"WHERE type = 'SCHEDULE' AND tick_body::json->>'job_name' = '{SCHEDULE}'",
+    )
+
+
 def test_postgres_deployment_serializes_runs_and_records_ticks(
     postgres: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,6 +225,11 @@ def test_postgres_deployment_serializes_runs_and_records_ticks(
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
     ports = {"code-server": free_port(), "webserver": free_port(), "daemon": 0}
+    hook = tmp_path / "clock"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(CLOCK_HOOK)
+    holiday = closed_weekday()
+    daemon_starts = datetime.combine(holiday, clock_time(8, 59, 40), KST)
     evening = datetime.combine(AS_OF, datetime.min.time(), KST).replace(hour=20)
     inbox = Inbox()
     threading.Thread(target=inbox.serve_forever, daemon=True).start()
@@ -199,15 +246,37 @@ def test_postgres_deployment_serializes_runs_and_records_ticks(
             settings.ALERT_URLS_ENV: f"json://127.0.0.1:{inbox.server_port}/hook",
         }
         for name, command in compose_commands(ports).items():
+            process_env = moved_clock(env, hook, daemon_starts) if name == "daemon" else env
             with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own copy
                 processes.append(
                     subprocess.Popen(
-                        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                        start_new_session=True,
+                        command, cwd=REPO, env=process_env, stdout=log,
+                        stderr=subprocess.STDOUT, start_new_session=True,
                     )
                 )  # fmt: skip
+
+        def start_schedule() -> None:
+            """As an operator would, on the daemon's moved clock a minute before its start."""
+            subprocess.run(
+                [str(Path(sys.executable).parent / "dagster"), "schedule", "start", SCHEDULE,
+                 "-w", str(DEPLOY / "workspace.yaml")],
+                cwd=REPO, env=moved_clock(env, hook, daemon_starts - timedelta(minutes=1)),
+                check=True, capture_output=True,
+            )  # fmt: skip
+
         try:
-            check_deployment(env, ports["webserver"], sandbox, inbox, home, warehouse, monkeypatch)
+            check_deployment(
+                env, ports["webserver"], sandbox, inbox, start_schedule, warehouse, monkeypatch
+            )
+            tick = wait_for(f"{SCHEDULE}'s 09:00 tick", lambda: schedule_ticks(env))
+            assert tick == [
+                (
+                    '{"__enum__": "TickStatus.SKIPPED"}',
+                    f"{holiday:%Y-%m-%d %a} is not an XKRX session",
+                )
+            ]
+            assert not list(home.rglob("*.db"))  # no SQLite storage anywhere in DAGSTER_HOME
+            assert "caught an error" not in (tmp_path / "daemon.log").read_text()
         except BaseException:
             for name in ("code-server", "daemon", "webserver"):
                 print(f"---- {name}.log\n{(tmp_path / f'{name}.log').read_text()[-3000:]}")
@@ -223,7 +292,7 @@ def check_deployment(
     webserver_port: int,
     sandbox: Sandbox,
     inbox: Inbox,
-    home: Path,
+    start_schedule: Callable[[], None],
     warehouse: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -254,6 +323,7 @@ def check_deployment(
         # alert's tick overlaps the two runs below.
         sandbox.set_faults("krx_data", krx_password_change=True)
         failed = wait_for("the webserver to load etf_assets", lambda: submit(FAILING_SESSION))
+        start_schedule()  # its tick (the daemon's 09:00) overlaps the runs too
         wait_for("the failing run", finished(failed))
         sandbox.clear_faults()
 
@@ -275,4 +345,3 @@ def check_deployment(
     )
     assert ("SENSOR", "alert_on_run_failure") in ticks
     assert ("SENSOR", "publish_read_snapshot") in ticks
-    assert not list(home.rglob("*.db"))  # no SQLite storage anywhere in DAGSTER_HOME
