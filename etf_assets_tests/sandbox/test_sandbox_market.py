@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from etf_assets.metrics.classification import classify
+from etf_assets.parsing.krx import etf_details_frame, master_raw_frame
+from etf_assets.partitions import KST
+from etf_sandbox.krx_routes import _master
 from etf_sandbox.market import (
     ALNUM_FROM,
     ALNUM_LETTERS,
@@ -23,6 +27,8 @@ from etf_sandbox.market import (
     get_market,
     isin_check_digit,
 )
+from etf_sandbox.market.costs import etf_costs
+from etf_sandbox.wire import SandboxConfig, SandboxRequest, SandboxState
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +133,49 @@ def test_famous_funds(market: Market) -> None:
     assert e.loc["0069M0", "name"] == "1Q 미국나스닥100"
     close = market.daily(ANCHOR).set_index("ticker").loc["069500", "close"]
     assert 20_000 < close < 80_000  # about 100 × the generated KOSPI 200
+
+
+def test_rate_funds_are_synthetic_and_gold_spot_funds_no_derivatives(market: Market) -> None:
+    """Every rate fund (asset class 기타: CD금리, KOFR, 머니마켓) is swap-based as the real ones
+    are, in name, replication and ISU_NM; a KRX금현물 fund holds gold (금-실물, no 파생형); and
+    etf_assets' own rules, on the master the sandbox serves, let 퇴직연금 hold both."""
+    etfs = market.etfs
+    rate = etfs[etfs["asset_class"] == "기타"]
+    assert len(rate) > 20
+    assert rate["name"].str.contains("(합성)", regex=False).all()
+    assert rate["replication"].str.startswith("합성").all()
+    assert rate["name_full"].str.endswith("(합성)").all()
+    assert rate["name_eng"].str.contains("SYNTH").all()
+    gold = etfs[
+        etfs["tracking_index"].str.startswith("KRX 금현물지수")
+        & etfs["replication"].str.startswith("실물")
+    ]
+    assert len(gold) > 2 and (gold["asset_class"] == "원자재").all()
+    assert not gold["name_full"].str.contains("파생").any()
+    assert gold["name_full"].str.endswith("특별자산상장지수투자신탁(금-실물)").all()
+    assert etfs.loc[~etfs.index.isin(gold.index) & (etfs["asset_class"] == "원자재"),
+                    "name_full"].str.contains("파생").all()  # fmt: skip
+    kofia = etf_costs(market, date(2026, 10, 1)).set_index("ticker")["fund_type"]
+    assert (kofia.reindex(gold["ticker"]).dropna() == "특별자산").all()
+    assert (kofia.reindex(rate["ticker"]).dropna() == "파생형").all()
+
+    now = datetime.combine(ANCHOR, time(18), KST)
+    state = SandboxState(SandboxConfig(now=lambda: now), market)
+    rows = _master(SandboxRequest("POST", "/", {}, {}, None, {}, {}, b""), state)
+    raw = master_raw_frame(rows, ANCHOR, ANCHOR, now)
+    verdicts = classify(etf_details_frame(raw).assign(
+        basket_as_of=None, stock_weight_pct=None, derivatives_weight_pct=None,
+    )).set_index("ticker")  # fmt: skip
+    listed_rate = verdicts[verdicts["asset_class"] == "money_market"]
+    names = etfs.set_index("ticker")["name"].reindex(listed_rate.index)
+    assert names.str.contains("KOFR").any() and names.str.contains("CD금리").any()
+    assert listed_rate["is_synthetic"].all() and listed_rate["retirement_eligible"].all()
+    assert listed_rate["retirement_rule"].str.contains("but 합성").all()
+    listed_gold = verdicts.loc[verdicts.index.intersection(gold["ticker"])]
+    assert len(listed_gold) > 2
+    assert (listed_gold["fund_type"] == "금-실물").all()
+    assert listed_gold["retirement_eligible"].all()
+    assert listed_gold["retirement_rule"].str.startswith("not 파생형").all()
 
 
 def test_history_grows_from_four_funds_with_delistings(

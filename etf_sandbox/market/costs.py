@@ -28,6 +28,7 @@ import pandas as pd
 from etf_assets.parsing.rules import isin_check_digit
 from etf_sandbox.market.core import Market
 from etf_sandbox.market.reference import ANCHOR, ISSUERS, _stable_seed
+from etf_sandbox.market.universe import holds_physical_gold
 
 NON_ETF_PER_ETF = 18  # 20,233 classes on 2026-01-30 beside ~1,066 ETFs
 BRACKET_SWAP_SHARE = 0.10
@@ -63,12 +64,15 @@ _OTHER_FORMS = (
 _CLASSES = ("ClassA", "ClassC", "ClassC-e", "ClassC-P(연금)", "종류A1", "종류C-Pe", "(A)", "(C)")
 
 
-def _fund_type(asset_class: str, factor: float, replication: str) -> str:
-    """KOFIA's 펀드유형 of an ETF (the sandbox's mapping of KRX's asset class)."""
-    if factor != 1.0 or replication.startswith("합성") or asset_class in ("원자재", "통화"):
+def _fund_type(asset_class: str, factor: float, replication: str, index: str) -> str:
+    """KOFIA's 펀드유형 of an ETF (the sandbox's mapping of KRX's asset class): 파생형 when its
+    ISU_NM says 파생 (`universe._fund_kind`: geared, 합성 — every rate fund —, or a futures
+    commodity or currency fund); a gold-spot fund (금-실물) is 특별자산."""
+    futures = asset_class in ("원자재", "통화") and not holds_physical_gold(index)
+    if factor != 1.0 or replication.startswith("합성") or futures:
         return "파생형"
     return {"주식": "주식형", "채권": "채권형", "혼합자산": "혼합채권형", "기타": "특별자산",
-            "부동산": "부동산"}.get(asset_class, "기타")  # fmt: skip
+            "원자재": "특별자산", "부동산": "부동산"}.get(asset_class, "기타")  # fmt: skip
 
 
 def fund_code(prefix: str, company: int, serial: str) -> str:
@@ -167,8 +171,9 @@ def etf_costs(market: Market, month: date) -> pd.DataFrame:
         "issuer": etfs["issuer"].to_numpy(),
         "name": names["name"].to_numpy(),
         "naming": names["naming"].to_numpy(),
-        "fund_type": [_fund_type(a, f, r) for a, f, r in zip(
-            etfs["asset_class"], etfs["leverage_factor"], etfs["replication"], strict=True)],
+        "fund_type": [_fund_type(a, f, r, i) for a, f, r, i in zip(
+            etfs["asset_class"], etfs["leverage_factor"], etfs["replication"],
+            etfs["tracking_index"], strict=True)],
         "inception_date": inception,
         "management_fee": management, "sales_fee": sales, "trustee_fee": trustee,
         "admin_fee": admin, "total_fee": total,

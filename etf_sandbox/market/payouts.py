@@ -189,9 +189,9 @@ def _payouts(
 
 
 def _seibro_category(etfs: pd.DataFrame) -> np.ndarray:
-    """SEIBro's ETF_SORT_NM for each fund."""
-    derived = (etfs["leverage_factor"] != 1.0) | etfs["replication"].str.startswith("합성") | (
-        etfs["asset_class"].isin(["원자재", "통화"]))  # fmt: skip
+    """SEIBro's ETF_SORT_NM for each fund (a rate fund, asset class 기타, is 합성 but 기타)."""
+    swap = etfs["replication"].str.startswith("합성") & (etfs["asset_class"] != "기타")
+    derived = (etfs["leverage_factor"] != 1.0) | swap | etfs["asset_class"].isin(["원자재", "통화"])
     stock = etfs["asset_class"] == "주식"
     return np.select(
         [derived, etfs["asset_class"] == "채권", stock & (etfs["market_region"] == "국내"), stock],

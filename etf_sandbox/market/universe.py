@@ -9,6 +9,7 @@ ALNUM_FROM), former names under a renamed brand, and KRX's padded index names.
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -62,6 +63,11 @@ TARGET_MATURITY_COUNT = 24
 TARGET_MATURITY_YEARS = (2024, 2025, 2026, 2027)
 NEW_PER_YEAR_SHARE = 0.09  # listings a year after ANCHOR, per fund listed at ANCHOR
 LATER_DELISTED_SHARE = 0.043  # delistings a year after ANCHOR's year (real: ~46 a year)
+# `Market.etfs.attrs` key, from `_build_universe` to `_extend_universe` only: every fund's
+# name as drawn, before a rate fund was made 합성 (`_draft_funds`).
+_DRAWN_NAMES = "drawn_names"
+# The domestic gold-spot theme's index: its funds hold physical gold (ISU_NM "(금-실물)").
+GOLD_SPOT_INDEX = "KRX 금현물지수"
 
 
 def _trading_days(a: date, b: date, sessions: frozenset[date], cal_start: date) -> list[date]:
@@ -110,9 +116,17 @@ def _assign_codes(listings: list[date], fixed: set[str], rng: np.random.Generato
     return codes
 
 
-def _fund_kind(asset_class: str, factor: float, synthetic: bool) -> str:
-    """The trailing legal-form text of ISU_NM."""
+def holds_physical_gold(index: str) -> bool:
+    """A fund on the KRX 금현물지수 (plain or a variant): it holds gold bars on the KRX gold
+    market, so unlike the futures-based 원자재 funds it is no 파생형."""
+    return index.startswith(GOLD_SPOT_INDEX)
+
+
+def _fund_kind(asset_class: str, factor: float, synthetic: bool, index: str) -> str:
+    """The trailing legal-form text of ISU_NM (`index`: the fund's tracking index)."""
     derived = factor != 1.0 or synthetic
+    if asset_class == "원자재" and not derived and holds_physical_gold(index):
+        return "특별자산상장지수투자신탁(금-실물)"
     kinds = {
         "주식": "증권상장지수투자신탁(주식-파생형)" if derived else "증권상장지수투자신탁(주식)",
         "채권": "증권상장지수투자신탁(채권-파생형)" if derived else "증권상장지수투자신탁(채권)",
@@ -186,11 +200,35 @@ def _issuer_sequence(rng: np.random.Generator, listings: list[_Listing]) -> list
     return sequence.tolist()
 
 
+def _unused_name(name: str, names: set[str]) -> str:
+    """`name` if no fund has it yet, else (a rate fund made 합성 under an earlier fund's name)
+    the name with 플러스 or 투자 (words that leave the index alone, as in the real TIGER
+    CD금리투자KIS(합성)) before 액티브/(합성), else numbered."""
+    if name not in names:
+        return name
+    stem, active, rest = name.removesuffix("(합성)").partition("액티브")
+    for word in ("플러스", "투자") if name.endswith("(합성)") else ():
+        other = f"{stem}{word}{active}{rest}(합성)"
+        if word not in stem and other not in names:
+            return other
+    return next(f"{name} {k}" for k in itertools.count(2) if f"{name} {k}" not in names)
+
+
 def _draft_funds(
-    rng: np.random.Generator, listings: list[_Listing], taken: set[str], issuers: list[int]
+    rng: np.random.Generator,
+    listings: list[_Listing],
+    taken: set[str],
+    issuers: list[int],
+    names: set[str],
 ) -> list[_Draft]:
     """Theme, leverage, replication and a unique display name for each listing, under the
-    ISSUERS row `issuers` gives it."""
+    ISSUERS row `issuers` gives it.
+
+    A rate fund (asset class 기타: CD금리, KOFR, 머니마켓) is always 합성, as the real ones
+    (swap-based) are. Its name is retried only when its name as drawn (`synthetic` as the `r`
+    draw says) is in `taken`, the names as drawn so far, so forcing 합성 moves no draw and no
+    other fund. `names`: the display names so far (`_unused_name` keeps them unique). Both
+    sets are updated."""
     classes = list(CLASS_SHARE)
     class_w = np.array(list(CLASS_SHARE.values()))
     class_w /= class_w.sum()
@@ -204,6 +242,7 @@ def _draft_funds(
         issuer, brand, prefix, eng_prefix, _ = ISSUERS[which]
         if plan.maturity_year is not None:
             drafts.append(_target_maturity_draft(rng, plan, ISSUERS[which], taken))
+            names.add(drafts[-1].name)
             continue
         u = rng.random()
         factor = 2.0 if u < 0.045 else -1.0 if u < 0.075 else -2.0 if u < 0.083 else 1.0
@@ -219,7 +258,8 @@ def _draft_funds(
                 ]
                 suffix = {2.0: "레버리지", -1.0: "인버스", -2.0: "인버스2X"}[factor]
                 eng_suffix = {2.0: " Leverage", -1.0: " Inverse", -2.0: " Inverse 2X"}[factor]
-                name = f"{brand} {theme}{suffix}" + ("(합성)" if synthetic else "")
+                synthetic_here = synthetic
+                drawn = name = f"{brand} {theme}{suffix}" + ("(합성)" if synthetic else "")
                 eng = eng + eng_suffix
                 active_here = False
             else:
@@ -241,19 +281,20 @@ def _draft_funds(
                 if mod and mod not in ("(H)", "플러스", "핵심", "선택"):
                     index = f"{index} {mod}"
                 active_here = active
-                name = (
-                    f"{brand} {theme}{mod}"
-                    + ("액티브" if active else "")
-                    + ("(합성)" if synthetic else "")
-                )
+                synthetic_here = synthetic or aclass == "기타"  # rate funds: always 합성
+                base = f"{brand} {theme}{mod}" + ("액티브" if active else "")
+                drawn = base + ("(합성)" if synthetic else "")
+                name = base + ("(합성)" if synthetic_here else "")
                 eng = f"{eng} {ENG_MODIFIERS.get(mod, '')}".strip() + (" Active" if active else "")
-            if name not in taken:
+            if drawn not in taken:
                 break
         else:
-            name = f"{name} {len(drafts)}"
-        taken.add(name)
+            drawn, name = f"{drawn} {len(drafts)}", f"{name} {len(drafts)}"
+        taken.add(drawn)
+        name = _unused_name(name, names)
+        names.add(name)
         style = "(액티브)" if active_here else "(패시브)"
-        replication = ("합성" if synthetic else "실물") + style
+        replication = ("합성" if synthetic_here else "실물") + style
         drafts.append(_Draft(name, issuer, brand, prefix, eng_prefix, theme, eng, index, provider,
                              region, aclass, factor, replication, plan.listing,
                              plan.delisting))  # fmt: skip
@@ -341,7 +382,7 @@ def _build_universe(
     fam_dates = [date.fromisoformat(r[3]) for r in FAMOUS if r[0] not in FAMOUS_DELISTED]
     plan = _listing_plan(rng, n_etfs, sessions, fam_dates)
     taken = {r[1] for r in FAMOUS}
-    drafts = _draft_funds(rng, plan, taken, _issuer_sequence(rng, plan))
+    drafts = _draft_funds(rng, plan, taken, _issuer_sequence(rng, plan), set(taken))
     codes = _assign_codes([d.listing for d in drafts], {r[0] for r in FAMOUS}, rng)
     rows: list[dict] = []
     for r in FAMOUS:
@@ -359,6 +400,7 @@ def _build_universe(
     etfs.insert(1, "isin", [etf_isin(t) for t in etfs["ticker"]])
     _add_former_names(etfs)
     _pad_index_names(rng, etfs)
+    etfs.attrs[_DRAWN_NAMES] = taken
     return etfs
 
 
@@ -375,7 +417,7 @@ def _generated_rows(rng: np.random.Generator, drafts: list[_Draft], codes: list[
         else:
             fee = float(np.clip(np.exp(rng.normal(np.log(0.22), 0.9)), 0.0099, 0.99))
             fee = round(fee, 4 if fee < 0.1 else 3)
-        kind = _fund_kind(d.asset_class, d.factor, synthetic)
+        kind = _fund_kind(d.asset_class, d.factor, synthetic, d.index)
         eng_prefix = d.eng_prefix
         if len(eng_prefix) > 3 and eng_prefix.isupper() and rng.random() < TITLE_CASE_SHARE:
             eng_prefix = eng_prefix.title()
@@ -400,6 +442,7 @@ def _extend_universe(
     ANCHOR's on, LATER_DELISTED_SHARE of the funds delisted on a session of the year (never
     one of `keep`, a famous fund or a target-maturity fund, which has its own date)."""
     weights = np.array([float(r[4]) for r in ISSUERS])
+    taken = set(etfs.attrs.pop(_DRAWN_NAMES, etfs["name"]))
     padded = {x.removesuffix(_PADDING): x for x in etfs["tracking_index"] if x.endswith(_PADDING)}
     protected = etfs["ticker"].isin(keep | {r[0] for r in FAMOUS}) | etfs["name"].str.contains(
         r" \d\d-12 ", regex=True)  # fmt: skip
@@ -419,7 +462,7 @@ def _extend_universe(
         plan = sorted((_Listing(new_days[i]) for i in rng.integers(0, len(new_days), count)),
                       key=lambda x: x.listing)  # fmt: skip
         issuers = rng.choice(len(ISSUERS), count, p=weights / weights.sum()).tolist()
-        drafts = _draft_funds(rng, plan, set(etfs["name"]), issuers)
+        drafts = _draft_funds(rng, plan, taken, issuers, set(etfs["name"]))
         codes = _assign_codes([d.listing for d in drafts], set(etfs["ticker"]), rng)
         new = pd.DataFrame(_generated_rows(rng, drafts, codes), columns=etfs.columns.drop("isin"))
         new.insert(1, "isin", [etf_isin(t) for t in new["ticker"]])
