@@ -329,24 +329,38 @@ def window_outliers_sql(windows_sql: str, sessions: int) -> str:
 
     `windows_sql` selects (ticker, as_of_date). Rows: ticker, as_of_date, trade_date, close, nav,
     premium_pct and session_rank (1 = the newest session of the window), largest first.
+
+    Each fund's sessions with a premium are numbered once; a window is the numbers up to its
+    end's, so only the (rare) outlier sessions meet the windows. Joining every window to its
+    fund's whole history instead took 85 s and 20 GB over 24 years of weekly windows.
     """
     return f"""
 WITH windows AS ({windows_sql}),
 premiums AS (
-    SELECT w.ticker, w.as_of_date, p.trade_date, p.close, p.nav,
-        {premium_pct_sql("p.close", "p.nav")} AS premium_pct
-    FROM windows AS w
-    JOIN etf_daily_prices AS p ON p.ticker = w.ticker AND p.trade_date <= w.as_of_date
+    SELECT ticker, trade_date, close, nav,
+        {premium_pct_sql()} AS premium_pct
+    FROM etf_daily_prices
+    WHERE ticker IN (SELECT ticker FROM windows)
 ),
-ranked AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY ticker, as_of_date ORDER BY trade_date DESC) AS session_rank
+numbered AS (
+    SELECT *, row_number() OVER (PARTITION BY ticker ORDER BY trade_date) AS session_number
     FROM premiums
     WHERE premium_pct IS NOT NULL
+),
+window_ends AS (
+    SELECT w.ticker, w.as_of_date, n.session_number AS end_number
+    FROM windows AS w
+    ASOF JOIN numbered AS n ON n.ticker = w.ticker AND w.as_of_date >= n.trade_date
+),
+outliers AS (
+    SELECT * FROM numbered WHERE abs(premium_pct) > {PREMIUM_OUTLIER_PCT}
 )
-SELECT * FROM ranked
-WHERE session_rank <= {sessions} AND abs(premium_pct) > {PREMIUM_OUTLIER_PCT}
-ORDER BY abs(premium_pct) DESC, ticker, trade_date"""
+SELECT e.ticker, e.as_of_date, o.trade_date, o.close, o.nav, o.premium_pct,
+    e.end_number - o.session_number + 1 AS session_rank
+FROM window_ends AS e
+JOIN outliers AS o ON o.ticker = e.ticker
+    AND o.session_number BETWEEN e.end_number - {sessions} + 1 AND e.end_number
+ORDER BY abs(o.premium_pct) DESC, e.ticker, o.trade_date, e.as_of_date"""
 
 
 def premium_outliers(conn: duckdb.DuckDBPyConnection, overview_sql_text: str) -> pd.DataFrame:

@@ -93,6 +93,27 @@ def test_window_outliers_are_the_outlier_sessions_of_the_last_n(
     assert set(wider["ticker"]) == {"TODAY1", "SPIKE1", "DISC01", "OLDSPK"}
 
 
+def test_each_window_counts_back_from_its_own_end_over_sessions_with_a_premium(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    """Several windows of one fund (the weekly figures of a range): each ranks from its own
+    end, a session without a premium (NAV 0) does not count, and a window ending before the
+    outlier does not hold it."""
+    conn.execute(  # rank 2 of SPIKE1 loses its premium: the spike moves from rank 5 to 4 at D
+        "UPDATE etf_daily_prices SET nav = 0 WHERE ticker = 'SPIKE1' AND trade_date = ?",
+        [SESSIONS[-2]],
+    )
+    ends = (D, SESSIONS[-3], SESSIONS[-6])  # the last one ends before the spike (SESSIONS[-5])
+    windows = " UNION ALL ".join(
+        f"SELECT 'SPIKE1' AS ticker, DATE '{d}' AS as_of_date" for d in ends
+    )
+    found = conn.execute(window_outliers_sql(windows, 20)).df()
+    ranks = {row.as_of_date.date(): row.session_rank for row in found.itertuples()}
+    assert ranks == {D: 4, SESSIONS[-3]: 3}
+    assert set(found["trade_date"].dt.date) == {SESSIONS[-5]}
+    assert conn.execute(window_outliers_sql(windows, 3)).df()["session_rank"].tolist() == [3]
+
+
 def test_overview_outliers_are_the_newest_close_or_the_ranked_window(
     conn: duckdb.DuckDBPyConnection,
 ) -> None:
