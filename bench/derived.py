@@ -23,12 +23,14 @@ import duckdb
 import pandas as pd
 
 from bench.measure import materialize, newest_run_times
+from etf_assets import settings
 from etf_assets.assets.prices import price_sessions
 from etf_assets.metrics.aum import AUM_SQL, kis_quotes
 from etf_assets.metrics.returns import KRX_CHANGES, RETURNS_SQL, returns_params
 from etf_assets.metrics.tracking import TRACKING_SQL, tracking_params
 from etf_assets.metrics.week52 import WEEK52_SQL, week52_params
 from etf_assets.partitions import CALENDAR_START, week_last_sessions
+from etf_assets.warehouse.publish import Published, publish
 from etf_assets.warehouse.write import set_query_options
 
 # In the order they run; etf_tracking_error is weekly (keys: each week's last session).
@@ -47,6 +49,7 @@ class DerivedRun:
     wall_s: float
     in_run_s: float | None
     step_s: float | None
+    checks_s: float | None  # its checks' step over the range
     compute_s: float | None  # the asset's own compute + write time (its `compute_s`)
     peak_rss_mb: float
     limit_s: float
@@ -66,6 +69,16 @@ class DerivedRun:
 class DerivedBench:
     setup_s: dict[str, float]
     runs: list[DerivedRun]
+    publishes: list[Published]  # `make publish` of the warehouse the runs leave
+
+
+PUBLISH_RUNS = 3
+
+
+def publish_times(db: Path, runs: int = PUBLISH_RUNS) -> list[Published]:
+    """`make publish` of the full-history warehouse, `runs` times (each a new snapshot)."""
+    snapshot = Path(settings.read_duckdb_path(str(db)))
+    return [publish(db, snapshot) for _ in range(runs)]
 
 
 def _limit_query(
@@ -172,6 +185,7 @@ def run_derived(env: dict[str, str], session: date, log_dir: Path) -> DerivedBen
             wall_s=usage.wall_s,
             in_run_s=times.in_run_s,
             step_s=times.step_s.get(asset),
+            checks_s=times.step_s.get(f"{asset}_checks"),
             compute_s=_compute_s(home, asset),
             peak_rss_mb=usage.peak_rss_mb,
             limit_s=seconds,
@@ -183,4 +197,7 @@ def run_derived(env: dict[str, str], session: date, log_dir: Path) -> DerivedBen
             f"limit {seconds:.1f} s, {run.peak_rss_mb:,.0f} MB",
             flush=True,
         )
-    return DerivedBench(setup_s, runs)
+    print("  derived: publish the read snapshot …", end=" ", flush=True)
+    publishes = publish_times(db)
+    print(", ".join(f"{p.seconds:.1f} s" for p in publishes), flush=True)
+    return DerivedBench(setup_s, runs, publishes)

@@ -503,7 +503,8 @@ def _derived(res: BenchResults) -> list[str]:
     if res.backfill is None:
         return []
     derived, daily = res.backfill.derived, res.ours.daily_refresh
-    header = ["asset", "partitions", "rows", "wall s", "in-run s", "step s", "compute s"]
+    header = ["asset", "partitions", "rows", "wall s", "in-run s", "step s", "checks s"]
+    header += ["compute s"]
     header += ["peak RSS MB", "limit s", "in-run / limit", "compute / limit", "goal met"]
     rows = []
     for r in derived.runs:
@@ -515,11 +516,13 @@ def _derived(res: BenchResults) -> list[str]:
         )
         rows.append(
             [f"`{r.asset}`", _n(r.partitions), _n(r.rows), _n(r.wall_s), _n(r.in_run_s),
-             _n(r.step_s), _n(r.compute_s), _n(r.peak_rss_mb, 0), _n(r.limit_s, 2),
+             _n(r.step_s), _n(r.checks_s), _n(r.compute_s), _n(r.peak_rss_mb, 0), _n(r.limit_s, 2),
              f"{r.ratio:.1f}×" if r.ratio else "—",
              f"{r.compute_ratio:.1f}×" if r.compute_ratio else "—", _met(met)]
         )  # fmt: skip
     setup = ", ".join(f"`{select}` {seconds:,.0f} s" for select, seconds in derived.setup_s.items())
+    published = derived.publishes[-1] if derived.publishes else None
+    publish_times = ", ".join(f"{p.seconds:.1f} s" for p in derived.publishes)
     return [
         "### Derived assets over the whole history",
         "",
@@ -542,6 +545,17 @@ def _derived(res: BenchResults) -> list[str]:
         f"set-based it took {GOAL_DERIVED_DAILY_REFRESH_S} s: "
         f"{_met(daily.wall_s <= GOAL_DERIVED_DAILY_REFRESH_S)} (not slower).",
         "",
+        *(
+            [
+                f"`make publish` of this warehouse, after the derived runs, "
+                f"{len(derived.publishes)} times: {publish_times} (a "
+                f"{published.size_bytes / 1e6:,.1f} MB snapshot, {published.tables} tables, "
+                f"{published.views} views, written and renamed into place).",
+                "",
+            ]
+            if published
+            else []
+        ),
     ]
 
 
