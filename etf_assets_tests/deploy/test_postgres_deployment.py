@@ -39,6 +39,7 @@ from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from etf_assets import settings
 from etf_assets.partitions import KST, is_session, now_kst, previous_session
+from etf_assets.schedules import RANGE_END_TAG, RANGE_START_TAG
 from etf_assets.sensors import ALERT_TAG
 from etf_assets_tests.helpers import AS_OF, REPO
 from etf_sandbox.localrun import sandbox_env
@@ -47,8 +48,13 @@ from etf_sandbox.server import Sandbox, SandboxConfig, start_sandbox
 DEPLOY = REPO / "deploy"
 INSTALL = "apt-get install -y postgresql (`make test` runs scripts/install_postgres.sh as root)"
 PG_USER = "dagster"
-# The sessions the two concurrent runs write, and the one a failed login makes fail.
-SESSIONS = (previous_session(previous_session(AS_OF)), previous_session(AS_OF))
+# The sessions the two concurrent runs write (the first a range of two: its materializations go
+# to Postgres in one batch), and the one a failed login makes fail.
+RANGE = (
+    previous_session(previous_session(previous_session(AS_OF))),
+    previous_session(previous_session(AS_OF)),
+)
+SESSIONS = (RANGE, previous_session(AS_OF))
 FAILING_SESSION = AS_OF
 WAIT_S = 90.0
 T = TypeVar("T")
@@ -185,6 +191,13 @@ class Inbox(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
 
 
+def compose_dagster_settings() -> dict[str, str]:
+    """The Dagster settings of compose.yaml's shared environment that hold in any deployment
+    (DAGSTER_EVENT_BATCH_SIZE), so the test's processes run with them too."""
+    environment = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["x-dagster"]["environment"]
+    return {"DAGSTER_EVENT_BATCH_SIZE": str(environment["DAGSTER_EVENT_BATCH_SIZE"])}
+
+
 def compose_commands(ports: dict[str, int]) -> dict[str, list[str]]:
     """The services' commands of deploy/compose.yaml, on 127.0.0.1 and the given ports."""
     services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
@@ -244,6 +257,7 @@ def test_postgres_deployment_serializes_runs_and_records_ticks(
             "DAGSTER_CODE_SERVER_PORT": str(ports["code-server"]),
             settings.DUCKDB_ENV: str(warehouse),
             settings.ALERT_URLS_ENV: f"json://127.0.0.1:{inbox.server_port}/hook",
+            **compose_dagster_settings(),
         }
         for name, command in compose_commands(ports).items():
             process_env = moved_clock(env, hook, daemon_starts) if name == "daemon" else env
@@ -299,10 +313,13 @@ def check_deployment(
     client = DagsterGraphQLClient("127.0.0.1", port_number=webserver_port)
 
     def submit(session: object) -> str | None:
+        tags = (
+            {RANGE_START_TAG: str(session[0]), RANGE_END_TAG: str(session[1])}
+            if isinstance(session, tuple)
+            else {"dagster/partition": str(session)}
+        )
         try:
-            return client.submit_job_execution(
-                "listing_job", tags={"dagster/partition": str(session)}
-            )
+            return client.submit_job_execution("listing_job", tags=tags)
         except (DagsterGraphQLClientError, requests.ConnectionError):
             return None  # the webserver or the code location is still loading
 
@@ -333,6 +350,16 @@ def check_deployment(
         records = sorted(records, key=lambda r: r.start_time)
         assert [r.dagster_run.status for r in records] == [dg.DagsterRunStatus.SUCCESS] * 2
         assert records[0].end_time <= records[1].start_time  # one after the other
+        batched = instance.get_records_for_run(
+            run_id=first, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=100
+        ).records
+        assert {r.asset_key.to_user_string() for r in batched} == {
+            "krx_etf_list",
+            "etf_details",
+            "etf_classification",
+        }
+        assert {r.partition_key for r in batched} == {str(d) for d in RANGE}
+        assert len(batched) == 6  # each asset once per session of the range
 
         # The daemon's publish sensor copies the warehouse for readers after a run that wrote.
         wait_for("the read snapshot", Path(settings.read_duckdb_path(str(warehouse))).is_file)
