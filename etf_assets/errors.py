@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from types import TracebackType
+from typing import ClassVar
 
 
 class EtfAssetsError(Exception):
@@ -120,8 +121,10 @@ class KISPaperUnsupported(KISError):
     """90000000: the ETF TRs are not offered to paper-trading (모의투자) app keys."""
 
 
-class SEIBroError(UpstreamError):
-    """SEIBro (the Korea Securities Depository's portal) failed or answered something unusable."""
+class ServiceError(UpstreamError):
+    """An UpstreamError of one fixed service (`SERVICE`), raised without naming it each time."""
+
+    SERVICE: ClassVar[str]
 
     def __init__(
         self,
@@ -131,7 +134,15 @@ class SEIBroError(UpstreamError):
         status: int | None = None,
         body_excerpt: str | None = None,
     ) -> None:
-        super().__init__("seibro", message, screen=screen, status=status, body_excerpt=body_excerpt)
+        super().__init__(
+            self.SERVICE, message, screen=screen, status=status, body_excerpt=body_excerpt
+        )
+
+
+class SEIBroError(ServiceError):
+    """SEIBro (the Korea Securities Depository's portal) failed or answered something unusable."""
+
+    SERVICE = "seibro"
 
 
 class SEIBroServerWarning(SEIBroError):
@@ -148,18 +159,10 @@ class SEIBroIncomplete(SEIBroError):
     """Paging brought fewer distinct rows than SEIBro's own count for the same filter."""
 
 
-class KOFIAError(UpstreamError):
+class KOFIAError(ServiceError):
     """KOFIA 전자공시 (dis.kofia.or.kr) failed or answered something unusable."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        screen: str | None = None,
-        status: int | None = None,
-        body_excerpt: str | None = None,
-    ) -> None:
-        super().__init__("kofia", message, screen=screen, status=status, body_excerpt=body_excerpt)
+    SERVICE = "kofia"
 
 
 class KOFIABadAnswer(KOFIAError):
